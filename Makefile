@@ -1,0 +1,44 @@
+# The course's two commands (see README.md):
+#   make demo   set up, generate the synthetic dataset, run every notebook in quick mode, print results
+#   make test   set up, then run the whole test suite
+# Both are idempotent: a second run skips what is done.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.tsnlib-installed
+OUT    ?= outputs
+PYTEST_ARGS ?=
+
+.PHONY: demo test setup data bench info clean
+
+setup: $(STAMP)
+
+# Re-installs only when the dependency list (pyproject.toml) changes.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 10) else "Python >= 3.10 is needed (3.11 recommended); found %d.%d" % v[:2])'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --progress-bar off -e ".[dev]"
+	$(PY) -m tsnlib info
+	touch $@
+
+data: setup
+	$(PY) -m tsnlib synth
+
+demo: setup
+	$(PY) -m tsnlib.course --out $(OUT)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) benchmarks/bench_loading.py
+	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_flow.py
+
+info: setup
+	$(PY) -m tsnlib info
+
+clean:
+	rm -rf $(OUT) .pytest_cache

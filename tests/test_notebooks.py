@@ -1,0 +1,66 @@
+"""Each notebook runs top to bottom with papermill in quick mode and records the numbers it promises."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def course_env(tiny_data_root, tmp_path_factory):
+    """Shared output folder, so later notebooks find what earlier ones left (as in ``make demo``)."""
+    out = tmp_path_factory.mktemp("course_out")
+    return {"data": tiny_data_root, "out": out}
+
+
+def run_notebook(name: str, course_env, monkeypatch, **parameters) -> dict:
+    import papermill as pm
+
+    monkeypatch.setenv("TSN_DATA", str(course_env["data"]))
+    monkeypatch.setenv("TSN_OUTPUT", str(course_env["out"]))
+    monkeypatch.setenv("TSN_PROGRESS", "off")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    params = {"QUICK_RUN": True, "SYNTH_SIZE": "tiny", **parameters}
+    out_nb = course_env["out"] / "notebooks" / name
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(str(ROOT / "notebooks" / name), str(out_nb), parameters=params,
+                        cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name="python3")
+    results = course_env["out"] / "results" / f"{Path(name).stem}.json"
+    assert results.exists(), f"{name} recorded no results"
+    assert (course_env["out"] / "figures").is_dir()
+    return json.loads(results.read_text())
+
+
+@pytest.mark.notebook
+def test_01_data_preparation(course_env, monkeypatch, tiny_ucf101):
+    from tsnlib.synthetic import load_manifest
+
+    r = run_notebook("01_data_preparation.ipynb", course_env, monkeypatch)
+    manifest = load_manifest(tiny_ucf101)
+    assert r["num_classes"] == len(manifest["classes"])
+    assert r["num_videos"] == manifest["num_videos"]
+    assert r["num_train_videos"] > r["num_test_videos"] > 0
+    assert r["groups_in_both_splits"] == 0
+    assert r["check_clean_problems"] == 0
+    # truncated, emptied, deleted video and a malformed split line: at least four problems, all three files named
+    assert r["check_broken_problems"] >= 4
+    assert r["check_broken_files_named"] == 3
+    assert r["hmdb_special_names"] > 0 and r["hmdb_train_videos"] > 0
+    assert 1 < r["mean_duration_s"] < 10
+
+
+@pytest.mark.notebook
+def test_02_segment_sampling(course_env, monkeypatch):
+    r = run_notebook("02_segment_sampling.ipynb", course_env, monkeypatch)
+    assert r["inline_equals_library"] is True
+    assert r["cases_checked"] >= 100
+    assert r["val_L100_K3"] == [17, 51, 84]
+    # the same number of frames, spread over the video, sees a brief event more often
+    assert r["event_hit_rate_tsn"] > r["event_hit_rate_clip"]
+    assert r["train_sample_shape"] == [3, 3, 224, 224]
+    assert r["test_shape_1crop"] == [3, 3, 224, 224]
+    assert r["test_shape_3crop"][0] == 9 and r["test_shape_10crop"][0] == 30

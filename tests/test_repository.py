@@ -1,0 +1,77 @@
+"""The repository keeps its promises: one source of dependencies, clean notebooks, true README."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_environment_yml_delegates_to_pyproject():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = env["dependencies"]
+    pip_sections = [d["pip"] for d in deps if isinstance(d, dict) and "pip" in d]
+    assert pip_sections == [["-e .[dev]"]], "environment.yml must install exactly this package with pip"
+    # No conda package may duplicate (and so contradict) a pyproject dependency.
+    conda_names = {re.split(r"[=<>]", d)[0] for d in deps if isinstance(d, str)}
+    assert conda_names <= {"python", "pip"}, conda_names
+    python = next(d for d in deps if isinstance(d, str) and d.startswith("python="))
+    major, minor = map(int, python.split("=")[1].split(".")[:2])
+    lower = tuple(map(int, re.search(r">=\s*(\d+)\.(\d+)", project["requires-python"]).groups()))
+    assert (major, minor) >= lower
+    assert "dev" in project["optional-dependencies"]
+
+
+def test_torch_and_torchvision_pinned_exactly():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "torch==2.14.1" in deps and "torchvision==0.29.1" in deps
+    assert not any(d.startswith("opencv-python") and "headless" not in d for d in deps), \
+        "only the headless OpenCV build: two OpenCV wheels in one environment break cv2"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme and "make demo" in readme
+    commands = [line.strip() for line in ci.splitlines() if line.strip() and not line.startswith("#")]
+    assert commands[-1] == "make test"
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test:", makefile, re.M) and re.search(r"^demo:", makefile, re.M)
+
+
+def test_there_are_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == sorted({p.name[:2] for p in NOTEBOOKS})
+    assert len(NOTEBOOKS) >= 2
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_committed_clean_with_one_parameters_cell(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    for cell in code:
+        assert not cell.get("outputs"), f"{path.name}: commit notebooks without outputs"
+        assert cell.get("execution_count") is None, f"{path.name}: execution counts left in"
+    params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1, f"{path.name}: exactly one cell tagged 'parameters'"
+    tree = ast.parse("".join(params[0]["source"]))
+    names = []
+    for node in tree.body:
+        assert isinstance(node, ast.Assign), f"{path.name}: the parameters cell holds only assignments"
+        target = node.targets[0].id
+        assert target.isupper(), f"{path.name}: parameter {target} is not ALL_CAPS"
+        ast.literal_eval(node.value)  # literals only, so papermill can override them
+        names.append(target)
+    assert "QUICK_RUN" in names
+    # every parameter carries a one-line comment on its trade-off
+    for line in "".join(params[0]["source"]).splitlines():
+        if "=" in line:
+            assert "#" in line, f"{path.name}: parameter line without a comment: {line!r}"

@@ -1,0 +1,424 @@
+"""Tests of the synthetic dataset generator: layouts, decoding, determinism, ground truth, true flow."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tsnlib import synthetic
+from tsnlib.errors import DataError
+from tsnlib.synthetic import CLASS_GROUPS, CLASSES
+
+
+@pytest.fixture(scope="module")
+def ucf_root(tmp_path_factory):
+    """A tiny synthetic set in the UCF101 layout, seed 0 (a second generation besides conftest's)."""
+    root = tmp_path_factory.mktemp("synth") / "ucf101"
+    return synthetic.generate_dataset(root, size="tiny", seed=0, progress=False)
+
+
+@pytest.fixture(scope="module")
+def hmdb_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth") / "hmdb51"
+    return synthetic.generate_dataset(root, layout="hmdb51", size="tiny", seed=0, progress=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_specs():
+    return {s.rel_path: s for s in synthetic.plan_dataset("ucf101", "tiny", seed=0)}
+
+
+def _spec(tiny_specs, cls, group=1, clip=1):
+    return tiny_specs[f"UCF-101/{cls}/v_{cls}_g{group:02d}_c{clip:02d}.avi"]
+
+
+def _read_lines(path: Path) -> list[str]:
+    data = path.read_bytes().decode()
+    assert data.endswith("\r\n"), f"{path.name}: the official UCF101 lists use Windows line ends"
+    return data.split("\r\n")[:-1]
+
+
+# ----------------------------------------------------------------------------------------------
+# classes and names
+# ----------------------------------------------------------------------------------------------
+
+
+def test_classes_and_groups():
+    assert set(CLASS_GROUPS) == {"appearance", "motion", "event"}
+    assert len(CLASSES) == 12 and len(set(CLASSES)) == 12
+    assert {"MoveLeft", "MoveRight", "RotateCW", "RotateCCW", "ZoomIn", "ZoomOut"} <= set(CLASS_GROUPS["motion"])
+    assert synthetic.class_group("RotateCW") == "motion"
+    assert synthetic.class_group("rotate_cw") == "motion"
+    assert synthetic.class_group("FlashRed") == "event"
+    assert synthetic.class_group("striped_disc") == "appearance"
+    assert synthetic.hmdb_class_name("RotateCCW") == "rotate_ccw"
+    assert synthetic.hmdb_class_name("PlainSquare") == "plain_square"
+    with pytest.raises(KeyError, match="Dance"):
+        synthetic.class_group("Dance")
+    with pytest.raises(ValueError, match="at least 3"):
+        synthetic.plan_dataset(videos_per_class=2)
+    with pytest.raises(ValueError, match="layout"):
+        synthetic.plan_dataset(layout="kinetics")
+
+
+# ----------------------------------------------------------------------------------------------
+# layouts
+# ----------------------------------------------------------------------------------------------
+
+
+def test_ucf101_layout(ucf_root):
+    lists = ucf_root / "ucfTrainTestlist"
+    class_ind = [line.split(" ") for line in _read_lines(lists / "classInd.txt")]
+    assert [int(i) for i, _ in class_ind] == list(range(1, 13))
+    names = [n for _, n in class_ind]
+    assert names == sorted(CLASSES)
+    manifest = synthetic.load_manifest(ucf_root)
+    assert manifest["classes"] == names and manifest["num_videos"] == 12 * 6
+    assert manifest["class_groups"] == CLASS_GROUPS
+
+    all_videos = {str(p.relative_to(ucf_root / "UCF-101")) for p in (ucf_root / "UCF-101").rglob("*.avi")}
+    assert len(all_videos) == 72
+    pattern = re.compile(r"^(\w+)/v_\1_g(\d\d)_c(\d\d)\.avi$")
+    held_out = []
+    for split in (1, 2, 3):
+        train, test = {}, []
+        for line in _read_lines(lists / f"trainlist0{split}.txt"):
+            path, label = line.split(" ")
+            m = pattern.match(path)
+            assert m, line
+            assert names[int(label) - 1] == m.group(1)  # 1-based label of classInd
+            train[path] = int(label)
+        for line in _read_lines(lists / f"testlist0{split}.txt"):
+            assert " " not in line and pattern.match(line), line  # no label in test lists
+            test.append(line)
+        assert set(train) | set(test) == all_videos and not set(train) & set(test)
+        group = lambda p: pattern.match(p).group(1, 2)  # noqa: E731
+        assert not {group(p) for p in train} & {group(p) for p in test}, "a group in both train and test"
+        assert 0.2 < len(test) / len(all_videos) < 0.4
+        held_out.append(frozenset(test))
+    assert len(set(held_out)) == 3  # each split holds out different groups
+
+
+def test_hmdb51_layout(hmdb_root):
+    split_dir = hmdb_root / "testTrainMulti_7030_splits"
+    classes = sorted(synthetic.hmdb_class_name(c) for c in CLASSES)
+    assert sorted(p.name for p in (hmdb_root / "hmdb51_org").iterdir()) == classes
+    assert all(re.fullmatch(r"[a-z_]+", c) for c in classes)
+    names_all = []
+    for cls in classes:
+        videos = sorted(p.name for p in (hmdb_root / "hmdb51_org" / cls).glob("*.avi"))
+        assert len(videos) == 6
+        names_all += videos
+        for split in (1, 2, 3):
+            lines = (split_dir / f"{cls}_test_split{split}.txt").read_text().splitlines()
+            tags = {}
+            for line in lines:
+                name, tag = line.rstrip().rsplit(" ", 1)
+                tags[name] = int(tag)
+            assert sorted(tags) == videos
+            assert set(tags.values()) == {0, 1, 2}
+            title = lambda n: n.split(f"_{cls}_")[0]  # noqa: E731  source video = group
+            train = {title(n) for n, t in tags.items() if t == 1}
+            test = {title(n) for n, t in tags.items() if t == 2}
+            assert train and test and not train & test
+    for ch in synthetic.HMDB_SPECIAL_CHARS:
+        assert any(ch in n for n in names_all), f"no HMDB name with {ch!r}"
+    assert not any(" " in n for n in names_all)
+    assert synthetic.load_manifest(hmdb_root)["class_groups"]["motion"][0] == "move_left"
+
+
+# ----------------------------------------------------------------------------------------------
+# decoding
+# ----------------------------------------------------------------------------------------------
+
+
+def test_videos_decode_with_decord_and_pyav(ucf_root):
+    import av
+    import decord
+
+    path = ucf_root / "UCF-101" / "Jump" / "v_Jump_g02_c01.avi"
+    truth = synthetic.load_truth(path)
+    H, W = truth["frame_size"]
+    vr = decord.VideoReader(str(path))
+    assert len(vr) == truth["num_frames"] == len(truth["boxes"])
+    assert vr[0].shape == (H, W, 3)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "mpeg4" and stream.codec_tag == "XVID"
+        frames = list(container.decode(stream))
+    assert len(frames) == truth["num_frames"]
+    assert (frames[0].width, frames[0].height) == (W, H)
+    keys = [i for i, f in enumerate(frames) if f.key_frame]
+    assert keys == list(range(0, truth["num_frames"], 12))  # GOP 12: seeking has to decode forward
+    # every video of the set has as many frames as its truth
+    for p in sorted((ucf_root / "UCF-101").rglob("*.avi"))[::7]:
+        assert len(decord.VideoReader(str(p))) == synthetic.load_truth(p)["num_frames"], p
+
+
+def test_h264_video(tmp_path, tiny_specs):
+    import dataclasses
+
+    import decord
+
+    spec = dataclasses.replace(_spec(tiny_specs, "MoveRight"), codec="h264",
+                               rel_path="UCF-101/MoveRight/v_MoveRight_g01_c01.mp4")
+    synthetic._write_video(spec, tmp_path)
+    path = tmp_path / spec.rel_path
+    vr = decord.VideoReader(str(path))
+    assert len(vr) == spec.num_frames and vr[0].shape == (spec.height, spec.width, 3)
+    decoded = vr.get_batch([0, spec.num_frames - 1]).asnumpy().astype(float)
+    rendered = synthetic.render_video(spec)[[0, -1]]
+    assert np.abs(decoded - rendered).mean() < 6  # lossy, but the same pictures
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+# ----------------------------------------------------------------------------------------------
+# determinism and idempotence
+# ----------------------------------------------------------------------------------------------
+
+
+def test_same_seed_same_truth_and_frames(ucf_root, tiny_ucf101):
+    import decord
+
+    ours = sorted(ucf_root.rglob("*.truth.npz"))
+    theirs = sorted(tiny_ucf101.rglob("*.truth.npz"))  # conftest's generation, same seed
+    assert [p.relative_to(ucf_root) for p in ours] == [p.relative_to(tiny_ucf101) for p in theirs]
+    for a, b in zip(ours, theirs):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    rel = Path("UCF-101/RotateCW/v_RotateCW_g03_c02.avi")
+    fa = decord.VideoReader(str(ucf_root / rel)).get_batch([0, 5, 20]).asnumpy()
+    fb = decord.VideoReader(str(tiny_ucf101 / rel)).get_batch([0, 5, 20]).asnumpy()
+    np.testing.assert_array_equal(fa, fb)
+
+
+def test_different_seed_differs(tiny_specs):
+    spec0 = _spec(tiny_specs, "MoveLeft")
+    spec1 = {s.rel_path: s for s in synthetic.plan_dataset("ucf101", "tiny", seed=1)}[spec0.rel_path]
+    t0, t1 = synthetic.make_truth(spec0), synthetic.make_truth(spec1)
+    assert not np.array_equal(t0["actor"], t1["actor"])
+    np.testing.assert_array_equal(synthetic.render_video(spec0)[:3], synthetic.render_video(spec0)[:3])
+
+
+def test_idempotent_and_resumes(tmp_path):
+    root = tmp_path / "s"
+    synthetic.generate_dataset(root, size="tiny", videos_per_class=3, progress=False)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    mtimes = {p: p.stat().st_mtime_ns for p in files}
+    start = time.perf_counter()
+    assert synthetic.generate_dataset(root, size="tiny", videos_per_class=3, progress=False) == root
+    assert time.perf_counter() - start < 1.0
+    assert {p: p.stat().st_mtime_ns for p in files} == mtimes  # nothing rewritten
+
+    # an interrupted run: one video missing, a half-written one under its temporary name
+    victim = root / "UCF-101" / "ZoomIn" / "v_ZoomIn_g02_c01.avi"
+    truth_bytes = synthetic.truth_path(victim).read_bytes()
+    victim.unlink()
+    (victim.parent / (victim.name + ".partial")).write_bytes(b"junk")
+    synthetic.generate_dataset(root, size="tiny", videos_per_class=3, progress=False)
+    assert victim.is_file() and synthetic.truth_path(victim).read_bytes() == truth_bytes
+    assert not list(root.rglob("*.partial"))
+    untouched = [p for p in files if p.suffix in (".avi", ".npz") and p.name.split(".")[0] != victim.stem]
+    assert all(p.stat().st_mtime_ns == mtimes[p] for p in untouched)
+
+    # force=True regenerates everything, to the same truth
+    synthetic.generate_dataset(root, size="tiny", videos_per_class=3, progress=False, force=True)
+    assert all(p.stat().st_mtime_ns != mtimes[p] for p in untouched)
+    assert synthetic.truth_path(victim).read_bytes() == truth_bytes
+
+
+def test_refuses_to_overwrite_a_real_dataset(tmp_path):
+    (tmp_path / "UCF-101" / "Archery").mkdir(parents=True)
+    with pytest.raises(DataError, match="refusing"):
+        synthetic.generate_dataset(tmp_path, size="tiny", progress=False)
+    assert (tmp_path / "UCF-101" / "Archery").is_dir()
+
+
+def test_missing_truth_and_manifest_name_the_file(tmp_path):
+    with pytest.raises(DataError, match=r"v_x\.truth\.npz"):
+        synthetic.load_truth(tmp_path / "v_x.avi")
+    with pytest.raises(DataError, match="synthetic.json"):
+        synthetic.load_manifest(tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------
+# ground truth
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", ["StripedDisc", "PlainSquare", "ZoomOut", "Jump"])
+def test_boxes_hold_the_actor(tiny_specs, cls):
+    spec = _spec(tiny_specs, cls, group=2)
+    truth = synthetic.make_truth(spec)
+    H, W = truth["frame_size"]
+    boxes = truth["boxes"].astype(int)
+    assert boxes.dtype == np.int64 and truth["boxes"].dtype == np.int16
+    assert (boxes[:, 0] >= 0).all() and (boxes[:, 2] <= W).all() and (boxes[:, 1] >= 0).all() and (boxes[:, 3] <= H).all()
+    assert (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
+    with_actor = synthetic.render_video(spec, noise=False).astype(float)
+    without = synthetic.render_video(spec, actor=False, noise=False).astype(float)
+    diff = np.abs(with_actor - without).mean(-1)  # (T, H, W)
+    for t in range(0, len(boxes), 4):
+        x0, y0, x1, y1 = boxes[t]
+        inside = diff[t, y0:y1, x0:x1]
+        assert inside.mean() > 10, (t, inside.mean())
+        assert diff[t][synthetic.actor_mask(truth, t)].mean() > 15  # on the actor's own pixels
+        outside = diff[t].copy()
+        outside[y0:y1, x0:x1] = 0
+        assert outside.max() == 0  # the actor is drawn only inside its box
+
+
+def test_motion_classes_move_as_named(tiny_specs):
+    for spec in tiny_specs.values():
+        truth = synthetic.make_truth(spec)
+        cx, angle, scale = truth["actor"][:, 0], truth["actor"][:, 2], truth["actor"][:, 3]
+        dx = np.diff(cx - truth["camera"][:, 0])  # actor motion without the camera shake
+        if spec.class_name == "MoveLeft":
+            assert dx.mean() < -0.5
+        elif spec.class_name == "MoveRight":
+            assert dx.mean() > 0.5
+        elif spec.class_name == "RotateCW":
+            assert (np.diff(angle) > 0).all()  # clockwise on screen = increasing angle
+        elif spec.class_name == "RotateCCW":
+            assert (np.diff(angle) < 0).all()
+        elif spec.class_name == "ZoomIn":
+            assert scale[-1] / scale[0] == pytest.approx(2.2, rel=1e-4)
+        elif spec.class_name == "ZoomOut":
+            assert scale[0] / scale[-1] == pytest.approx(2.2, rel=1e-4)
+        if spec.class_name in ("RotateCW", "RotateCCW", "ZoomIn", "ZoomOut"):
+            assert np.ptp(cx - truth["camera"][:, 0]) < 1e-3  # no translation: only the named motion
+        if synthetic.class_group(spec.class_name) == "motion":
+            assert np.ptp(scale) < 1e-6 or spec.class_name.startswith("Zoom")
+
+
+def test_motion_classes_look_alike_in_one_frame():
+    """Single-frame marginals (actor shape, size, angle, position, colour) are the same for all motion classes."""
+    specs = [s for s in synthetic.plan_dataset("ucf101", "default", seed=0) if s.class_name in CLASS_GROUPS["motion"]]
+    stats: dict[str, list] = {c: [] for c in CLASS_GROUPS["motion"]}
+    alphas = set()
+    for spec in specs:
+        truth = synthetic.make_truth(spec)
+        alphas.add(truth["actor_alpha"].tobytes())
+        a = truth["actor"]
+        stats[spec.class_name].append(np.stack([
+            np.log(a[:, 3] * synthetic._TEMPLATE / spec.height),  # actor size relative to the frame
+            (a[:, 0] - truth["camera"][:, 0]) / spec.width,  # horizontal position
+            np.cos(np.radians(a[:, 2])),  # orientation: uniform, so cos and sin average to 0
+            np.sin(np.radians(a[:, 2])),
+        ], axis=1))
+    assert len(alphas) == 1  # one actor shape for every motion class
+    means = {c: np.concatenate(v).mean(0) for c, v in stats.items()}
+    ref = np.mean(list(means.values()), axis=0)
+    for c, m in means.items():
+        assert np.abs(m[:2] - ref[:2]).max() < 0.05, (c, m, ref)  # same mean size and position
+        # a video's angle is frozen unless it rotates, so 40 videos give a noisy mean (std ~0.11)
+        assert np.abs(m[2:]).max() < 0.4, (c, m)
+
+
+def test_event_spans(tiny_specs):
+    for spec in tiny_specs.values():
+        truth = synthetic.make_truth(spec)
+        T = truth["num_frames"]
+        e0, e1 = truth["event_span"]
+        if spec.class_name in ("FlashRed", "Jump"):
+            assert 0 <= e0 <= e1 <= T - 1
+            assert 0.1 * T <= e1 - e0 + 1 <= 0.3 * T
+            if spec.class_name == "FlashRed":
+                active = np.flatnonzero(truth["tint"] > 0)
+                assert active[0] == e0 and active[-1] == e1 and len(active) == e1 - e0 + 1
+        else:
+            assert (e0, e1) == (-1, -1)
+            assert not truth["tint"].any()
+
+
+def test_truth_file_round_trip(ucf_root, tiny_specs):
+    spec = _spec(tiny_specs, "DottedDisc", group=3, clip=2)
+    saved = synthetic.load_truth(ucf_root / spec.rel_path)
+    made = synthetic.make_truth(spec)
+    assert saved["class_name"] == "DottedDisc" and saved["group"] == "appearance"
+    assert saved["video_id"] == "v_DottedDisc_g03_c02" and saved["fps"] == 25
+    assert saved["frame_size"] == (spec.height, spec.width)
+    for key in ("boxes", "actor", "bg_shift", "camera", "distractors", "actor_alpha", "tint"):
+        np.testing.assert_array_equal(saved[key], made[key])
+    assert saved["distractors"].shape[1:] == (saved["distractors"].shape[1], 3)
+
+
+# ----------------------------------------------------------------------------------------------
+# true flow
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", ["MoveLeft", "RotateCW", "ZoomIn", "Jump"])
+def test_true_flow_warps_frame_back(tiny_specs, cls):
+    import cv2
+
+    spec = _spec(tiny_specs, cls)
+    truth = synthetic.make_truth(spec)
+    frames = synthetic.render_video(spec, noise=False)
+    H, W = truth["frame_size"]
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
+    errors, baseline = [], []
+    for t in range(0, truth["num_frames"] - 1, 3):
+        flow = synthetic.true_flow(truth, t)
+        assert flow.dtype == np.float32 and flow.shape == (H, W, 2)
+        mask = synthetic.true_flow_mask(truth, t)
+        labels, _ = synthetic._layers(truth, t)
+        actor = synthetic.actor_mask(truth, t) & mask
+        assert actor.sum() > 10
+        back = cv2.remap(frames[t + 1], xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR)
+        errors.append(np.abs(back.astype(float) - frames[t]).mean(-1)[actor].mean())
+        baseline.append(np.abs(frames[t + 1].astype(float) - frames[t]).mean(-1)[actor].mean())
+        # background pixels move with the global translation
+        bg = (labels == 0) & mask
+        np.testing.assert_allclose(flow[bg], np.broadcast_to(truth["bg_shift"][t + 1] - truth["bg_shift"][t], flow[bg].shape),
+                                   atol=1e-5)
+    assert np.mean(errors) < 2.5
+    assert np.mean(errors) < 0.5 * np.mean(baseline)
+
+
+def test_true_flow_of_rotation_is_a_rotation(tiny_specs):
+    spec = _spec(tiny_specs, "RotateCCW")
+    truth = synthetic.make_truth(spec)
+    t = 4
+    flow = synthetic.true_flow(truth, t)
+    cx, cy, a0, s0 = truth["actor"][t].astype(float)
+    cx1, cy1, a1, s1 = truth["actor"][t + 1].astype(float)
+    x0, y0, x1, y1 = truth["boxes"][t].astype(int)
+    y, x = (y0 + y1) // 2, (x0 + x1) // 2
+    assert synthetic.actor_mask(truth, t)[y, x]  # the box centre shows the actor
+    d = np.radians(a1 - a0)
+    rot = np.array([[np.cos(d), -np.sin(d)], [np.sin(d), np.cos(d)]]) * (s1 / s0)
+    expected = rot @ np.array([x - cx, y - cy]) + [cx1, cy1] - [x, y]
+    np.testing.assert_allclose(flow[y, x], expected, atol=1e-3)
+    with pytest.raises(ValueError, match="out of range"):
+        synthetic.true_flow(truth, truth["num_frames"] - 1)
+
+
+def test_true_flow_from_a_video_path(ucf_root):
+    path = ucf_root / "UCF-101" / "MoveRight" / "v_MoveRight_g01_c01.avi"
+    flow = synthetic.true_flow(path, 0)
+    truth = synthetic.load_truth(path)
+    x0, y0, x1, y1 = truth["boxes"][0].astype(int)
+    assert flow[(y0 + y1) // 2, (x0 + x1) // 2, 0] > 0.5  # the actor moves right
+
+
+# ----------------------------------------------------------------------------------------------
+# command line
+# ----------------------------------------------------------------------------------------------
+
+
+def test_cli_synth(ucf_root, capsys):
+    parser = argparse.ArgumentParser()
+    synthetic.add_synth_arguments(parser)
+    args = parser.parse_args(["--root", str(ucf_root), "--size", "tiny", "--seed", "0"])
+    assert args.layout == "ucf101" and args.codec == "xvid" and not args.force
+    mtime = os.stat(ucf_root / "synthetic.json").st_mtime_ns
+    assert synthetic.cli_synth(args) == 0
+    out = capsys.readouterr().out
+    assert "12 classes, 72 videos" in out
+    assert os.stat(ucf_root / "synthetic.json").st_mtime_ns == mtime

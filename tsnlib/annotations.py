@@ -1,0 +1,1112 @@
+"""Annotations: which videos (or frame folders) a dataset has, their labels, and the list files.
+
+Introduced in notebooks/01_data_preparation.ipynb.
+
+Every reader returns ``(records, label_map)``: a list of :class:`VideoRecord` (one per video file
+or frame folder, with a 0-based ``label`` and the ``source`` line it came from, e.g.
+``"trainlist01.txt:17"``) and the :class:`LabelMap` of class names. Layouts understood:
+
+* **UCF101** (:func:`read_ucf101`): ``UCF-101/<Class>/v_<Class>_gGG_cCC.avi`` and
+  ``ucfTrainTestlist/`` with ``classInd.txt`` (``"1 ApplyEyeMakeup"``, 1-based on disk),
+  ``trainlist0N.txt`` (``"Class/v_Class_g08_c01.avi 1"``) and ``testlist0N.txt`` (no label).
+* **HMDB51** (:func:`read_hmdb51`): ``hmdb51_org/<class>/<name>.avi`` and
+  ``testTrainMulti_7030_splits/<class>_test_splitN.txt`` with ``"<name>.avi <tag>"`` lines,
+  tag 1 = train, 2 = test, 0 = not used in that split. Labels: class names sorted.
+* **MMAction2-style list files** (:func:`read_list_file`): ``"path label"`` for videos,
+  ``"frame_dir total_frames label"`` for frame folders; 0-based labels.
+* **A folder per class** (:func:`read_class_folders`): ``<root>/<class>/<video>``, optionally
+  under ``<root>/train/`` and ``<root>/test/``.
+
+:func:`load_annotations` recognises the layout by itself (:func:`detect_layout`).
+:func:`write_list_file`, :func:`write_label_map` and :func:`build_lists` write the MMAction2
+formats (``ucf101_train_split_1_videos.txt``, ``..._rawframes.txt``, ``classInd.txt``).
+
+Bad annotations raise :class:`~tsnlib.errors.AnnotationError` naming the file and the line
+(``... [ucfTrainTestlist/trainlist01.txt; from trainlist01.txt:17]``); nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tsnlib.errors import AnnotationError, DataError
+
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "LAYOUTS",
+    "VideoRecord",
+    "LabelMap",
+    "read_ucf101",
+    "read_hmdb51",
+    "read_list_file",
+    "read_class_folders",
+    "detect_layout",
+    "load_annotations",
+    "write_list_file",
+    "write_label_map",
+    "build_lists",
+    "scan_frame_folder",
+    "add_lists_arguments",
+    "cli_lists",
+]
+
+#: File extensions taken as videos when folders are scanned (compared case-insensitively).
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
+#: The layouts :func:`detect_layout` returns and :func:`load_annotations` accepts as ``kind``.
+LAYOUTS = ("ucf101", "hmdb51", "list", "folders")
+#: What a list file or class folder holds: video files, RGB frame folders, or flow frame folders.
+LIST_KINDS = ("video", "frames", "flow")
+SUBSETS = ("train", "test")
+
+#: Frame files of a frame folder: ``img_00001.jpg``, ``flow_x_00001.jpg``, ``flow_y_00001.jpg``.
+FRAME_FILE = re.compile(r"^(img|flow_x|flow_y)_(\d+)\.jpg$")
+
+_UCF_ANN_DIRS = ("ucfTrainTestlist", "annotations")
+_UCF_VIDEO_DIRS = ("UCF-101", "videos", "UCF101")
+_HMDB_ANN_DIRS = ("testTrainMulti_7030_splits", "annotations")
+_HMDB_VIDEO_DIRS = ("hmdb51_org", "hmdb51", "videos")
+_HMDB_SPLIT_FILE = re.compile(r"^(?P<cls>.+)_test_split(?P<split>\d+)\.txt$")
+_UCF_LIST_FILE = re.compile(r"^(?P<subset>train|test)list(?P<split>\d+)\.txt$", re.IGNORECASE)
+_HMDB_TAGS = {"0": None, "1": "train", "2": "test"}
+_LIST_SUFFIX = {"video": "videos", "frames": "rawframes", "flow": "flow"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Records and label maps
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class VideoRecord:
+    """One sample of a dataset: a video file or a frame folder, with its label.
+
+    Fields: ``path`` (Path: the video file or frame folder), ``label`` (int, 0-based; -1 when
+    unknown), ``num_frames`` (int or None: None = ask the decoder; for frame folders the number
+    of ``img_*.jpg``), ``video_id`` (str, a stable name such as ``"v_ApplyEyeMakeup_g01_c01"``;
+    defaults to the file's stem or the folder's name), ``source`` (str or None: the list file and
+    line it came from, e.g. ``"trainlist01.txt:17"``, quoted by every error about this sample),
+    ``num_flow_frames`` (int or None: frame folders only, the number of ``flow_x_*.jpg``, often
+    ``num_frames - 1``).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+
+    path: Path
+    label: int
+    num_frames: int | None = None
+    video_id: str = ""
+    source: str | None = None
+    num_flow_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        self.label = int(self.label)
+        if not self.video_id:
+            name = self.path.name
+            self.video_id = self.path.stem if self.path.suffix.lower() in VIDEO_EXTENSIONS else name
+
+
+class LabelMap:
+    """Ordered class names: label ``i`` (0-based) is ``names[i]``.
+
+    ``len(m)``, ``m.names`` (tuple), ``m.index(name) -> int``, ``m.name(i) -> str``,
+    ``name in m``, iteration over the names. On disk it is a ``classInd.txt``-style file,
+    ``"1 ApplyEyeMakeup"`` per line, **1-based** (:meth:`to_file`, :meth:`from_file`).
+
+    :meth:`index` matches exactly first, then case-insensitively: the official UCF101 files spell
+    one class ``HandstandPushups`` in ``classInd.txt`` and ``HandStandPushups`` in the video
+    names, and other copies of the dataset swap the two.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+
+    def __init__(self, names: Iterable[str], source: str | None = None):
+        self._names = tuple(str(n) for n in names)
+        self.source = source
+        self._exact = {}
+        self._folded: dict[str, int | None] = {}
+        for i, n in enumerate(self._names):
+            if not n or n != n.strip() or any(c in n for c in "\r\n"):
+                raise AnnotationError(f"class name {n!r} is empty or has surrounding whitespace", source=source)
+            if n in self._exact:
+                raise AnnotationError(f"class name {n!r} appears twice (labels {self._exact[n]} and {i})", source=source)
+            self._exact[n] = i
+            key = n.casefold()
+            self._folded[key] = None if key in self._folded else i  # None: ambiguous ignoring case
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The class names in label order."""
+        return self._names
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __contains__(self, name) -> bool:
+        return self.find(name) is not None
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, LabelMap) and self._names == other._names
+
+    def __hash__(self) -> int:
+        return hash(self._names)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(self._names[:5]) + (", ..." if len(self._names) > 5 else "")
+        return f"LabelMap({len(self)} classes: {shown})"
+
+    def find(self, name: str) -> int | None:
+        """The label of ``name`` (exact match, else the unique case-insensitive one), or None."""
+        name = str(name)
+        if name in self._exact:
+            return self._exact[name]
+        return self._folded.get(name.casefold())
+
+    def index(self, name: str) -> int:
+        """The 0-based label of class ``name``; unknown → :class:`~tsnlib.errors.AnnotationError`."""
+        i = self.find(name)
+        if i is None:
+            shown = ", ".join(self._names[:10]) + (", ..." if len(self._names) > 10 else "")
+            raise AnnotationError(f"unknown class name {name!r}; the {len(self)} classes are: {shown}",
+                                  source=self.source)
+        return i
+
+    def name(self, label: int) -> str:
+        """The class name of 0-based ``label``; out of range → :class:`~tsnlib.errors.AnnotationError`."""
+        label = int(label)
+        if not 0 <= label < len(self._names):
+            raise AnnotationError(f"label {label} out of range: {len(self)} classes (0..{len(self) - 1})",
+                                  source=self.source)
+        return self._names[label]
+
+    def to_file(self, path) -> Path:
+        """Write ``classInd.txt`` style: ``"1 Name"`` per line, 1-based. Returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{i} {n}\n" for i, n in enumerate(self._names, 1)), encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_file(cls, path) -> LabelMap:
+        """Read a ``classInd.txt``-style file (``"1 Name"``, 1-based, CRLF and blank lines tolerated).
+
+        The indices must be exactly 1..N (in any order); a malformed line, a repeated index or
+        name, or a gap raises :class:`~tsnlib.errors.AnnotationError` naming the file and line.
+        """
+        return _read_class_index(Path(path), _raise)
+
+
+def write_label_map(label_map: LabelMap, path) -> Path:
+    """Write ``label_map`` as a ``classInd.txt``-style file (``"1 Name"``, 1-based); returns the path.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    return label_map.to_file(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reporting: raise at the first problem (readers) or collect them all (tsnlib.checks)
+# ----------------------------------------------------------------------------------------------
+
+#: ``report(kind, message, path, source=None, error=AnnotationError)``; raises or records.
+Report = Callable[..., None]
+
+
+def _make_error(kind: str, message: str, path, source: str | None, error=AnnotationError) -> DataError:
+    err = error(message, path=path, source=source)
+    err.kind = kind  # e.g. "malformed-line", "unknown-class", "bad-label", "duplicate", "missing-file"
+    return err
+
+
+def _raise(kind: str, message: str, path, source: str | None = None, error=AnnotationError) -> None:
+    raise _make_error(kind, message, path, source, error)
+
+
+class _Collector:
+    """A ``report`` that keeps every problem (as exceptions with a ``kind``) instead of raising."""
+
+    def __init__(self):
+        self.errors: list[DataError] = []
+
+    def __call__(self, kind: str, message: str, path, source: str | None = None, error=AnnotationError) -> None:
+        self.errors.append(_make_error(kind, message, path, source, error))
+
+
+def _lines(path: Path, report: Report) -> list[tuple[int, str]]:
+    """``(line_number, text)`` of the non-blank lines, stripped (CRLF, BOM and trailing spaces tolerated)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        report("missing-file", "annotation file not found", path, error=DataError)
+        return []
+    except OSError as exc:
+        report("missing-file", f"annotation file cannot be read: {exc}", path, error=DataError)
+        return []
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return [(i, line.strip()) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
+
+
+def _src(path: Path, line: int) -> str:
+    return f"{path.name}:{line}"
+
+
+def _is_int(token: str) -> bool:
+    try:
+        int(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_subset(subset: str) -> str:
+    if subset not in SUBSETS:
+        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
+    return subset
+
+
+class _Resolver:
+    """Paths under ``base``: exact when the file exists, else the case-insensitive match on disk.
+
+    The index of all files is built only when a listed path is not found as written.
+    """
+
+    def __init__(self, base: Path):
+        self.base = Path(base)
+        self._index: dict[str, Path] | None = None
+
+    def __call__(self, rel: str) -> Path:
+        p = self.base / rel
+        if p.exists():
+            return p
+        if self._index is None:
+            self._index = {}
+            if self.base.is_dir():
+                for dirpath, dirnames, filenames in os.walk(self.base):
+                    rel_dir = Path(dirpath).relative_to(self.base)
+                    for n in filenames + dirnames:
+                        self._index.setdefault((rel_dir / n).as_posix().casefold(), Path(dirpath) / n)
+        return self._index.get(Path(rel).as_posix().casefold(), p)
+
+
+def _read_class_index(path: Path, report: Report) -> LabelMap:
+    by_index: dict[int, tuple[str, int]] = {}
+    for line, text in _lines(path, report):
+        parts = text.split(None, 1)
+        src = _src(path, line)
+        if len(parts) != 2 or not _is_int(parts[0]):
+            report("malformed-line", f"expected '<1-based index> <ClassName>', got {text!r}", path, src)
+            continue
+        idx, name = int(parts[0]), parts[1].strip()
+        if idx in by_index:
+            report("duplicate", f"class index {idx} appears twice (also line {by_index[idx][1]})", path, src)
+            continue
+        dup = next((ln for n, ln in by_index.values() if n.casefold() == name.casefold()), None)
+        if dup is not None:
+            report("duplicate", f"class name {name!r} appears twice (also line {dup})", path, src)
+            continue
+        by_index[idx] = (name, line)
+    n = len(by_index)
+    if by_index and sorted(by_index) != list(range(1, n + 1)):
+        missing = sorted(set(range(1, max(by_index) + 1)) - set(by_index))[:5]
+        outside = sorted(i for i in by_index if not 1 <= i <= n)[:5]
+        report("bad-label", f"class indices must be 1..{n} (1-based); missing {missing}, unexpected {outside}", path)
+        names = [name for _, (name, _) in sorted(by_index.items())]
+    else:
+        names = [by_index[i][0] for i in range(1, n + 1)]
+    if not names:
+        report("malformed-line", "no classes: expected '<1-based index> <ClassName>' lines", path)
+    return LabelMap(names, source=path.name)
+
+
+# ----------------------------------------------------------------------------------------------
+# UCF101
+# ----------------------------------------------------------------------------------------------
+
+
+def _first_dir(candidates: Iterable[Path]) -> Path | None:
+    return next((c for c in candidates if c.is_dir()), None)
+
+
+def _is_ucf101_ann(d: Path) -> bool:
+    """A UCF101 annotation folder: ``classInd.txt`` and ``trainlist0N.txt``/``testlist0N.txt`` files
+    (a folder written by :func:`build_lists` has a ``classInd.txt`` too, but no split files)."""
+    return (d / "classInd.txt").is_file() and bool(_ucf101_splits(d))
+
+
+def _ucf101_dirs(root, videos_root=None, require_videos: bool = True) -> tuple[Path, Path]:
+    """``(annotation_dir, video_dir)`` of a UCF101 root, its annotation folder, or one of its list files.
+
+    Without ``require_videos`` a missing videos folder is returned as the expected path.
+    """
+    root = Path(root)
+    if root.is_file():
+        root = root.parent
+    if _is_ucf101_ann(root):
+        ann = root
+        parents = [root.parent / d for d in _UCF_VIDEO_DIRS]
+        video = _first_dir([root / d for d in _UCF_VIDEO_DIRS] + parents)
+        expected = f"{root.parent / 'UCF-101'}"
+    else:
+        ann = next((root / d for d in _UCF_ANN_DIRS if _is_ucf101_ann(root / d)), None)
+        if ann is None:
+            raise DataError("not a UCF101 root: no classInd.txt and trainlist0N.txt in ucfTrainTestlist/ "
+                        "(or annotations/)", path=root)
+        video = _first_dir(root / d for d in _UCF_VIDEO_DIRS)
+        if video is None and _folder_kind(root, VIDEO_EXTENSIONS) == "video":
+            video = root  # class folders directly in the root
+        expected = f"{root / 'UCF-101'}"
+    if videos_root is not None:
+        video = Path(videos_root)
+    if (video is None or not video.is_dir()) and not require_videos:
+        return ann, Path(video or expected)
+    if video is None or not video.is_dir():
+        raise DataError(f"UCF101 videos folder not found: expected {expected} (or videos/) beside {ann.name}/, "
+                        "or pass videos_root", path=video or expected)
+    return ann, video
+
+
+def _ucf101_splits(ann: Path) -> list[int]:
+    found = {int(m.group("split")) for p in ann.iterdir() if (m := _UCF_LIST_FILE.match(p.name))}
+    return sorted(found)
+
+
+def _ucf101_list(ann: Path, video_dir: Path, label_map: LabelMap, split: int, subset: str, report: Report,
+                 resolve: _Resolver | None = None) -> list[VideoRecord]:
+    path = ann / f"{subset}list{int(split):02d}.txt"
+    if not path.is_file():
+        alt = next((p for p in ann.iterdir() if p.name.casefold() == path.name.casefold()), None)
+        if alt is None:
+            report("missing-file", f"UCF101 split file not found (split {split}, {subset})", path, error=DataError)
+            return []
+        path = alt
+    resolve = resolve or _Resolver(video_dir)
+    records: list[VideoRecord] = []
+    seen: dict[str, int] = {}
+    for line, text in _lines(path, report):
+        src = _src(path, line)
+        parts = text.rsplit(None, 1)
+        given = None
+        if len(parts) == 2 and _is_int(parts[1]):
+            rel, given = parts[0], int(parts[1])
+        elif subset == "train":
+            report("malformed-line", f"expected '<Class>/<video file> <1-based label>', got {text!r}", path, src)
+            continue
+        else:
+            rel = text
+        rel = rel.replace("\\", "/").strip()
+        if rel.startswith("./"):
+            rel = rel[2:]
+        folder, _, fname = rel.rpartition("/")
+        if not fname or (not folder and given is None):
+            report("malformed-line", f"expected '<Class>/<video file>', got {text!r}", path, src)
+            continue
+        class_name = folder.split("/")[-1] if folder else None
+        label = None
+        if class_name is not None:
+            label = label_map.find(class_name)
+            if label is None:
+                report("unknown-class", f"class folder {class_name!r} is not in classInd.txt", path, src)
+                continue
+        if given is not None:
+            if not 1 <= given <= len(label_map):
+                report("bad-label", f"label {given} out of range: classInd.txt has labels 1..{len(label_map)}", path, src)
+                continue
+            if label is not None and given - 1 != label:
+                report("bad-label", f"label {given} ({label_map.name(given - 1)}) does not match the class folder "
+                       f"{class_name!r} (label {label + 1} in classInd.txt)", path, src)
+                continue
+            label = given - 1
+        key = rel.casefold()
+        if key in seen:
+            report("duplicate", f"{rel} is listed twice (also line {seen[key]})", path, src)
+            continue
+        seen[key] = line
+        found = resolve(rel)  # the file on disk (its name's case may differ from the list's)
+        records.append(VideoRecord(path=found, label=label, video_id=found.stem, source=src))
+    return records
+
+
+def read_ucf101(root, split: int = 1, subset: str = "train", videos_root=None) -> tuple[list[VideoRecord], LabelMap]:
+    """Records and label map of one UCF101 split and subset.
+
+    ``root``: the dataset folder holding ``UCF-101/`` (videos; ``videos/`` also accepted, as
+    MMAction2 names it) and ``ucfTrainTestlist/`` (or ``annotations/``); or the annotation folder
+    itself (videos are then looked for beside it); ``videos_root`` overrides the videos folder.
+    ``split``: 1, 2 or 3; ``subset``: ``"train"`` (``trainlist0N.txt``) or ``"test"``
+    (``testlist0N.txt``).
+
+    Labels are 0-based: ``classInd.txt``'s 1-based index minus one. A train line's label must
+    match its class folder; test lines have no label, it comes from the class folder through
+    ``classInd.txt``. CRLF line ends and blank lines (both in the official files) are fine.
+    Class folder names are matched to ``classInd.txt`` case-insensitively, and a listed video
+    path that does not exist as written is looked up case-insensitively on disk: the official
+    files mix ``HandstandPushups`` and ``HandStandPushups``. Record paths are the files on disk.
+
+    An unknown class folder, a label out of range or not matching its folder, a malformed line
+    or a video listed twice raises :class:`~tsnlib.errors.AnnotationError` naming the list file
+    and line (``source`` ``"trainlist01.txt:17"``).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    subset = _check_subset(subset)
+    ann, video = _ucf101_dirs(root, videos_root)
+    label_map = _read_class_index(ann / "classInd.txt", _raise)
+    records = _ucf101_list(ann, video, label_map, split, subset, _raise)
+    return records, label_map
+
+
+# ----------------------------------------------------------------------------------------------
+# HMDB51
+# ----------------------------------------------------------------------------------------------
+
+
+def _has_hmdb_splits(d: Path) -> bool:
+    try:
+        return d.is_dir() and any(_HMDB_SPLIT_FILE.match(p.name) for p in d.iterdir())
+    except OSError:
+        return False
+
+
+def _hmdb51_dirs(root, videos_root=None, require_videos: bool = True) -> tuple[Path, Path]:
+    root = Path(root)
+    if root.is_file():
+        root = root.parent
+    if _has_hmdb_splits(root):
+        ann = root
+        video = _first_dir([root / d for d in _HMDB_VIDEO_DIRS] + [root.parent / d for d in _HMDB_VIDEO_DIRS])
+        expected = root.parent / "hmdb51_org"
+    else:
+        ann = next((root / d for d in _HMDB_ANN_DIRS if _has_hmdb_splits(root / d)), None)
+        if ann is None:
+            raise DataError("not an HMDB51 root: no <class>_test_split<N>.txt files in testTrainMulti_7030_splits/ "
+                            "(or annotations/)", path=root)
+        video = _first_dir(root / d for d in _HMDB_VIDEO_DIRS)
+        if video is None and _folder_kind(root, VIDEO_EXTENSIONS) == "video":
+            video = root  # class folders directly in the root
+        expected = root / "hmdb51_org"
+    if videos_root is not None:
+        video = Path(videos_root)
+    if (video is None or not video.is_dir()) and not require_videos:
+        return ann, Path(video or expected)
+    if video is None or not video.is_dir():
+        raise DataError(f"HMDB51 videos folder not found: expected {expected}/<class>/*.avi (or hmdb51/, videos/), "
+                        "or pass videos_root", path=video or expected)
+    return ann, video
+
+
+def _hmdb51_classes(ann: Path) -> tuple[LabelMap, dict[int, dict[str, Path]]]:
+    """Label map (class names from the split files, sorted) and ``{split: {class: split file}}``."""
+    files: dict[int, dict[str, Path]] = {}
+    for p in sorted(ann.iterdir()):
+        m = _HMDB_SPLIT_FILE.match(p.name)
+        if m and p.is_file():
+            files.setdefault(int(m.group("split")), {})[m.group("cls")] = p
+    names = sorted({c for per in files.values() for c in per})
+    return LabelMap(names, source=ann.name), files
+
+
+def _hmdb51_split(ann: Path, video_dir: Path, label_map: LabelMap, files: dict[str, Path], split: int,
+                  subsets: Sequence[str | None], report: Report, resolve: _Resolver | None = None) -> list[VideoRecord]:
+    """Records of one split whose tag maps to one of ``subsets`` (``"train"``, ``"test"``, None = tag 0)."""
+    resolve = resolve or _Resolver(video_dir)
+    records: list[VideoRecord] = []
+    seen: dict[str, str] = {}
+    for cls in label_map.names:
+        path = files.get(cls, ann / f"{cls}_test_split{split}.txt")
+        if cls not in files:
+            report("missing-file", f"HMDB51 split file of class {cls!r} not found (split {split})", path, error=DataError)
+            continue
+        label = label_map.index(cls)
+        for line, text in _lines(path, report):
+            src = _src(path, line)
+            parts = text.rsplit(None, 1)
+            if len(parts) != 2:
+                report("malformed-line", f"expected '<video name> <tag 0|1|2>', the tag is missing: {text!r}", path, src)
+                continue
+            name, tag = parts[0].strip(), parts[1]
+            if tag not in _HMDB_TAGS:
+                report("malformed-line", f"tag must be 0 (unused), 1 (train) or 2 (test), got {tag!r} in {text!r}",
+                       path, src)
+                continue
+            key = name.casefold()
+            if key in seen:
+                report("duplicate", f"{name} is listed twice (also {seen[key]})", path, src)
+                continue
+            seen[key] = src
+            if _HMDB_TAGS[tag] in subsets:
+                found = resolve(f"{cls}/{name}")
+                records.append(VideoRecord(path=found, label=label, video_id=found.stem, source=src))
+    return records
+
+
+def read_hmdb51(root, split: int = 1, subset: str = "train", videos_root=None) -> tuple[list[VideoRecord], LabelMap]:
+    """Records and label map of one HMDB51 split and subset.
+
+    ``root``: the dataset folder holding the videos (``hmdb51_org/<class>/*.avi``; ``hmdb51/``,
+    ``videos/`` or class folders directly in ``root`` also accepted) and
+    ``testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt`` (or ``annotations/``), or the
+    split folder itself; ``videos_root`` overrides the videos folder. Each split line is
+    ``"<video name> <tag>"``, tag 1 = train, 2 = test, 0 = unused in that split (such videos are
+    in neither subset). Labels: the class names (from the split file names) sorted
+    alphabetically, 0-based, like the ``classInd.txt`` MMAction2 generates.
+
+    Real names contain ``&``, ``(``, ``)``, ``!``, ``#`` and ``'``: lines are split at their last
+    whitespace only and names are used as they are (no shell is involved). A missing or invalid
+    tag or a video listed twice raises :class:`~tsnlib.errors.AnnotationError` naming the split
+    file and line.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    subset = _check_subset(subset)
+    ann, video = _hmdb51_dirs(root, videos_root)
+    label_map, files = _hmdb51_classes(ann)
+    if split not in files:
+        raise DataError(f"no HMDB51 split {split}: found split files for splits {sorted(files)}", path=ann)
+    return _hmdb51_split(ann, video, label_map, files[split], split, [subset], _raise), label_map
+
+
+# ----------------------------------------------------------------------------------------------
+# List files (MMAction2 format)
+# ----------------------------------------------------------------------------------------------
+
+
+def scan_frame_folder(folder) -> dict[str, list[int]]:
+    """The frame numbers present in a frame folder: ``{"img": [...], "flow_x": [...], "flow_y": [...]}``.
+
+    Numbers as in the file names (``img_00001.jpg`` → 1), sorted. A missing folder raises
+    :class:`~tsnlib.errors.DataError`.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError("frame folder not found", path=folder)
+    out: dict[str, list[int]] = {"img": [], "flow_x": [], "flow_y": []}
+    with os.scandir(folder) as it:
+        for entry in it:
+            m = FRAME_FILE.match(entry.name)
+            if m:
+                out[m.group(1)].append(int(m.group(2)))
+    for v in out.values():
+        v.sort()
+    return out
+
+
+def _split_numbers(text: str, want: int, base: Path) -> tuple[str, list[int]] | None:
+    """``(path, numbers)``: the trailing integers of a list line, the rest is the path (may hold spaces).
+
+    More trailing integers than ``want``: the extra ones belong to the path only when that path
+    exists under ``base``; otherwise they are returned (the caller reports multi-label lines).
+    """
+    tokens = text.split()
+    k = len(tokens)
+    while k > 1 and _is_int(tokens[k - 1]):
+        k -= 1
+    numbers = [int(t) for t in tokens[k:]]
+    if len(numbers) > want:
+        # "clip 2 120 3" could be the folder "clip 2": prefer an existing path
+        for extra in range(1, len(numbers) - want + 1):
+            head = text.rsplit(None, len(numbers) - extra)[0]
+            if (base / head).exists():
+                return head, numbers[extra:]
+    head = text.rsplit(None, len(numbers))[0] if numbers else text
+    return head, numbers
+
+
+def _guess_list_kind(path: Path, lines: list[tuple[int, str]]) -> str:
+    for _, text in lines[:20]:
+        tokens = text.split()
+        if len(tokens) >= 3 and _is_int(tokens[-1]) and _is_int(tokens[-2]):
+            if Path(" ".join(tokens[:-2])).suffix.lower() not in VIDEO_EXTENSIONS:
+                return "flow" if "flow" in path.name.casefold() else "frames"
+    return "video"
+
+
+def _list_records(path: Path, kind: str | None, data_prefix, label_map: LabelMap | None, report: Report,
+                  ) -> tuple[list[VideoRecord], str]:
+    lines = _lines(path, report)
+    kind = kind or _guess_list_kind(path, lines)
+    if kind not in LIST_KINDS:
+        raise ValueError(f"kind must be one of {LIST_KINDS}, got {kind!r}")
+    base = Path(data_prefix) if data_prefix is not None else path.parent
+    want = 1 if kind == "video" else 2
+    form = "'<video path> <label>'" if kind == "video" else "'<frame_dir> <total_frames> <label>'"
+    records: list[VideoRecord] = []
+    seen: dict[str, int] = {}
+    for line, text in lines:
+        src = _src(path, line)
+        head, numbers = _split_numbers(text, want, base)
+        if len(numbers) < want or not head:
+            hint = " (a video list read as frames? use kind='video')" if kind != "video" and len(numbers) == 1 else ""
+            report("malformed-line", f"expected {form}, got {text!r}{hint}", path, src)
+            continue
+        if len(numbers) > want:
+            hint = (" (a rawframes list 'frame_dir total_frames label'? use kind='frames')"
+                    if kind == "video" and len(numbers) == 2 else "")
+            report("malformed-line", f"expected {form}: {len(numbers) - want + 1} labels found; multi-label lines "
+                   f"are not supported{hint}: {text!r}", path, src)
+            continue
+        label = numbers[-1]
+        if label < 0 or (label_map is not None and label >= len(label_map)):
+            limit = f"0..{len(label_map) - 1} ({len(label_map)} classes)" if label_map is not None else ">= 0"
+            report("bad-label", f"label {label} out of range: labels are 0-based, {limit}", path, src)
+            continue
+        count = numbers[0] if kind != "video" else None
+        if count is not None and count < 1:
+            report("malformed-line", f"total_frames must be a positive number, got {count}: {text!r}", path, src)
+            continue
+        rel = head.replace("\\", "/")
+        full = Path(os.path.normpath(base / rel))  # "../rawframes/x" -> a clean path
+        key = str(full).casefold()
+        if key in seen:
+            report("duplicate", f"{rel} is listed twice (also line {seen[key]})", path, src)
+            continue
+        seen[key] = line
+        records.append(VideoRecord(
+            path=full, label=label, source=src,
+            num_frames=count if kind == "frames" else None,
+            num_flow_frames=count if kind == "flow" else None,
+            video_id=Path(rel).stem if kind == "video" else Path(rel).name,
+        ))
+    return records, kind
+
+
+def _default_label_map(path: Path, records: list[VideoRecord], report: Report) -> LabelMap:
+    for cand in (path.parent / "classInd.txt", path.parent / "label_map.txt"):
+        if cand.is_file():
+            return _read_class_index(cand, report)
+    top = max((r.label for r in records), default=-1)
+    return LabelMap([str(i) for i in range(top + 1)], source=path.name)
+
+
+def read_list_file(path, kind: str | None = "video", data_prefix=None, label_map: LabelMap | None = None,
+                   ) -> tuple[list[VideoRecord], LabelMap]:
+    """Records of an MMAction2-style list file.
+
+    ``kind``: ``"video"`` — lines ``"<video path> <label>"``; ``"frames"`` — RGB frame folders,
+    ``"<frame_dir> <total_frames> <label>"`` (``num_frames`` = total_frames); ``"flow"`` — the
+    same format with the *flow* count (``num_flow_frames``, often the RGB count minus one);
+    None — guess from the lines (three columns and no video extension → frames, or flow when the
+    file name contains "flow"). Labels are 0-based. Paths are relative to ``data_prefix``
+    (default: the list's folder); absolute paths are kept. A path may contain spaces (the numbers
+    are taken from the right). Multi-label lines are not supported and raise.
+
+    ``label_map``: checks labels against its size; default: ``classInd.txt`` beside the list
+    when there is one (as :func:`build_lists` writes it), else names ``"0"``, ``"1"``, ... up to
+    the largest label. A malformed line, a label out of range or a path listed twice raises
+    :class:`~tsnlib.errors.AnnotationError` naming the file and line.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("list file not found", path=path)
+    records, _ = _list_records(path, kind, data_prefix, label_map, _raise)
+    if label_map is None:
+        label_map = _default_label_map(path, records, _raise)
+        bad = next((r for r in records if r.label >= len(label_map)), None)
+        if bad is not None:
+            raise _make_error("bad-label", f"label {bad.label} out of range: {len(label_map)} classes in "
+                              f"{label_map.source}", path, bad.source)
+    return records, label_map
+
+
+# ----------------------------------------------------------------------------------------------
+# A folder per class
+# ----------------------------------------------------------------------------------------------
+
+
+def _class_dirs(root: Path) -> list[Path]:
+    try:
+        return sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith((".", "_"))),
+                      key=lambda d: d.name)
+    except OSError:
+        return []
+
+
+def _is_video(p: Path, extensions: Sequence[str]) -> bool:
+    return p.suffix.lower() in extensions and p.is_file()
+
+
+def _is_frame_folder(d: Path) -> bool:
+    try:
+        with os.scandir(d) as it:
+            return any(FRAME_FILE.match(e.name) for e in it)
+    except OSError:
+        return False
+
+
+def _frame_record(folder: Path, label: int, source: str | None, report: Report | None = None) -> VideoRecord:
+    nums = scan_frame_folder(folder)
+    nx, ny = len(nums["flow_x"]), len(nums["flow_y"])
+    if nx != ny:
+        (report or _raise)("count-mismatch", f"{nx} flow_x but {ny} flow_y files", folder, source, DataError)
+    return VideoRecord(path=folder, label=label, num_frames=len(nums["img"]) or None,
+                       video_id=folder.name, source=source, num_flow_frames=nx or None)
+
+
+def _folder_kind(root: Path, extensions: Sequence[str]) -> str | None:
+    """``"video"`` or ``"frames"`` for a root of class folders (first class folders looked at), or None."""
+    for d in _class_dirs(root)[:20]:
+        for p in sorted(d.iterdir())[:200]:
+            if _is_video(p, extensions):
+                return "video"
+            if p.is_dir() and _is_frame_folder(p):
+                return "frames"
+    return None
+
+
+def read_class_folders(root, extensions: Sequence[str] = VIDEO_EXTENSIONS, kind: str = "video",
+                       label_map: LabelMap | None = None) -> tuple[list[VideoRecord], LabelMap]:
+    """Records of a folder per class: ``root/<class>/<video>`` (``kind="video"``, any depth below
+    the class folder) or ``root/<class>/<video_id>/img_00001.jpg`` (``kind="frames"``: every folder
+    holding ``img_*``/``flow_x_*`` JPEGs, with its counts).
+
+    Labels: the class folder names sorted, 0-based (or ``label_map``'s, which must know every
+    class folder). Extensions are compared case-insensitively. A video file directly in ``root``
+    (outside any class folder) or an empty tree raises :class:`~tsnlib.errors.DataError`.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    records, label_map, stray = _class_folder_records(root, extensions, kind, label_map)
+    if stray:
+        raise DataError(f"{len(stray)} video file(s) directly in the root, outside any class folder "
+                        f"(e.g. {stray[0].name!r}): expected <root>/<class>/<video>", path=root)
+    if not records:
+        what = "videos (" + ", ".join(extensions) + ")" if kind == "video" else "frame folders (img_*.jpg)"
+        raise DataError(f"no {what} found in class folders: expected <root>/<class>/<video>", path=root)
+    return records, label_map
+
+
+def _class_folder_records(root, extensions: Sequence[str], kind: str, label_map: LabelMap | None,
+                          ) -> tuple[list[VideoRecord], LabelMap, list[Path]]:
+    """Records of ``root/<class>/...``, the label map, and the videos lying directly in ``root``."""
+    root = Path(root)
+    if kind not in ("video", "frames"):
+        raise ValueError(f"kind must be 'video' or 'frames', got {kind!r}")
+    if not root.is_dir():
+        raise DataError("class folder root not found", path=root)
+    extensions = tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions)
+    stray = sorted(p for p in root.iterdir() if _is_video(p, extensions))
+    classes = _class_dirs(root)
+    if label_map is None:
+        label_map = LabelMap([d.name for d in classes], source=root.name)
+    records: list[VideoRecord] = []
+    for d in classes:
+        label = label_map.find(d.name)
+        if label is None:
+            raise AnnotationError(f"class folder {d.name!r} is not in the label map {label_map!r}", path=d)
+        if kind == "video":
+            found = sorted((p for p in d.rglob("*") if _is_video(p, extensions)), key=lambda p: p.as_posix())
+            records += [VideoRecord(path=p, label=label) for p in found]
+        else:
+            found = sorted((p for p in [d, *d.rglob("*")] if p.is_dir() and _is_frame_folder(p)),
+                           key=lambda p: p.as_posix())
+            records += [_frame_record(p, label, None) for p in found]
+    return records, label_map, stray
+
+
+def _subset_folder(root: Path, subset: str) -> Path | None:
+    """``root/<subset>`` when the root is split into ``train/``, ``test/`` (``val/``) folders."""
+    names = {d.name.casefold(): d for d in _class_dirs(root)}
+    if not ({"train", "test", "val"} & set(names)):
+        return None
+    aliases = {"test": ("test", "val"), "train": ("train",)}[subset]
+    hit = next((names[a] for a in aliases if a in names), None)
+    if hit is None:
+        raise DataError(f"no {subset!r} folder: the root is split into {sorted(names)}", path=root)
+    return hit
+
+
+def _read_folders(path: Path, subset: str, list_kind: str | None) -> tuple[list[VideoRecord], LabelMap]:
+    sub = _subset_folder(path, subset)
+    base = sub or path
+    kind = list_kind if list_kind in ("video", "frames") else (_folder_kind(base, VIDEO_EXTENSIONS) or "video")
+    label_map = None
+    if sub is not None:  # one label map for all subsets: the union of their class folders
+        names = {d.name for s in _class_dirs(path) if s.name.casefold() in ("train", "test", "val")
+                 for d in _class_dirs(s)}
+        label_map = LabelMap(sorted(names), source=path.name)
+    return read_class_folders(base, kind=kind, label_map=label_map)
+
+
+# ----------------------------------------------------------------------------------------------
+# Layout detection and dispatch
+# ----------------------------------------------------------------------------------------------
+
+
+def _looks_like_list(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return False
+    lines = [ln.strip() for ln in head.split("\n") if ln.strip()]
+    if not lines:
+        return False
+    tokens = lines[0].split()
+    return len(tokens) >= 2 and _is_int(tokens[-1])
+
+
+def _list_files_in(d: Path) -> list[Path]:
+    return sorted(p for p in d.glob("*_split_*.txt") if re.search(r"_(train|test|val)_split_\d+", p.name))
+
+
+def detect_layout(path) -> str:
+    """The layout of a dataset path: ``"ucf101"``, ``"hmdb51"``, ``"list"`` or ``"folders"``.
+
+    * ``"ucf101"``: a folder with ``ucfTrainTestlist/classInd.txt`` (or ``annotations/``), the
+      annotation folder itself, or one of its files;
+    * ``"hmdb51"``: a folder with ``testTrainMulti_7030_splits/<class>_test_splitN.txt`` (or
+      ``annotations/``), that folder itself, or one of its files;
+    * ``"list"``: a list file (``"path label"`` / ``"dir total_frames label"`` lines) or a folder
+      of ``*_train_split_N_*.txt`` lists (as :func:`build_lists` writes them);
+    * ``"folders"``: a folder per class holding videos or frame folders (possibly under
+      ``train/`` and ``test/``).
+
+    Anything else raises :class:`~tsnlib.errors.DataError` saying what was expected.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError("dataset path not found", path=path)
+    if path.is_file():
+        if (path.name == "classInd.txt" or _UCF_LIST_FILE.match(path.name)) and _is_ucf101_ann(path.parent):
+            return "ucf101"
+        if _HMDB_SPLIT_FILE.match(path.name):
+            return "hmdb51"
+        if _looks_like_list(path):
+            return "list"
+        raise DataError("not a list file: expected lines '<path> <label>' or '<frame_dir> <total_frames> <label>'",
+                        path=path)
+    if any(_is_ucf101_ann(d) for d in (path, *(path / d for d in _UCF_ANN_DIRS))):
+        return "ucf101"
+    if _has_hmdb_splits(path) or any(_has_hmdb_splits(path / d) for d in _HMDB_ANN_DIRS):
+        return "hmdb51"
+    if _list_files_in(path):
+        return "list"
+    sub = None
+    try:
+        sub = _subset_folder(path, "train")
+    except DataError:
+        sub = next((d for d in _class_dirs(path) if d.name.casefold() in ("test", "val")), None)
+    if _folder_kind(sub or path, VIDEO_EXTENSIONS) is not None:
+        return "folders"
+    seen = ", ".join(p.name + ("/" if p.is_dir() else "") for p in sorted(path.iterdir())[:8]) or "nothing"
+    raise DataError(
+        "cannot recognise the dataset layout: expected a UCF101 root (UCF-101/ and ucfTrainTestlist/classInd.txt), "
+        "an HMDB51 root (hmdb51_org/ and testTrainMulti_7030_splits/<class>_test_split1.txt), a list file or a "
+        f"folder of *_train_split_1_*.txt lists, or a folder per class (<class>/<video>.avi); found: {seen}",
+        path=path,
+    )
+
+
+def _find_list(d: Path, split: int, subset: str, list_kind: str | None) -> tuple[Path, str]:
+    subsets = ("test", "val") if subset == "test" else (subset,)
+    found: dict[str, Path] = {}
+    for p in _list_files_in(d):
+        for s in subsets:
+            for kind, suffix in _LIST_SUFFIX.items():
+                if p.name.endswith(f"_{s}_split_{split}_{suffix}.txt"):
+                    found.setdefault(kind, p)
+    if list_kind is not None:
+        if list_kind in found:
+            return found[list_kind], list_kind
+        raise DataError(f"no {subset} list of {list_kind} for split {split}: expected *_{subset}_split_{split}_"
+                        f"{_LIST_SUFFIX[list_kind]}.txt", path=d)
+    for kind in LIST_KINDS:  # videos, then rawframes, then flow
+        if kind in found:
+            return found[kind], kind
+    raise DataError(f"no {subset} list for split {split}: expected *_{subset}_split_{split}_videos.txt "
+                    "(or _rawframes.txt, _flow.txt)", path=d)
+
+
+def load_annotations(path, split: int = 1, subset: str = "train", kind: str | None = None, data_prefix=None,
+                     list_kind: str | None = None) -> tuple[list[VideoRecord], LabelMap]:
+    """``(records, label_map)`` of any supported dataset path, its layout recognised by itself.
+
+    ``path``: a UCF101 or HMDB51 root (or their annotation folder), a list file, a folder of
+    lists written by :func:`build_lists`, or a folder per class (see :func:`detect_layout`).
+    ``split`` and ``subset`` (``"train"``/``"test"``) choose the official split lists, the
+    ``*_{subset}_split_{split}_*.txt`` list of a folder of lists, or the ``train/``/``test/``
+    (``val/``) sub-folder of a class-folder tree; a single list file is read as it is.
+    ``kind``: None (detect) or a layout name (``"ucf101"``, ``"hmdb51"``, ``"list"``,
+    ``"folders"``, as ``data.dataset`` in the configs) — or, as a shorthand, ``"video"``,
+    ``"frames"`` or ``"flow"`` for ``list_kind``, what a list or class folder holds (default:
+    guessed; in a folder of lists, videos first, then rawframes, then flow). ``data_prefix``:
+    base folder of the paths in a list file (default: the list's folder).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    path = Path(path)
+    subset = _check_subset(subset)
+    if kind in LIST_KINDS:
+        kind, list_kind = None, kind
+    if kind is not None and kind not in LAYOUTS:
+        raise ValueError(f"kind must be one of {LAYOUTS + LIST_KINDS} or None, got {kind!r}")
+    if list_kind is not None and list_kind not in LIST_KINDS:
+        raise ValueError(f"list_kind must be one of {LIST_KINDS} or None, got {list_kind!r}")
+    layout = kind or detect_layout(path)
+    if layout == "ucf101":
+        return read_ucf101(path, split=split, subset=subset)
+    if layout == "hmdb51":
+        return read_hmdb51(path, split=split, subset=subset)
+    if layout == "list":
+        if path.is_dir():
+            path, list_kind = _find_list(path, split, subset, list_kind)
+        return read_list_file(path, kind=list_kind, data_prefix=data_prefix)
+    return _read_folders(path, subset, list_kind)
+
+
+# ----------------------------------------------------------------------------------------------
+# Writers
+# ----------------------------------------------------------------------------------------------
+
+
+def write_list_file(records: Sequence[VideoRecord], path, kind: str = "video", root=None) -> Path:
+    """Write an MMAction2-style list file; returns its path.
+
+    ``kind="video"``: ``"<video path> <label>"``; ``"frames"``: ``"<frame_dir> <num_frames>
+    <label>"`` (RGB count); ``"flow"``: ``"<frame_dir> <num_flow_frames> <label>"`` (the flow
+    count, often one less: a flow loader given the RGB count would read past the end). Paths
+    are written relative to ``root`` (default: the list's own folder, so that
+    :func:`read_list_file` reads it back without a ``data_prefix``), with ``/`` separators.
+    A label < 0, a missing count or a path with whitespace (which MMAction2 cannot read) raises
+    :class:`~tsnlib.errors.DataError` naming the record.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    if kind not in LIST_KINDS:
+        raise ValueError(f"kind must be one of {LIST_KINDS}, got {kind!r}")
+    path = Path(path)
+    base = Path(root) if root is not None else path.parent
+    base = base.absolute()
+    lines = []
+    for r in records:
+        where = r.source or r.video_id
+        if r.label < 0:
+            raise DataError(f"record {r.video_id} has no label ({r.label}); list files need 0-based labels",
+                            path=r.path, source=r.source)
+        rel = Path(os.path.relpath(Path(r.path).absolute(), base)).as_posix()
+        if any(c.isspace() for c in rel):
+            raise DataError(f"path {rel!r} contains whitespace, which the list format cannot hold", path=r.path,
+                            source=r.source)
+        if kind == "video":
+            lines.append(f"{rel} {r.label}")
+            continue
+        count = r.num_frames if kind == "frames" else r.num_flow_frames
+        if count is None:
+            field = "num_frames" if kind == "frames" else "num_flow_frames"
+            raise DataError(f"record {where} has no {field}; count the frame folder first", path=r.path,
+                            source=r.source)
+        lines.append(f"{rel} {int(count)} {r.label}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def _frame_folder_records(records: list[VideoRecord], frames_root: Path) -> list[VideoRecord]:
+    """Frame-folder records ``frames_root/<class folder>/<video_id>`` with counts from disk."""
+    out = []
+    resolve = _Resolver(frames_root)
+    for r in records:
+        folder = resolve(f"{r.path.parent.name}/{r.video_id}")
+        if not folder.is_dir():
+            raise DataError("frame folder not found (extract it with `tsnlib frames` / `tsnlib flow`)", path=folder,
+                            source=r.source)
+        fr = _frame_record(folder, r.label, r.source)
+        if not fr.num_frames:
+            raise DataError("frame folder holds no img_*.jpg", path=folder, source=r.source)
+        out.append(fr)
+    return out
+
+
+def build_lists(root, out_dir, kind: str = "video", splits: Sequence[int] = (1, 2, 3), dataset: str = "auto",
+                frames_root=None, relative_to=None) -> list[Path]:
+    """Write the MMAction2-style lists of every split of a UCF101/HMDB51 root; returns the paths.
+
+    Writes ``<out_dir>/classInd.txt`` and, per split and subset, ``<dataset>_<subset>_split_<n>_
+    videos.txt`` (``kind="video"``: ``"path label"``) or ``..._rawframes.txt`` (``kind="frames"``:
+    ``"frame_dir total_frames label"`` with the ``img_*`` count) plus ``..._flow.txt`` (the
+    ``flow_x_*`` count) when the folders hold flow. Frame folders are
+    ``frames_root/<class folder>/<video_id>`` (default ``root/rawframes``), counted on disk; a
+    missing folder, or ``flow_x`` and ``flow_y`` counts that differ, raises
+    :class:`~tsnlib.errors.DataError` naming the folder. ``dataset``: ``"auto"``, ``"ucf101"`` or
+    ``"hmdb51"``. Paths are relative to ``relative_to`` (default: ``out_dir``, so the lists read
+    back with no ``data_prefix``; pass the videos folder for MMAction2's ``data_prefix`` style).
+    HMDB51 videos tagged 0 are in no list.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    if kind not in ("video", "frames"):
+        raise ValueError(f"kind must be 'video' or 'frames', got {kind!r}")
+    root, out_dir = Path(root), Path(out_dir)
+    layout = detect_layout(root) if dataset == "auto" else dataset
+    if layout not in ("ucf101", "hmdb51"):
+        raise DataError(f"build_lists needs a UCF101 or HMDB51 root with official splits, found layout {layout!r}",
+                        path=root)
+    reader = read_ucf101 if layout == "ucf101" else read_hmdb51
+    frames_root = Path(frames_root) if frames_root is not None else root / "rawframes"
+    written: list[Path] = []
+    label_map = None
+    for split in splits:
+        for subset in SUBSETS:
+            records, label_map = reader(root, split=split, subset=subset)
+            stem = out_dir / f"{layout}_{subset}_split_{split}"
+            if kind == "video":
+                written.append(write_list_file(records, f"{stem}_videos.txt", "video", root=relative_to or out_dir))
+                continue
+            frames = _frame_folder_records(records, frames_root)
+            written.append(write_list_file(frames, f"{stem}_rawframes.txt", "frames", root=relative_to or out_dir))
+            with_flow = [r for r in frames if r.num_flow_frames]
+            if with_flow:
+                if len(with_flow) != len(frames):
+                    lacking = next(r for r in frames if not r.num_flow_frames)
+                    raise DataError("frame folder has no flow_x/flow_y files while others do", path=lacking.path,
+                                    source=lacking.source)
+                written.append(write_list_file(frames, f"{stem}_flow.txt", "flow", root=relative_to or out_dir))
+    if label_map is not None:
+        written.insert(0, write_label_map(label_map, out_dir / "classInd.txt"))
+    return written
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line: tsnlib lists
+# ----------------------------------------------------------------------------------------------
+
+
+def add_lists_arguments(parser) -> None:
+    """Arguments of ``tsnlib lists ROOT --out DIR [--kind video|frames] [--splits 1 2 3] [--frames-root DIR]``."""
+    parser.add_argument("root", help="a UCF101 or HMDB51 root (videos and official split files)")
+    parser.add_argument("--out", required=True, help="folder for classInd.txt and the *_split_N_*.txt lists")
+    parser.add_argument("--kind", choices=("video", "frames"), default="video",
+                        help="video: 'path label' lists; frames: 'frame_dir total_frames label' (+ flow lists)")
+    parser.add_argument("--splits", type=int, nargs="+", default=[1, 2, 3], help="splits to write (default: 1 2 3)")
+    parser.add_argument("--dataset", choices=("auto", "ucf101", "hmdb51"), default="auto")
+    parser.add_argument("--frames-root", default=None, help="frame folders <dir>/<class>/<video_id> (default ROOT/rawframes)")
+    parser.add_argument("--relative-to", default=None, help="write paths relative to this folder (default: --out)")
+
+
+def cli_lists(args) -> int:
+    """``tsnlib lists``: write the list files and ``classInd.txt``; prints them; exit 1 on a data error."""
+    try:
+        written = build_lists(args.root, args.out, kind=args.kind, splits=args.splits, dataset=args.dataset,
+                              frames_root=args.frames_root, relative_to=args.relative_to)
+    except DataError as exc:
+        print(f"error: {exc}")
+        return 1
+    for p in written:
+        n = sum(1 for line in p.read_text(encoding="utf-8").splitlines() if line.strip())
+        print(f"{p}  ({n} lines)")
+    return 0

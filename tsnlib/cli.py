@@ -1,0 +1,62 @@
+"""The ``tsnlib`` command line: ``python -m tsnlib <subcommand>`` or the installed ``tsnlib``.
+
+Each subcommand lives in the module of its idea, which exposes ``add_<name>_arguments(parser)``
+and ``cli_<name>(args) -> int``; this file only dispatches, importing a module when its
+subcommand is used (so ``tsnlib info`` stays fast and works with parts of the stack missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: subcommand → (module, one-line help). The module defines add_<cmd>_arguments and cli_<cmd>.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("tsnlib.info", "versions, device, decoders and flow methods, OK/FAIL per line"),
+    "synth": ("tsnlib.synthetic", "generate the built-in synthetic action dataset"),
+    "check-data": ("tsnlib.checks", "scan a dataset and report every problem at once"),
+    "lists": ("tsnlib.annotations", "write MMAction2-style list files for a dataset and split"),
+    "frames": ("tsnlib.decoding", "extract RGB frame folders (img_00001.jpg, ...) from videos"),
+    "train": ("tsnlib.experiment", "train a TSN from a config preset or file"),
+    "test": ("tsnlib.experiment", "test a checkpoint with the full test protocol, save scores"),
+    "predict": ("tsnlib.experiment", "top-5 classes for any video file"),
+    "flow": ("tsnlib.flow", "extract optical flow into frame folders (flow_x/flow_y JPEGs)"),
+    "fuse": ("tsnlib.fusion", "late fusion of saved score files"),
+}
+
+
+def _func_name(cmd: str) -> str:
+    return cmd.replace("-", "_")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tsnlib", description="Temporal Segment Networks: the course library's command line."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    for cmd, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(cmd, help=help_text, description=help_text)
+        if cmd != only:
+            continue  # other subcommands' modules are imported only when used
+        mod = importlib.import_module(module)
+        getattr(mod, f"add_{_func_name(cmd)}_arguments")(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cmd = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=cmd if cmd in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    mod = importlib.import_module(COMMANDS[args.command][0])
+    result = getattr(mod, f"cli_{_func_name(args.command)}")(args)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

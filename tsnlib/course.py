@@ -1,0 +1,139 @@
+"""Run the whole course in one go: ``python -m tsnlib.course`` (what ``make demo`` calls).
+
+1. generates the built-in synthetic dataset (skipped when it is already there);
+2. executes every ``notebooks/NN_*.ipynb`` with papermill, in quick mode unless ``--full``,
+   into ``<out>/notebooks/`` (later notebooks reuse the checkpoints of earlier ones from ``<out>``);
+3. renders each executed notebook to HTML in ``<out>/html/`` so it reads in any browser
+   (figures are also saved as PNG files in ``<out>/figures/`` by the notebooks themselves);
+4. prints a table of the numbers the notebooks recorded (``<out>/results/*.json``).
+
+Papermill parameters can be passed to every notebook, as an instructor does in class:
+``python -m tsnlib.course -p EPOCHS 1 -p NUM_SEGMENTS 5``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from tsnlib.records import load_records
+from tsnlib.utils import output_dir, repo_root
+
+
+def notebook_paths(folder: Path | None = None, only: list[str] | None = None) -> list[Path]:
+    """The course notebooks in order (``NN_topic.ipynb``), optionally those whose name contains ``only``."""
+    folder = folder or repo_root() / "notebooks"
+    paths = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        paths = [p for p in paths if any(o in p.stem for o in only)]
+    return paths
+
+
+def _parse_value(text: str):
+    """Papermill's ``-p NAME VALUE`` typing: JSON-like literals, else the string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        lowered = text.lower()
+        if lowered in {"true", "false"}:
+            return lowered == "true"
+        return text
+
+
+def execute_notebook(path: Path, out: Path, parameters: dict, timeout: int | None = None) -> Path:
+    """Execute one notebook with papermill into ``<out>/notebooks`` and render it to HTML."""
+    import nbformat
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    executed = out / "notebooks" / path.name
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(
+        str(path),
+        str(executed),
+        parameters=parameters,
+        cwd=str(path.parent),
+        progress_bar=False,
+        execution_timeout=timeout,
+        kernel_name="python3",
+    )
+    html_dir = out / "html"
+    html_dir.mkdir(parents=True, exist_ok=True)
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    (html_dir / f"{path.stem}.html").write_text(body, encoding="utf-8")
+    return executed
+
+
+def format_results(records: dict[str, dict]) -> str:
+    """The recorded numbers as a plain-text table: notebook · quantity · value."""
+    rows = []
+    for nb, values in records.items():
+        for key, value in values.items():
+            if isinstance(value, float):
+                text = f"{value:.4g}"
+            elif isinstance(value, (dict, list)):
+                continue  # tables and per-class lists live in the notebook and its JSON file
+            else:
+                text = str(value)
+            rows.append((nb, key, text))
+    if not rows:
+        return "(no results recorded)"
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    lines = [f"{'notebook':<{w0}}  {'quantity':<{w1}}  value", "-" * (w0 + w1 + 10)]
+    lines += [f"{a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def run_course(out=None, quick: bool = True, only=None, parameters: dict | None = None, data=None) -> dict:
+    """Generate the data, execute the notebooks, render HTML; returns the recorded results."""
+    out = output_dir(out).resolve()
+    os.environ["TSN_OUTPUT"] = str(out)
+    os.environ.setdefault("TSN_PROGRESS", "off")  # papermill would log every bar update
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    if data:
+        os.environ["TSN_DATA"] = str(Path(data).resolve())
+
+    from tsnlib.synthetic import generate_dataset
+    from tsnlib.utils import synthetic_root
+
+    print(f"[course] synthetic dataset: {synthetic_root()}")
+    generate_dataset(synthetic_root())
+
+    params = {"QUICK_RUN": bool(quick)}
+    params.update(parameters or {})
+    paths = notebook_paths(only=only)
+    if not paths:
+        raise SystemExit("no notebooks found")
+    for path in paths:
+        start = time.perf_counter()
+        print(f"[course] running {path.name} ({'quick' if quick else 'full'} mode) ...", flush=True)
+        execute_notebook(path, out, params)
+        print(f"[course]   done in {time.perf_counter() - start:.0f} s", flush=True)
+    records = load_records(out)
+    print()
+    print(format_results(records))
+    print(f"\nExecuted notebooks: {out / 'notebooks'}\nHTML: {out / 'html'}\nFigures: {out / 'figures'}")
+    return records
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tsnlib.course", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=None, help="output folder (default $TSN_OUTPUT or outputs/)")
+    parser.add_argument("--full", action="store_true", help="full mode instead of quick mode")
+    parser.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
+    parser.add_argument("--data", default=None, help="data folder (default $TSN_DATA or data/)")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="papermill parameter for every notebook, e.g. -p EPOCHS 1")
+    args = parser.parse_args(argv)
+    params = {name: _parse_value(value) for name, value in args.parameter}
+    run_course(out=args.out, quick=not args.full, only=args.only, parameters=params, data=args.data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1050 @@
+"""Reading frames: video files (decord, PyAV fallback), frame folders (JPEGs), and frame extraction.
+
+Introduced in notebooks/01_data_preparation.ipynb.
+
+Three ways to get pixels into TSN, all returning numpy ``uint8`` arrays in RGB order:
+
+* **Video files** through :func:`open_video` → :class:`VideoReader`. ``get_frames(indices)``
+  returns ``(N, H, W, 3)`` for 0-based frame indices, in the order asked (repeats allowed). The
+  frame returned for index ``i`` is *exactly* frame ``i`` of a full sequential decode
+  (:func:`decode_all`, the reference): readers seek to the keyframe at or before the first wanted
+  frame and decode forward, never "seek and take the first frame that comes out" (on a file with
+  12- or 250-frame groups of pictures that returns the previous keyframe, not the frame asked for).
+  Backends: decord (``get_batch``, its accurate mode) when it is installed and opens the file,
+  else PyAV (FFmpeg bindings, available everywhere, including macOS/arm64 where decord has no
+  wheels). Each reader decodes with one thread: with several DataLoader workers on a small
+  machine that is the fastest setting.
+* **Frame folders** (``img_00001.jpg``, ``flow_x_00001.jpg``, ``flow_y_00001.jpg``): the layout of
+  the original TSN, tsn-pytorch and MMAction2 "rawframes". :func:`read_rgb_frames` and
+  :func:`read_flow_frames` read the JPEGs of given 0-based indices; ``start_index`` (1 for
+  ``img_00001.jpg``, 0 for folders written by open-mmlab ``denseflow``) is added only to name files.
+* **Extraction**: :func:`extract_frames` writes one video's frames as JPEGs, atomically;
+  :func:`extract_dataset_frames` does a whole dataset in parallel, resumably.
+
+Bad input raises :class:`tsnlib.errors.DecodeError` (videos) or :class:`tsnlib.errors.DataError`
+(frame folders); the message names the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import re
+import shutil
+import warnings
+from collections.abc import Iterator, Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from tsnlib.errors import DataError, DecodeError
+
+#: Backend names accepted by :func:`open_video`.
+BACKENDS = ("auto", "decord", "pyav")
+
+#: The default frame-folder file name template; ``kind`` is ``img``, ``flow_x`` or ``flow_y``.
+FRAME_TMPL = "{kind}_{index:05d}.jpg"
+
+#: File extensions treated as videos by the ``tsnlib frames`` command.
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
+
+_FALLBACK_WARNED = False
+_DECORD = None  # the imported module, False when it cannot be imported, None before trying
+
+
+# ----------------------------------------------------------------------------------------------
+# Backends
+# ----------------------------------------------------------------------------------------------
+
+
+def _import_decord():
+    """The ``decord`` module, or None when it is not installed (e.g. macOS/arm64)."""
+    global _DECORD
+    if _DECORD is None:
+        try:
+            import decord  # noqa: PLC0415 - optional, imported on first use
+
+            _DECORD = decord
+        except Exception:  # noqa: BLE001 - ImportError, or a broken binary wheel
+            _DECORD = False
+    return _DECORD or None
+
+
+def available_backends() -> dict[str, bool | str]:
+    """Which video decoders can be used here: ``{"decord": True | reason, "pyav": True | reason}``.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    out: dict[str, bool | str] = {}
+    if _import_decord() is not None:
+        out["decord"] = True
+    else:
+        out["decord"] = "not installed (no wheels for this platform, e.g. macOS/arm64); PyAV is used"
+    try:
+        import av  # noqa: F401, PLC0415
+
+        out["pyav"] = True
+    except Exception as exc:  # noqa: BLE001
+        out["pyav"] = f"cannot import av: {exc}"
+    return out
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise DecodeError("video file not found", path=path)
+    if path.is_dir():
+        raise DecodeError("expected a video file, found a folder (use source='frames' for frame folders)", path=path)
+    if path.stat().st_size == 0:
+        raise DecodeError("video file is empty (0 bytes)", path=path)
+
+
+def _check_indices(indices, num_frames: int, path) -> np.ndarray:
+    idx = np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        if idx.size == 0:
+            idx = idx.astype(np.int64)
+        elif np.all(np.asarray(idx, dtype=np.float64) == np.round(np.asarray(idx, dtype=np.float64))):
+            idx = idx.astype(np.int64)
+        else:
+            raise DecodeError(f"frame indices must be integers, got dtype {idx.dtype}", path=path)
+    idx = idx.astype(np.int64).reshape(-1)
+    if idx.size and (idx.min() < 0 or idx.max() >= num_frames):
+        bad = idx[(idx < 0) | (idx >= num_frames)]
+        raise DecodeError(
+            f"frame index {int(bad[0])} out of range: the video has {num_frames} frames (valid 0..{num_frames - 1})",
+            path=path,
+        )
+    return idx
+
+
+class VideoReader:
+    """An open video file: metadata plus exact random access to frames.
+
+    Attributes: ``path`` (Path), ``num_frames`` (int, the number of frames a full decode yields),
+    ``fps`` (float), ``width``, ``height`` (int, pixels), ``backend`` (``"decord"`` or ``"pyav"``).
+
+    ``get_frames(indices)`` → numpy ``uint8 (N, H, W, 3)`` RGB, row ``n`` = frame ``indices[n]``
+    (0-based, any order, repeats allowed; each distinct frame is decoded once). Index out of
+    range → :class:`~tsnlib.errors.DecodeError` naming the file. Use as a context manager or call
+    ``close()``. Create readers with :func:`open_video`; a reader must not be shared between
+    processes (each DataLoader worker opens its own).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+
+    backend = "?"
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.num_frames = 0
+        self.fps = 0.0
+        self.width = 0
+        self.height = 0
+
+    def get_frames(self, indices) -> np.ndarray:
+        """Frames at 0-based ``indices`` as ``uint8 (N, H, W, 3)`` RGB, in the order asked."""
+        idx = _check_indices(indices, self.num_frames, self.path)
+        if idx.size == 0:
+            return np.zeros((0, self.height, self.width, 3), np.uint8)
+        uniq, inverse = np.unique(idx, return_inverse=True)
+        frames = self._read_sorted(uniq)
+        if frames.shape[0] != uniq.size:  # pragma: no cover - defensive
+            raise DecodeError(f"decoder returned {frames.shape[0]} frames for {uniq.size} indices", path=self.path)
+        return frames if uniq.size == idx.size and np.array_equal(uniq, idx) else frames[inverse.reshape(-1)]
+
+    def _read_sorted(self, uniq: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self.num_frames
+
+    def close(self) -> None:
+        """Release the file and the decoder."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({str(self.path)!r}, backend={self.backend!r}, num_frames={self.num_frames}, "
+                f"fps={self.fps:.3g}, size={self.width}x{self.height})")
+
+
+def _riff_chunks(buf: bytes, start: int, end: int):
+    """``(fourcc, data_start, data_size, list_type)`` of the RIFF chunks in ``buf[start:end]``."""
+    pos = start
+    while pos + 8 <= min(end, len(buf)):
+        fourcc = buf[pos : pos + 4]
+        size = int.from_bytes(buf[pos + 4 : pos + 8], "little")
+        data = pos + 8
+        list_type = buf[data : data + 4] if fourcc in (b"LIST", b"RIFF") else None
+        yield fourcc, data, size, list_type
+        pos = data + size + (size & 1)  # chunks are padded to an even size
+
+
+def _avi_header(path: Path, read: int = 1 << 16) -> dict | None:
+    """Frame count (``strh.dwLength``) and size (``strf``) of an AVI's first video stream, from its header.
+
+    Reads only the first bytes of the file; ``None`` when it is not an AVI or the header cannot be
+    parsed (the caller then asks PyAV). This is what FFmpeg reports as the stream's frame count.
+    """
+    with open(path, "rb") as f:
+        buf = f.read(read)
+    if len(buf) < 12 or buf[:4] != b"RIFF" or buf[8:12] != b"AVI ":
+        return None
+    for fourcc, data, size, list_type in _riff_chunks(buf, 12, len(buf)):
+        if fourcc != b"LIST" or list_type != b"hdrl":
+            continue
+        for f2, d2, s2, t2 in _riff_chunks(buf, data + 4, data + size):
+            if f2 != b"LIST" or t2 != b"strl":
+                continue
+            strh = strf = None
+            for f3, d3, s3, _ in _riff_chunks(buf, d2 + 4, d2 + s2):
+                if f3 == b"strh" and s3 >= 36 and d3 + 36 <= len(buf):
+                    strh = buf[d3 : d3 + 36]
+                elif f3 == b"strf" and s3 >= 12 and d3 + 12 <= len(buf):
+                    strf = buf[d3 : d3 + 12]
+            if strh is None or strh[:4] != b"vids":
+                continue
+            scale = int.from_bytes(strh[20:24], "little")
+            rate = int.from_bytes(strh[24:28], "little")
+            out = {"frames": int.from_bytes(strh[32:36], "little"), "fps": rate / scale if scale else 0.0,
+                   "width": 0, "height": 0}
+            if strf is not None:
+                out["width"] = abs(int.from_bytes(strf[4:8], "little", signed=True))
+                out["height"] = abs(int.from_bytes(strf[8:12], "little", signed=True))
+            return out
+        return None
+    return None
+
+
+def _probe_header(path: Path) -> dict | None:
+    """Container metadata without decoding: header frame count, size, fps; None if it cannot be read.
+
+    AVI headers are parsed directly (a few microseconds: the common case of UCF101/HMDB51); other
+    containers are opened with PyAV (a fraction of a millisecond).
+    """
+    try:
+        header = _avi_header(path)
+        if header is not None and header["frames"] > 0 and header["width"] > 0:
+            return header
+    except OSError:
+        pass
+    try:
+        import av  # noqa: PLC0415
+
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return {"no_video": True}
+            s = container.streams.video[0]
+            rate = s.average_rate or s.guessed_rate or s.base_rate
+            return {"frames": int(s.frames or 0), "width": int(s.codec_context.width or 0),
+                    "height": int(s.codec_context.height or 0), "fps": float(rate) if rate else 0.0}
+    except Exception:  # noqa: BLE001 - the decoder that opens the file decides
+        return None
+
+
+class DecordVideoReader(VideoReader):
+    """:class:`VideoReader` over ``decord.VideoReader`` (one thread; ``get_batch``, accurate seeking).
+
+    The frame count is decord's (from its packet index), checked against the container header
+    (parsed directly for AVI, through PyAV otherwise): fewer frames than the header promises means a
+    truncated file (DecodeError). ``get_batch`` (decord's accurate seek) was checked frame-exact
+    against decord's own sequential decode on MPEG-4 ``.avi`` (GOP 12) and H.264 ``.mp4`` (B-frames)
+    files (tests/test_decoding.py); decord's bundled FFmpeg may differ from PyAV's by a rounding
+    step (at most 2 grey levels seen on MPEG-4).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+
+    backend = "decord"
+
+    def __init__(self, path, num_threads: int = 1):
+        super().__init__(path)
+        decord = _import_decord()
+        if decord is None:
+            raise ImportError("decord is not installed")
+        _check_file(self.path)
+        header = _probe_header(self.path)
+        if header is not None and header.get("no_video"):
+            raise DecodeError("the file has no video stream", path=self.path)
+        try:
+            self._vr = decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=int(num_threads))
+        except Exception as exc:  # noqa: BLE001 - decord raises a bare RuntimeError/DECORDError
+            raise DecodeError(f"decord cannot open the video: {_short(exc)}", path=self.path) from exc
+        self.num_frames = len(self._vr)
+        if self.num_frames <= 0:
+            raise DecodeError("the video has zero frames", path=self.path)
+        if header is not None and header["frames"] > self.num_frames:
+            raise DecodeError(
+                f"truncated video: the header promises {header['frames']} frames, only {self.num_frames} are present",
+                path=self.path,
+            )
+        self.fps = float(self._vr.get_avg_fps() or (header or {}).get("fps", 0.0))
+        if header is not None and header["width"] and header["height"]:
+            self.width, self.height = header["width"], header["height"]
+        else:
+            first = self._read_sorted(np.array([0]))
+            self.height, self.width = first.shape[1:3]
+
+    def _read_sorted(self, uniq: np.ndarray) -> np.ndarray:
+        try:
+            frames = self._vr.get_batch([int(i) for i in uniq]).asnumpy()
+        except Exception as exc:  # noqa: BLE001
+            raise DecodeError(f"decord failed to decode frames {uniq.tolist()}: {_short(exc)}", path=self.path) from exc
+        return frames
+
+    def close(self) -> None:
+        self._vr = None
+
+
+class _TimestampsUnusable(Exception):
+    """Internal: presentation timestamps cannot be mapped to frame indices; decode sequentially."""
+
+
+class PyAVVideoReader(VideoReader):
+    """:class:`VideoReader` over PyAV (FFmpeg), exact by construction.
+
+    ``get_frames`` seeks to the keyframe at or before the smallest wanted frame
+    (``container.seek(pts, backward=True, any_frame=False)``), decodes forward and maps each
+    frame's timestamp to its index, ``i = round((pts - pts_0) * time_base * fps)``, keeping the
+    wanted ones; a far-away next index gets a fresh seek. Frames decoded before the first keyframe
+    after a seek (leading pictures of an open GOP) are never used, and a seek that lands after the
+    target is retried further back. When timestamps cannot be trusted (missing, duplicated,
+    skipping) it decodes sequentially from the start and counts frames instead. ``num_frames`` is the header count verified by decoding
+    the last frames (or a full count when they disagree); a header promising more frames than can
+    be decoded means a truncated file (DecodeError).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+
+    backend = "pyav"
+
+    def __init__(self, path, num_threads: int = 1):
+        super().__init__(path)
+        _check_file(self.path)
+        import av  # noqa: PLC0415
+
+        self._av = av
+        self._container = None
+        self._gen = None
+        self._pos: int | None = None  # index of the next frame the open generator yields
+        self._gop_seen: int | None = None  # largest keyframe distance seen so far
+        self._last_key: int | None = None
+        self._sequential = False
+        self._num_threads = int(num_threads)
+        self._open()
+        try:
+            self._init_metadata()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- container -------------------------------------------------------------------------------
+    def _open(self) -> None:
+        if self._container is not None:
+            self._container.close()
+        self._gen = None
+        self._pos = None
+        try:
+            self._container = self._av.open(str(self.path))
+        except Exception as exc:  # noqa: BLE001
+            raise DecodeError(f"not a readable video: {_short(exc)}", path=self.path) from exc
+        if not self._container.streams.video:
+            self._container.close()
+            self._container = None
+            raise DecodeError("the file has no video stream", path=self.path)
+        self._stream = self._container.streams.video[0]
+        self._stream.codec_context.thread_count = max(1, self._num_threads)
+
+    def _frames(self):
+        """The open decode generator, re-raising FFmpeg errors as DecodeError."""
+        try:
+            yield from self._container.decode(self._stream)
+        except self._av.error.FFmpegError as exc:
+            raise DecodeError(f"a frame cannot be decoded: {_short(exc)}", path=self.path) from exc
+
+    def _seek_pts(self, pts: int) -> None:
+        try:
+            self._container.seek(int(pts), backward=True, any_frame=False, stream=self._stream)
+        except self._av.error.FFmpegError as exc:
+            raise _TimestampsUnusable(f"seek failed: {exc}") from exc
+        self._gen = self._frames()
+        self._pos = None
+
+    # -- timestamps -----------------------------------------------------------------------------
+    def _index_of(self, frame) -> int:
+        if frame.pts is None:
+            raise _TimestampsUnusable("a frame has no timestamp")
+        return round((frame.pts - self._pts0) * self._tb * self._rate)
+
+    def _seek_pts_of(self, index: int) -> int:
+        """The timestamp to seek to for frame ``index``: half a frame after its nominal time, so that
+        the keyframe at or before it is found even when timestamps are rounded, never the next one."""
+        return self._pts0 + int((Fraction(index) + Fraction(1, 2)) / (self._rate * self._tb))
+
+    def _init_metadata(self) -> None:
+        s = self._stream
+        rate = s.average_rate or s.guessed_rate or s.base_rate
+        self._tb = Fraction(s.time_base) if s.time_base else None
+        self._rate = Fraction(rate) if rate else None
+        self.fps = float(rate) if rate else 0.0
+        self.width, self.height = int(s.codec_context.width or 0), int(s.codec_context.height or 0)
+        header = int(s.frames or 0)
+
+        # the first frame gives the timestamp origin (stream.start_time can differ from it)
+        self._gen = self._frames()
+        first = next(self._gen, None)
+        if first is None:
+            raise DecodeError("the video has zero decodable frames", path=self.path)
+        self.height, self.width = first.height, first.width
+        self._pts0 = first.pts
+        usable = first.pts is not None and self._tb is not None and self._rate is not None
+        expected = header if header > 0 else self._count_packets()
+        if expected <= 0:
+            raise DecodeError("the video has zero frames", path=self.path)
+
+        last = None
+        if usable:
+            try:
+                last = self._last_index(expected)
+            except _TimestampsUnusable:
+                last = None
+        if last is not None and last + 1 == expected:
+            self.num_frames = expected
+            self._open()  # rewind: the generator is at the end of the stream
+            return
+        # header, packets and timestamps disagree: the truth is a full decode
+        self._open()
+        count = sum(1 for _ in self._frames())
+        if count < expected and header > 0:
+            raise DecodeError(
+                f"truncated video: the header promises {header} frames, only {count} can be decoded", path=self.path
+            )
+        if count == 0:
+            raise DecodeError("the video has zero decodable frames", path=self.path)
+        self.num_frames = count
+        # timestamps can still be used when they count the same frames
+        self._sequential = not (last is not None and last + 1 == count)
+        self._open()
+
+    def _count_packets(self) -> int:
+        n = 0
+        with self._av.open(str(self.path)) as c:
+            try:
+                for packet in c.demux(c.streams.video[0]):
+                    if packet.size:
+                        n += 1
+            except self._av.error.FFmpegError as exc:
+                raise DecodeError(f"the video cannot be read to the end: {_short(exc)}", path=self.path) from exc
+        return n
+
+    def _last_index(self, expected: int) -> int | None:
+        """Index of the last frame, decoding from the keyframe before frame ``expected - 1``."""
+        self._seek_pts(self._seek_pts_of(expected - 1))
+        last = None
+        for frame in self._gen:
+            i = self._index_of(frame)
+            if last is not None and i <= last:
+                raise _TimestampsUnusable("timestamps do not increase")
+            last = i
+        return last
+
+    # -- reading --------------------------------------------------------------------------------
+    def _read_sorted(self, uniq: np.ndarray) -> np.ndarray:
+        if not self._sequential:
+            try:
+                return self._read_by_timestamps(uniq)
+            except _TimestampsUnusable:
+                self._sequential = True  # this file's timestamps cannot be trusted: count frames
+                self._open()
+        return self._read_sequential(uniq)
+
+    @staticmethod
+    def _rgb(frame) -> np.ndarray:
+        return frame.to_ndarray(format="rgb24")
+
+    def _read_by_timestamps(self, uniq: np.ndarray) -> np.ndarray:
+        out: list[np.ndarray] = []
+        k, n = 0, len(uniq)
+        while k < n:
+            target = int(uniq[k])
+            if self._gen is None or self._pos is None or target < self._pos or target - self._pos > self._gop:
+                self._start_at(target)
+            while True:  # decode forward; stop when the next wanted frame is better reached by a seek
+                frame = next(self._gen, None)
+                if frame is None:
+                    self._gen = None
+                    raise _TimestampsUnusable(f"the stream ended before frame {target}")
+                i = self._index_of(frame)
+                if i != self._pos:
+                    raise _TimestampsUnusable(f"expected frame {self._pos}, the timestamps say {i}")
+                if frame.key_frame:
+                    if self._last_key is not None and i > self._last_key:
+                        self._gop_seen = max(self._gop_seen or 0, i - self._last_key)
+                    self._last_key = i
+                self._pos = i + 1
+                if i == target:
+                    out.append(self._rgb(frame))
+                    k += 1
+                    if k == n or int(uniq[k]) - self._pos > self._gop:
+                        break
+                    target = int(uniq[k])
+        return np.stack(out)
+
+    @property
+    def _gop(self) -> int:
+        """Largest keyframe distance seen so far (16 until two keyframes were seen)."""
+        return self._gop_seen or 16
+
+    def _start_at(self, target: int) -> None:
+        """Seek so that the next frame out of ``self._gen`` is a keyframe at or before ``target``.
+
+        Frames that come out of the decoder before the first keyframe (leading pictures of an open
+        GOP, which reference frames before the seek point) are dropped. When the seek lands after
+        the target, seek again further back; at the very start, give up on timestamps.
+        """
+        back = 0
+        while True:
+            seek_index = max(target - back, 0)
+            if seek_index == 0:
+                self._open()  # the very start: no seek needed
+                self._gen = self._frames()
+            else:
+                self._seek_pts(self._seek_pts_of(seek_index))
+            self._last_key = None
+            key = None
+            for frame in self._gen:
+                if frame.key_frame:
+                    key = frame
+                    break
+            if key is not None and self._index_of(key) <= target:
+                self._pos = self._index_of(key)
+                self._gen = itertools.chain([key], self._gen)
+                return
+            if seek_index == 0:
+                raise _TimestampsUnusable(f"no keyframe at or before frame {target}, even from the start")
+            back = max(self._gop, 2 * back)
+
+    def _read_sequential(self, uniq: np.ndarray) -> np.ndarray:
+        self._open()
+        wanted = set(int(i) for i in uniq)
+        got: dict[int, np.ndarray] = {}
+        stop = int(uniq[-1])
+        for i, frame in enumerate(self._frames()):
+            if i in wanted:
+                got[i] = self._rgb(frame)
+            if i >= stop:
+                break
+        self._gen = None
+        self._pos = None
+        missing = [int(i) for i in uniq if int(i) not in got]
+        if missing:
+            raise DecodeError(f"frames {missing[:5]} cannot be decoded (the file ended early)", path=self.path)
+        return np.stack([got[int(i)] for i in uniq])
+
+    def close(self) -> None:
+        self._gen = None
+        if getattr(self, "_container", None) is not None:
+            self._container.close()
+            self._container = None
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def open_video(path, backend: str = "auto", num_threads: int = 1) -> VideoReader:
+    """Open a video file for exact random access: decord when available, else PyAV.
+
+    ``backend``: ``"auto"`` (decord if it can be imported and opens the file, else PyAV; a
+    fallback after decord failed to open a file is warned about once per process, naming the
+    file), ``"decord"`` or ``"pyav"``. ``num_threads``: decoding threads per reader (1: best with
+    several DataLoader workers). Returns a :class:`VideoReader`; ``reader.get_frames(indices)``
+    gives ``uint8 (N, H, W, 3)`` RGB. Raises :class:`~tsnlib.errors.DecodeError` naming the file
+    for a missing, empty, unreadable, stream-less, zero-frame or truncated video.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    global _FALLBACK_WARNED
+    path = Path(path)
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "pyav":
+        return PyAVVideoReader(path, num_threads=num_threads)
+    if backend == "decord":
+        if _import_decord() is None:
+            raise ImportError("decord is not installed here (no wheels for macOS/arm64); use backend='pyav' or 'auto'")
+        return DecordVideoReader(path, num_threads=num_threads)
+    _check_file(path)
+    if _import_decord() is None:
+        return PyAVVideoReader(path, num_threads=num_threads)
+    try:
+        return DecordVideoReader(path, num_threads=num_threads)
+    except DecodeError as decord_error:
+        try:
+            reader = PyAVVideoReader(path, num_threads=num_threads)
+        except DecodeError as pyav_error:
+            raise DecodeError(f"{pyav_error.reason} (decord: {decord_error.reason})", path=path) from pyav_error
+        if not _FALLBACK_WARNED:
+            _FALLBACK_WARNED = True
+            warnings.warn(
+                f"decord could not read {path} ({decord_error.reason}); using PyAV for it. "
+                "Further fallbacks are not reported.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return reader
+
+
+def iter_frames(path) -> Iterator[np.ndarray]:
+    """Decode a video sequentially with PyAV, yielding ``uint8 (H, W, 3)`` RGB frames in order.
+
+    Raises :class:`~tsnlib.errors.DecodeError` naming the file when it cannot be opened, has no
+    video stream or zero frames, a frame cannot be decoded, or fewer frames decode than the header
+    promises (a truncated file).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    import av  # noqa: PLC0415
+
+    path = Path(path)
+    _check_file(path)
+    try:
+        container = av.open(str(path))
+    except Exception as exc:  # noqa: BLE001
+        raise DecodeError(f"not a readable video: {_short(exc)}", path=path) from exc
+    with container:
+        if not container.streams.video:
+            raise DecodeError("the file has no video stream", path=path)
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = 1
+        header = int(stream.frames or 0)
+        n = 0
+        try:
+            for frame in container.decode(stream):
+                n += 1
+                yield frame.to_ndarray(format="rgb24")
+        except av.error.FFmpegError as exc:
+            raise DecodeError(f"frame {n} cannot be decoded: {_short(exc)}", path=path) from exc
+    if n == 0:
+        raise DecodeError("the video has zero decodable frames", path=path)
+    if header > n:
+        raise DecodeError(f"truncated video: the header promises {header} frames, only {n} can be decoded", path=path)
+
+
+def decode_all(path) -> np.ndarray:
+    """Every frame of a video, by a full sequential PyAV decode: ``uint8 (N, H, W, 3)`` RGB.
+
+    The reference that exactness is checked against: frame ``i`` of this array is frame ``i``.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    return np.stack(list(iter_frames(path)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Frame folders
+# ----------------------------------------------------------------------------------------------
+
+_FRAME_NAME = re.compile(r"^(img|flow_x|flow_y)_(\d+)\.jpg$")
+
+
+def frame_path(folder, index: int, kind: str = "img", start_index: int = 1, tmpl: str = FRAME_TMPL) -> Path:
+    """The file of 0-based frame ``index`` in a frame folder: ``folder / tmpl(kind, index + start_index)``.
+
+    ``kind``: ``"img"`` (RGB), ``"flow_x"`` or ``"flow_y"``. ``frame_path(f, 0)`` is
+    ``f/img_00001.jpg`` with the usual ``start_index=1``, ``f/img_00000.jpg`` with ``start_index=0``.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    return Path(folder) / tmpl.format(kind=kind, index=int(index) + int(start_index))
+
+
+def _cv2():
+    import cv2  # noqa: PLC0415
+
+    return cv2
+
+
+def _imread(path: Path, flags: int, source: str | None) -> np.ndarray:
+    cv2 = _cv2()
+    img = cv2.imread(str(path), flags)
+    if img is None:
+        if not path.is_file():
+            raise DataError("frame file not found", path=path, source=source)
+        raise DataError("frame file cannot be read as an image", path=path, source=source)
+    return img
+
+
+def _stack(frames: list[np.ndarray], folder, source) -> np.ndarray:
+    shapes = {f.shape for f in frames}
+    if len(shapes) > 1:
+        raise DataError(f"frames of one folder have different sizes: {sorted(shapes)}", path=folder, source=source)
+    return np.stack(frames)
+
+
+def read_rgb_frames(folder, indices, start_index: int = 1, tmpl: str = FRAME_TMPL, source: str | None = None) -> np.ndarray:
+    """RGB JPEGs of 0-based ``indices`` from a frame folder: ``uint8 (N, H, W, 3)``, in the order asked.
+
+    Each distinct file is read once (``cv2.imread``, decoded to RGB). A missing or unreadable file
+    raises :class:`~tsnlib.errors.DataError` naming that exact file (and ``source``, the list
+    line, when given).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    cv2 = _cv2()
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    rgb_flag = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11 decodes straight to RGB
+    if rgb_flag is not None:
+        frames = [_imread(frame_path(folder, i, "img", start_index, tmpl), rgb_flag, source) for i in uniq]
+    else:
+        frames = [
+            cv2.cvtColor(_imread(frame_path(folder, i, "img", start_index, tmpl), cv2.IMREAD_COLOR, source), cv2.COLOR_BGR2RGB)
+            for i in uniq
+        ]
+    if not frames:
+        return np.zeros((0, 0, 0, 3), np.uint8)
+    return _stack(frames, folder, source)[inverse.reshape(-1)]
+
+
+def read_flow_frames(folder, indices, start_index: int = 1, tmpl: str = FRAME_TMPL, source: str | None = None) -> np.ndarray:
+    """Flow JPEGs (``flow_x``, ``flow_y``, grayscale) of 0-based ``indices``: ``uint8 (N, H, W, 2)``, channels (x, y).
+
+    Values are the quantised flow (128 = no motion, bound 20 px ↔ 0/255, §3.6 of the reference
+    notes). Missing file → :class:`~tsnlib.errors.DataError` naming it.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    cv2 = _cv2()
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    frames = []
+    for i in uniq:
+        x = _imread(frame_path(folder, i, "flow_x", start_index, tmpl), cv2.IMREAD_GRAYSCALE, source)
+        y = _imread(frame_path(folder, i, "flow_y", start_index, tmpl), cv2.IMREAD_GRAYSCALE, source)
+        if x.shape != y.shape:
+            raise DataError(f"flow_x and flow_y of frame {int(i)} differ in size: {x.shape} vs {y.shape}",
+                            path=frame_path(folder, i, "flow_x", start_index, tmpl), source=source)
+        frames.append(np.stack([x, y], axis=-1))
+    if not frames:
+        return np.zeros((0, 0, 0, 2), np.uint8)
+    return _stack(frames, folder, source)[inverse.reshape(-1)]
+
+
+def count_frames(folder) -> dict[str, int]:
+    """How many ``img_*.jpg``, ``flow_x_*.jpg`` and ``flow_y_*.jpg`` a frame folder holds.
+
+    Returns ``{"img": N, "flow_x": M, "flow_y": M}`` (flow counts are often ``N - 1``).
+    A missing folder raises :class:`~tsnlib.errors.DataError`.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError("frame folder not found", path=folder)
+    counts = {"img": 0, "flow_x": 0, "flow_y": 0}
+    with os.scandir(folder) as it:
+        for entry in it:
+            m = _FRAME_NAME.match(entry.name)
+            if m:
+                counts[m.group(1)] += 1
+    return counts
+
+
+def detect_start_index(folder) -> int:
+    """The number of a frame folder's first file: 0 if ``img_00000.jpg`` (or ``flow_x_00000.jpg``) exists, else 1.
+
+    Folders written by open-mmlab ``denseflow`` start at 0; the original TSN tools, tsn-pytorch and
+    :func:`extract_frames` start at 1.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    folder = Path(folder)
+    if frame_path(folder, 0, "img", 0).is_file() or frame_path(folder, 0, "flow_x", 0).is_file():
+        return 0
+    return 1
+
+
+def is_complete_frame_folder(folder) -> bool:
+    """True when a folder holds ``img_00001.jpg`` … ``img_<N>.jpg`` (N ≥ 1) without a gap at the end.
+
+    :func:`extract_frames` creates a folder only once all its frames are written (it writes into a
+    ``<name>.tmp-<pid>`` sibling and renames), so an existing folder is a finished one; half-written
+    ``*.tmp-*`` folders never count.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    folder = Path(folder)
+    if not folder.is_dir() or re.search(r"\.tmp-\w+$", folder.name):
+        return False
+    n = count_frames(folder)["img"]
+    start = detect_start_index(folder)
+    return n > 0 and frame_path(folder, 0, "img", start).is_file() and frame_path(folder, n - 1, "img", start).is_file()
+
+
+# ----------------------------------------------------------------------------------------------
+# Extraction
+# ----------------------------------------------------------------------------------------------
+
+
+def resized_size(height: int, width: int, short_side: int | None = None, size: tuple[int, int] | None = None) -> tuple[int, int]:
+    """``(new_height, new_width)``: unchanged, short side set to ``short_side``, or ``size=(W, H)``.
+
+    ``short_side=256`` keeps the aspect ratio (other side rounded to the nearest pixel);
+    ``size=(340, 256)`` is the fixed width × height of the original TSN extraction script.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    if short_side is not None and size is not None:
+        raise ValueError("give short_side or size, not both")
+    if size is not None:
+        new_w, new_h = int(size[0]), int(size[1])
+    elif short_side is not None:
+        s = float(short_side) / min(height, width)
+        if height <= width:
+            new_h, new_w = int(short_side), max(1, int(round(width * s)))
+        else:
+            new_h, new_w = max(1, int(round(height * s))), int(short_side)
+    else:
+        return int(height), int(width)
+    if new_w <= 0 or new_h <= 0:
+        raise ValueError(f"invalid output size {(new_w, new_h)}")
+    return new_h, new_w
+
+
+def _tmp_dir(out_dir: Path) -> Path:
+    return out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
+
+
+def _remove_stale_tmp(out_dir: Path) -> None:
+    if out_dir.parent.is_dir():
+        pattern = re.compile(re.escape(out_dir.name) + r"\.tmp-\w+")
+        for p in out_dir.parent.iterdir():
+            if pattern.fullmatch(p.name) and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def extract_frames(video, out_dir, short_side: int | None = None, size: tuple[int, int] | None = None,
+                   quality: int = 95) -> int:
+    """Write every frame of ``video`` as ``out_dir/img_00001.jpg`` … (1-based, RGB JPEG), atomically.
+
+    Frames come from a sequential PyAV decode (exact), optionally resized with
+    ``cv2.INTER_LINEAR`` so the short side is ``short_side`` or to ``size=(W, H)`` (e.g.
+    ``(340, 256)``). Files are written into the sibling ``<out_dir>.tmp-<pid>``, renamed to
+    ``out_dir`` only when complete (replacing an older ``out_dir``); a failure leaves no
+    ``out_dir`` behind. Stale ``*.tmp-*`` siblings from interrupted runs are deleted first.
+    Returns the number of frames written. Raises DecodeError naming the video.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    cv2 = _cv2()
+    out_dir = Path(out_dir)
+    _remove_stale_tmp(out_dir)
+    tmp = _tmp_dir(out_dir)
+    tmp.mkdir(parents=True)
+    try:
+        n = 0
+        shape = None
+        for frame in iter_frames(video):
+            if shape is None:
+                shape = resized_size(frame.shape[0], frame.shape[1], short_side, size)
+            if frame.shape[:2] != shape:
+                frame = cv2.resize(frame, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+            target = frame_path(tmp, n, "img", 1)
+            if not cv2.imwrite(str(target), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)]):
+                raise OSError(f"could not write {target}")
+            n += 1
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return n
+
+
+def _init_extract_worker() -> None:
+    _cv2().setNumThreads(1)  # one thread per worker process: the pool provides the parallelism
+
+
+def _extract_job(video: str, out_dir: str, kwargs: dict) -> int:
+    return extract_frames(video, out_dir, **kwargs)
+
+
+def _frame_folder_of(record, out_root: Path) -> Path:
+    """``out_root/<class folder>/<video_id>``: the class sub-folder of the video is kept."""
+    video = Path(record.path)
+    video_id = getattr(record, "video_id", None) or video.stem
+    return out_root / video.parent.name / video_id
+
+
+def _as_record(item):
+    if hasattr(item, "path") and hasattr(item, "label"):
+        return item
+    from tsnlib.annotations import VideoRecord  # noqa: PLC0415
+
+    p = Path(item)
+    return VideoRecord(path=p, label=-1, num_frames=None, video_id=p.stem, source=None, num_flow_frames=None)
+
+
+def _folder_record(record, folder: Path):
+    counts = count_frames(folder)
+    flow = counts["flow_x"] if counts["flow_x"] and counts["flow_x"] == counts["flow_y"] else None
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        fields = {f.name for f in dataclasses.fields(record)}
+        changes = {"path": folder, "num_frames": counts["img"]}
+        if "num_flow_frames" in fields:
+            changes["num_flow_frames"] = flow
+        return dataclasses.replace(record, **changes)
+    from tsnlib.annotations import VideoRecord  # noqa: PLC0415
+
+    return VideoRecord(path=folder, label=getattr(record, "label", -1), num_frames=counts["img"],
+                       video_id=getattr(record, "video_id", Path(record.path).stem),
+                       source=getattr(record, "source", None), num_flow_frames=flow)
+
+
+def extract_dataset_frames(records: Sequence, out_root, short_side: int | None = None, workers: int | None = None,
+                           progress: bool = True, size: tuple[int, int] | None = None, quality: int = 95,
+                           resume: bool = True, return_failures: bool = False):
+    """Extract RGB frame folders for a whole dataset: parallel, resumable, failures summarised at the end.
+
+    ``records``: :class:`tsnlib.annotations.VideoRecord` objects of video files (or bare paths).
+    Each video goes to ``out_root/<class folder>/<video_id>/img_00001.jpg …`` (the class
+    sub-folder is the video's parent folder name, as in UCF101/HMDB51 layouts).
+
+    * ``workers``: processes (None: one per CPU core, at most one per video; 0 or 1: in this
+      process), each using one OpenCV thread.
+    * ``resume=True``: folders already complete (:func:`is_complete_frame_folder`) are kept;
+      half-written ``*.tmp-*`` folders are not counted as done and are redone.
+    * A failing video is recorded and the others continue; the failures are printed at the end
+      (and returned with ``return_failures=True``).
+
+    Returns frame-folder records, in input order, without the failed videos: copies of the input
+    records with ``path`` = the frame folder and ``num_frames`` = the number of JPEGs (plus
+    ``(records, failures)`` with ``failures`` a list of ``(video path, message)`` when asked).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    from tsnlib.utils import progress as progress_bar  # noqa: PLC0415
+
+    out_root = Path(out_root)
+    recs = [_as_record(r) for r in records]
+    targets = [_frame_folder_of(r, out_root) for r in recs]
+    owners: dict[Path, object] = {}
+    for r, t in zip(recs, targets):
+        if t in owners:
+            raise ValueError(f"two videos map to the same frame folder {t}: {owners[t].path} and {r.path}")
+        owners[t] = r
+    done: set[int] = set()
+    todo: list[int] = []
+    for i, t in enumerate(targets):
+        if resume and is_complete_frame_folder(t):
+            done.add(i)
+        else:
+            todo.append(i)
+    kwargs = {"short_side": short_side, "size": size, "quality": quality}
+    failures: list[tuple[str, str]] = []
+
+    bar = progress_bar(total=len(todo), desc="frames", unit="video", **({} if progress else {"disable": True}))
+
+    def fail(i: int, exc: BaseException) -> None:
+        failures.append((str(recs[i].path), f"{type(exc).__name__}: {exc}"))
+
+    n_workers = (os.cpu_count() or 1) if workers is None else int(workers)
+    n_workers = max(0, min(n_workers, len(todo)))
+    try:
+        if n_workers <= 1:
+            for i in todo:
+                try:
+                    extract_frames(recs[i].path, targets[i], **kwargs)
+                    done.add(i)
+                except Exception as exc:  # noqa: BLE001 - collected, reported at the end
+                    fail(i, exc)
+                bar.update(1)
+        else:
+            import multiprocessing  # noqa: PLC0415
+            from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: PLC0415
+
+            ctx = multiprocessing.get_context("spawn")  # safe after torch / OpenCV threads started
+            with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_extract_worker) as pool:
+                futures = {pool.submit(_extract_job, str(recs[i].path), str(targets[i]), kwargs): i for i in todo}
+                for fut in as_completed(futures):
+                    i = futures[fut]
+                    try:
+                        fut.result()
+                        done.add(i)
+                    except Exception as exc:  # noqa: BLE001
+                        fail(i, exc)
+                    bar.update(1)
+    finally:
+        bar.close()
+
+    out = [_folder_record(recs[i], targets[i]) for i in range(len(recs)) if i in done]
+    if progress or failures:
+        print(f"frames: {len(recs)} videos, {len(todo) - len(failures)} extracted, "
+              f"{len(recs) - len(todo)} already done, {len(failures)} failed")
+    for path, message in failures:
+        print(f"  FAILED {path}: {message}")
+    return (out, failures) if return_failures else out
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line: tsnlib frames
+# ----------------------------------------------------------------------------------------------
+
+
+def add_frames_arguments(parser) -> None:
+    """Arguments of ``tsnlib frames SOURCE --out DIR [--short-side 256 | --size 340 256] [--workers N]``."""
+    parser.add_argument("source", help="a dataset root or list file (read with tsnlib.annotations), or a folder of videos")
+    parser.add_argument("--out", required=True, help="output root: <out>/<class>/<video_id>/img_00001.jpg ...")
+    parser.add_argument("--short-side", type=int, default=None, help="resize so the short side is this many pixels")
+    parser.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), default=None, help="resize to W x H (e.g. 340 256)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU core)")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default: 95)")
+    parser.add_argument("--split", type=int, default=1, help="split number for UCF101/HMDB51 roots (default: 1)")
+    parser.add_argument("--subset", default=None, help="train or test (default: both)")
+    parser.add_argument("--no-resume", action="store_true", help="redo videos whose folders are already complete")
+
+
+def _video_records(source: Path, split: int, subset: str | None) -> list:
+    """Records for ``tsnlib frames``: through tsnlib.annotations when it reads ``source``, else a folder of videos."""
+    try:
+        from tsnlib.annotations import load_annotations  # noqa: PLC0415
+    except ImportError:
+        load_annotations = None
+    if load_annotations is not None:
+        try:
+            records = []
+            for s in ([subset] if subset else ["train", "test"]):
+                records.extend(load_annotations(source, split=split, subset=s)[0])
+            unique: dict[Path, object] = {}
+            for r in records:
+                unique.setdefault(Path(r.path), r)
+            if unique:
+                return list(unique.values())
+        except Exception:  # noqa: BLE001 - not an annotated dataset: fall back to a folder of videos
+            if not source.is_dir():
+                raise
+    if source.is_dir():
+        videos = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+        if not videos:
+            raise DataError("no video files found", path=source)
+        return [_as_record(p) for p in videos]
+    raise DataError("not a dataset root, list file or folder of videos", path=source)
+
+
+def cli_frames(args) -> int:
+    """``tsnlib frames``: extract RGB frame folders; exit status 1 when some videos failed."""
+    records = _video_records(Path(args.source), args.split, args.subset)
+    _, failures = extract_dataset_frames(
+        records, Path(args.out), short_side=args.short_side, size=tuple(args.size) if args.size else None,
+        workers=args.workers, quality=args.quality, resume=not args.no_resume, return_failures=True,
+    )
+    return 1 if failures else 0

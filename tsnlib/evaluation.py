@@ -1,0 +1,966 @@
+"""The TSN test protocol, the metrics by name, and score files.
+
+Introduced in notebooks/03_train_rgb.ipynb; the score files it writes are fused in
+notebooks/05_two_stream_fusion.ipynb (:mod:`tsnlib.fusion`).
+
+**Test protocol** (:func:`predict_scores`). Each test video gives ``num_clips`` snippets (25 in
+the paper) × ``num_views`` crops (1, 3 or 10) = ``V * K`` views. Every view goes through the
+network on its own (``model.forward_views``: ``(B, C, H, W) → (B, num_classes)``), in chunks of
+at most ``max_views_per_forward`` views, so memory stays bounded whatever ``V * K`` is (GPU
+out-of-memory on 25 × 10 = 250 views is one of the most common complaints about TSN test code).
+The video's score is then, as in Caffe TSN and tsn-pytorch,
+
+$$ s(v) = \\frac{1}{K} \\sum_{k=1}^{K} \\frac{1}{V} \\sum_{c=1}^{V} f(x_{c,k}) $$
+
+the mean over crops, then over snippets, of the class scores **before softmax** (logits).
+Argmax, top-k and mean class accuracy are unchanged by a softmax of the averaged scores, so we
+keep the raw averages: they are what the two-stream fusion of Caffe TSN sums.
+
+**Metrics**, pure NumPy functions named for what they compute (reports mix them up):
+
+* :func:`top_k_accuracy`: fraction of videos whose true class is among the ``k`` best scores
+  ("top-1" is the plain accuracy over videos, dominated by large classes);
+* :func:`mean_class_accuracy`: the recall of each class, averaged over classes (what Caffe TSN and
+  tsn-pytorch print as "Accuracy"; scikit-learn calls it ``balanced_accuracy_score``);
+* :func:`per_class_accuracy`, :func:`confusion_matrix`, and :func:`evaluate_scores` for all of them.
+
+Ties: a prediction is the **first** class with the highest score (``numpy.argmax``), and top-k
+ranks tied classes by class index, so top-1 always equals the accuracy of the predictions.
+
+**Score files** (:class:`ScoreSet`). ``ScoreSet.save(path)`` writes one ``.npz`` file (NumPy zip)
+holding only plain arrays, never pickled objects:
+
+* ``scores``: float32 ``(num_videos, num_classes)``, the averaged pre-softmax scores (logits);
+* ``labels``: int64 ``(num_videos,)``, the true class, 0-based (-1: unknown);
+* ``video_ids``: unicode ``(num_videos,)``, stable video names (e.g. ``v_ApplyEyeMakeup_g01_c01``);
+* ``class_names``: unicode ``(num_classes,)``, class names in label order;
+* ``meta_json``: unicode 0-d array holding a JSON object: ``modality``, ``protocol`` (e.g.
+  ``"25x10"``), ``num_clips``, ``num_views``, ``amp``, ``max_views_per_forward``, and what the
+  caller adds (``checkpoint``, ``config``, …);
+* ``format_version``: int64 0-d, currently 1;
+* optional ``clip_scores``: float32 ``(num_videos, num_clips, num_classes)``, each snippet's score
+  after averaging the crops (per-segment timelines);
+* optional ``frame_indices``: int64 ``(num_videos, num_clips, clip_len)``, the 0-based frames of
+  each snippet.
+
+:meth:`ScoreSet.load` reads it with ``numpy.load(allow_pickle=False)``: a score file can never run
+code, and a file holding pickled objects (an MMAction2 ``.pkl`` dump, or an ``.npz`` whose arrays
+have ``dtype=object``, as NumPy writes for ragged lists of per-video arrays) is refused with a
+:class:`~tsnlib.errors.DataError`. Any program can read the format::
+
+    d = np.load("rgb_scores.npz"); scores, labels = d["scores"], d["labels"]
+    meta = json.loads(str(d["meta_json"]))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import json
+import os
+import warnings
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tsnlib.errors import DataError
+
+#: Version of the ``.npz`` score-file layout written by :meth:`ScoreSet.save`.
+SCORE_FORMAT_VERSION = 1
+
+_REQUIRED_ARRAYS = ("scores", "labels", "video_ids", "class_names", "meta_json")
+
+
+# ----------------------------------------------------------------------------------------------
+# Metrics (pure NumPy)
+# ----------------------------------------------------------------------------------------------
+
+
+def _as_scores(scores, who: str) -> np.ndarray:
+    s = np.asarray(scores)
+    if s.ndim != 2:
+        raise ValueError(f"{who}: scores must be (num_videos, num_classes), got shape {s.shape}")
+    if s.shape[0] == 0:
+        raise ValueError(f"{who}: no videos to evaluate (scores of shape {s.shape})")
+    if s.shape[1] == 0:
+        raise ValueError(f"{who}: scores have no classes (shape {s.shape})")
+    if not np.issubdtype(s.dtype, np.number) or np.issubdtype(s.dtype, np.complexfloating):
+        raise ValueError(f"{who}: scores must be real numbers, got dtype {s.dtype}")
+    if np.isnan(s).any():
+        row = int(np.argwhere(np.isnan(s))[0, 0])
+        raise ValueError(f"{who}: scores contain NaN (first in video {row})")
+    return s
+
+
+def _as_labels(labels, n: int, num_classes: int, who: str, name: str = "labels") -> np.ndarray:
+    y = np.asarray(labels)
+    if y.shape != (n,):
+        raise ValueError(f"{who}: {name} must be ({n},) to match the scores, got shape {y.shape}")
+    if n and not np.issubdtype(y.dtype, np.integer):
+        if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        else:
+            raise ValueError(f"{who}: {name} must be integer class indices, got dtype {y.dtype}")
+    y = y.astype(np.int64, copy=False)
+    bad = np.flatnonzero((y < 0) | (y >= num_classes))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{who}: {name[:-1] if name.endswith('s') else name} {int(y[i])} of video {i} is outside 0..{num_classes - 1} "
+            f"({bad.size} such video(s)); unlabelled videos (label -1) cannot be scored"
+        )
+    return y
+
+
+def predictions(scores) -> np.ndarray:
+    """Predicted class of each video: int64 ``(num_videos,)``, the first class with the highest score.
+
+    ``scores``: ``(num_videos, num_classes)``. Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    return _as_scores(scores, "predictions").argmax(axis=1).astype(np.int64)
+
+
+def _ranks(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """0-based rank of the true class of each video; ties go to the lower class index."""
+    true = scores[np.arange(len(labels)), labels][:, None]
+    cls = np.arange(scores.shape[1])[None, :]
+    higher = (scores > true).sum(axis=1)
+    tied_before = ((scores == true) & (cls < labels[:, None])).sum(axis=1)
+    return higher + tied_before
+
+
+def top_k_accuracy(scores, labels, k: int = 1) -> float:
+    """Fraction of videos whose true class is among the ``k`` highest scores.
+
+    ``scores``: ``(num_videos, num_classes)`` (logits or probabilities: same result);
+    ``labels``: int ``(num_videos,)`` 0-based. Tied scores are ranked by class index (lower first),
+    so ``top_k_accuracy(s, y, 1)`` equals the accuracy of :func:`predictions`. ``k`` larger than
+    the number of classes counts as all classes (accuracy 1.0).
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    s = _as_scores(scores, "top_k_accuracy")
+    y = _as_labels(labels, s.shape[0], s.shape[1], "top_k_accuracy")
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"top_k_accuracy: k must be >= 1, got {k}")
+    return float((_ranks(s, y) < k).mean())
+
+
+def _preds_and_labels(scores_or_preds, labels, num_classes, who: str) -> tuple[np.ndarray, np.ndarray, int]:
+    arr = np.asarray(scores_or_preds)
+    if arr.ndim == 2:
+        s = _as_scores(arr, who)
+        if num_classes is not None and int(num_classes) != s.shape[1]:
+            raise ValueError(f"{who}: num_classes={num_classes} but the scores have {s.shape[1]} columns")
+        n_cls = s.shape[1]
+        preds = s.argmax(axis=1).astype(np.int64)
+    elif arr.ndim == 1:
+        if arr.size == 0:
+            raise ValueError(f"{who}: no videos to evaluate")
+        y_raw = np.asarray(labels)
+        if num_classes is None:
+            num_classes = int(max(arr.max(), y_raw.max() if y_raw.size else 0)) + 1
+        n_cls = int(num_classes)
+        preds = _as_labels(arr, arr.shape[0], n_cls, who, name="predictions")
+    else:
+        raise ValueError(f"{who}: expected scores (num_videos, num_classes) or predictions (num_videos,), "
+                         f"got shape {arr.shape}")
+    y = _as_labels(labels, preds.shape[0], n_cls, who)
+    return preds, y, n_cls
+
+
+def confusion_matrix(preds, labels, num_classes: int) -> np.ndarray:
+    """Counts of (true class, predicted class): int64 ``(num_classes, num_classes)``.
+
+    Row ``i`` = videos whose true class is ``i``, column ``j`` = predicted ``j``; rows sum to the
+    number of test videos of each class, the diagonal holds the correct ones. ``preds`` and
+    ``labels``: int ``(num_videos,)``, 0-based (use :func:`predictions` to get ``preds`` from scores).
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    n = int(num_classes)
+    if n < 1:
+        raise ValueError(f"confusion_matrix: num_classes must be >= 1, got {num_classes}")
+    p = np.asarray(preds)
+    if p.ndim != 1:
+        raise ValueError(f"confusion_matrix: preds must be (num_videos,), got shape {p.shape}")
+    p = _as_labels(p, p.shape[0], n, "confusion_matrix", name="predictions")
+    y = _as_labels(labels, p.shape[0], n, "confusion_matrix")
+    return np.bincount(y * n + p, minlength=n * n).reshape(n, n).astype(np.int64)
+
+
+def per_class_accuracy(scores, labels, num_classes: int | None = None) -> np.ndarray:
+    """Recall of each class: float64 ``(num_classes,)``, ``#correct_c / #videos_c``; NaN for a class without videos.
+
+    ``scores``: ``(num_videos, num_classes)`` scores, or int ``(num_videos,)`` predictions (then
+    ``num_classes`` defaults to the largest class seen + 1). ``labels``: int ``(num_videos,)``.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    preds, y, n = _preds_and_labels(scores, labels, num_classes, "per_class_accuracy")
+    total = np.bincount(y, minlength=n).astype(np.float64)
+    correct = np.bincount(y[preds == y], minlength=n).astype(np.float64)
+    out = np.full(n, np.nan)
+    np.divide(correct, total, out=out, where=total > 0)
+    return out
+
+
+def mean_class_accuracy(scores, labels, num_classes: int | None = None) -> float:
+    """Mean over classes of the per-class recall, over the classes that have test videos.
+
+    ``mean_c #correct_c / #videos_c`` (the paper's and Caffe TSN's "accuracy"; MMAction2's
+    ``mean_class_accuracy``). Inputs as :func:`per_class_accuracy`.
+
+    A class with **no ground-truth video** has no recall; we leave it out of the mean. MMAction2
+    scores such a class 0 when it is predicted (so the mean depends on which absent classes the
+    model happens to predict), and Caffe TSN / tsn-pytorch divide 0 by 0 and print NaN. Leaving it
+    out is the only choice that measures the videos actually tested; its false positives still
+    count, since they are misses of the true classes of those videos. On a full UCF101/HMDB51
+    test split every class has videos and the three agree; on small notebook subsets they do not.
+    The same choice as scikit-learn's ``balanced_accuracy_score`` (the tests check they agree).
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    per = per_class_accuracy(scores, labels, num_classes)
+    return float(np.nanmean(per))  # at least one class has videos: there is at least one video
+
+
+def evaluate_scores(scores, labels, class_names: Sequence[str] | None = None) -> dict:
+    """All the metrics of a test run, from scores ``(num_videos, num_classes)`` and labels ``(num_videos,)``.
+
+    Returns a dict:
+
+    * ``"top1"``, ``"top5"`` (float in [0, 1]; top-5 counts all classes when there are fewer than 5),
+    * ``"mean_class_accuracy"`` (float, classes without videos left out, see :func:`mean_class_accuracy`),
+    * ``"per_class"`` (float64 ``(num_classes,)``, NaN for classes without videos),
+    * ``"confusion"`` (int64 ``(num_classes, num_classes)``, rows = true, columns = predicted),
+    * ``"num_videos"``, ``"num_classes"``, ``"num_classes_present"`` (ints),
+    * ``"class_names"`` (list of str; ``"0"``, ``"1"``, … when not given).
+
+    Introduced in notebooks/03_train_rgb.ipynb; used by :mod:`tsnlib.fusion`.
+    """
+    s = _as_scores(scores, "evaluate_scores")
+    y = _as_labels(labels, s.shape[0], s.shape[1], "evaluate_scores")
+    n = s.shape[1]
+    names = [str(i) for i in range(n)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != n:
+        raise ValueError(f"evaluate_scores: {len(names)} class names for scores with {n} classes")
+    per = per_class_accuracy(s, y)
+    return {
+        "top1": top_k_accuracy(s, y, 1),
+        "top5": top_k_accuracy(s, y, min(5, n)),
+        "mean_class_accuracy": float(np.nanmean(per)),
+        "per_class": per,
+        "confusion": confusion_matrix(s.argmax(axis=1), y, n),
+        "num_videos": int(s.shape[0]),
+        "num_classes": int(n),
+        "num_classes_present": int(np.isfinite(per).sum()),
+        "class_names": names,
+    }
+
+
+def format_metrics(metrics: dict, name: str | None = None) -> str:
+    """One line naming each metric explicitly, e.g. ``rgb 25x10: top-1 85.2% | top-5 97.0% | mean class 84.9% (3783 videos)``."""
+    head = f"{name}: " if name else ""
+    return (
+        f"{head}top-1 {100 * metrics['top1']:.2f}% | top-5 {100 * metrics['top5']:.2f}% | "
+        f"mean class accuracy {100 * metrics['mean_class_accuracy']:.2f}% "
+        f"({metrics.get('num_videos', '?')} videos, {metrics.get('num_classes_present', '?')} classes with videos)"
+    )
+
+
+def softmax(scores, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax: float ``(..., num_classes)`` → float32 probabilities summing to 1 on ``axis``."""
+    x = np.asarray(scores, dtype=np.float64)
+    x = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(x)
+    return (e / e.sum(axis=axis, keepdims=True)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# Score sets and score files
+# ----------------------------------------------------------------------------------------------
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, (set, tuple)):
+        return list(obj)
+    if hasattr(obj, "is_floating_point") and hasattr(obj, "itemsize"):  # a torch.dtype
+        return str(obj)
+    raise TypeError(f"ScoreSet.meta values must be JSON data (str, number, bool, list, dict), got {type(obj).__name__}")
+
+
+@dataclasses.dataclass(eq=False)
+class ScoreSet:
+    """The video-level scores of one test run, with what is needed to evaluate and fuse them.
+
+    Introduced in notebooks/03_train_rgb.ipynb; fused in notebooks/05_two_stream_fusion.ipynb.
+
+    * ``scores``: float32 ``(num_videos, num_classes)``, the averaged pre-softmax scores;
+    * ``labels``: int64 ``(num_videos,)``, 0-based true classes (-1 when unknown);
+    * ``video_ids``: ``list[str]`` of ``num_videos`` stable names (fusion matches streams on them);
+    * ``class_names``: ``list[str]`` of ``num_classes`` names in label order;
+    * ``meta``: JSON-able dict, e.g. ``{"modality": "RGB", "protocol": "25x10", "checkpoint": …,
+      "config": …}``;
+    * ``clip_scores`` (optional): float32 ``(num_videos, num_clips, num_classes)``, the score of each
+      snippet after averaging the crops (the per-segment timeline of a video);
+    * ``frame_indices`` (optional): int64 ``(num_videos, num_clips, clip_len)``, the 0-based frames
+      each snippet was built from.
+
+    Saved to and loaded from one ``.npz`` file (:meth:`save`, :meth:`load`; format in the module
+    docstring), or a readable per-video table (:meth:`to_csv`).
+    """
+
+    scores: np.ndarray
+    labels: np.ndarray
+    video_ids: list
+    class_names: list
+    meta: dict = dataclasses.field(default_factory=dict)
+    clip_scores: np.ndarray | None = None
+    frame_indices: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.scores = np.asarray(self.scores, dtype=np.float32)
+        if self.scores.ndim != 2:
+            raise ValueError(f"ScoreSet.scores must be (num_videos, num_classes), got shape {self.scores.shape}")
+        n, c = self.scores.shape
+        self.labels = np.asarray(self.labels).astype(np.int64).reshape(-1) if np.size(self.labels) else np.zeros(0, np.int64)
+        self.video_ids = [str(v) for v in self.video_ids]
+        self.class_names = [str(v) for v in self.class_names]
+        self.meta = dict(self.meta or {})
+        if len(self.labels) != n or len(self.video_ids) != n:
+            raise ValueError(
+                f"ScoreSet: {n} score rows, {len(self.labels)} labels and {len(self.video_ids)} video ids; they must match"
+            )
+        if len(self.class_names) != c:
+            raise ValueError(f"ScoreSet: {len(self.class_names)} class names for {c} score columns")
+        if self.clip_scores is not None:
+            self.clip_scores = np.asarray(self.clip_scores, dtype=np.float32)
+            if self.clip_scores.ndim != 3 or self.clip_scores.shape[0] != n or self.clip_scores.shape[2] != c:
+                raise ValueError(f"ScoreSet.clip_scores must be ({n}, num_clips, {c}), got {self.clip_scores.shape}")
+        if self.frame_indices is not None:
+            self.frame_indices = np.asarray(self.frame_indices, dtype=np.int64)
+            if self.frame_indices.ndim != 3 or self.frame_indices.shape[0] != n:
+                raise ValueError(f"ScoreSet.frame_indices must be ({n}, num_clips, clip_len), got {self.frame_indices.shape}")
+
+    # -- views ----------------------------------------------------------------------------------
+    @property
+    def num_videos(self) -> int:
+        return int(self.scores.shape[0])
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.scores.shape[1])
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """int64 ``(num_videos,)``: the first class with the highest score."""
+        return self.scores.argmax(axis=1).astype(np.int64)
+
+    def probabilities(self) -> np.ndarray:
+        """float32 ``(num_videos, num_classes)``: softmax of the averaged scores (for display)."""
+        return softmax(self.scores)
+
+    def evaluate(self) -> dict:
+        """:func:`evaluate_scores` of this set (every label must be known)."""
+        return evaluate_scores(self.scores, self.labels, self.class_names)
+
+    def __repr__(self) -> str:
+        extra = f", clip_scores={self.clip_scores.shape}" if self.clip_scores is not None else ""
+        return (f"ScoreSet({self.num_videos} videos × {self.num_classes} classes, "
+                f"meta={json.dumps(self.meta, default=_json_default)[:200]}{extra})")
+
+    # -- files ------------------------------------------------------------------------------------
+    def save(self, path) -> Path:
+        """Write the ``.npz`` score file (layout in the module docstring) and return its path.
+
+        The file is written under a temporary name and renamed, so a crash never leaves half a
+        file. ``path`` is used as given (NumPy would silently append ``.npz`` otherwise).
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta_json = json.dumps(self.meta, default=_json_default, sort_keys=True)
+        arrays = {
+            "scores": self.scores.astype(np.float32),
+            "labels": self.labels.astype(np.int64),
+            "video_ids": np.array(self.video_ids, dtype=np.str_).reshape(-1),
+            "class_names": np.array(self.class_names, dtype=np.str_).reshape(-1),
+            "meta_json": np.array(meta_json, dtype=np.str_),
+            "format_version": np.array(SCORE_FORMAT_VERSION, dtype=np.int64),
+        }
+        if self.clip_scores is not None:
+            arrays["clip_scores"] = self.clip_scores.astype(np.float32)
+        if self.frame_indices is not None:
+            arrays["frame_indices"] = self.frame_indices.astype(np.int64)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, **arrays)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return path
+
+    @classmethod
+    def load(cls, path) -> "ScoreSet":
+        """Read a score file written by :meth:`save`; never unpickles anything.
+
+        Raises :class:`~tsnlib.errors.DataError` naming the file when it is missing, not an
+        ``.npz`` archive, lacks an array, holds pickled objects, or has inconsistent shapes.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise DataError("score file not found", path=path)
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except ValueError as exc:  # neither .npz nor .npy: NumPy would have to unpickle it (e.g. a .pkl dump)
+            raise DataError(
+                "not a tsnlib score file: it is neither an .npz archive nor a .npy array, so NumPy would have to "
+                "unpickle it (e.g. an MMAction2 --dump .pkl), which tsnlib never does because unpickling can run "
+                f"arbitrary code ({exc})", path=path
+            ) from None
+        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise DataError(f"cannot read the score file ({exc})", path=path) from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise DataError("not a tsnlib score file: expected an .npz archive, found a single .npy array", path=path)
+        with archive:
+            missing = [k for k in _REQUIRED_ARRAYS if k not in archive.files]
+            if missing:
+                raise DataError(
+                    f"not a tsnlib score file: missing array(s) {missing} (it has {sorted(archive.files)}); "
+                    "write score files with ScoreSet.save", path=path
+                )
+            data = {}
+            for key in archive.files:
+                try:
+                    data[key] = archive[key]
+                except ValueError as exc:
+                    raise DataError(
+                        f"array {key!r} holds pickled Python objects (dtype=object); tsnlib refuses to unpickle it "
+                        f"because a score file must never run code. Re-save it with plain numeric/str arrays "
+                        f"(ScoreSet.save) ({exc})", path=path
+                    ) from None
+        version = int(data["format_version"]) if "format_version" in data else SCORE_FORMAT_VERSION
+        if version > SCORE_FORMAT_VERSION:
+            raise DataError(f"score file format version {version} is newer than this tsnlib ({SCORE_FORMAT_VERSION})",
+                            path=path)
+        try:
+            meta = json.loads(str(data["meta_json"]))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"meta_json is not valid JSON ({exc})", path=path) from None
+        if not isinstance(meta, dict):
+            raise DataError(f"meta_json must hold a JSON object, found {type(meta).__name__}", path=path)
+        for key in ("video_ids", "class_names"):
+            if data[key].dtype.kind not in "U" and data[key].size:
+                raise DataError(f"array {key!r} must be unicode strings, found dtype {data[key].dtype}", path=path)
+        try:
+            return cls(
+                scores=data["scores"],
+                labels=data["labels"],
+                video_ids=data["video_ids"].reshape(-1).tolist(),
+                class_names=data["class_names"].reshape(-1).tolist(),
+                meta=meta,
+                clip_scores=data.get("clip_scores"),
+                frame_indices=data.get("frame_indices"),
+            )
+        except ValueError as exc:
+            raise DataError(f"inconsistent score file: {exc}", path=path) from None
+
+    def to_csv(self, path, topk: int = 5) -> Path:
+        """Write one row per video: ``video_id, label, class_name, predicted, predicted_name, correct,
+        score, top5, top5_scores`` (``top5``: ``;``-separated class names, best first; scores are the
+        averaged pre-softmax scores). Returns the path. Unknown labels (-1) leave ``class_name`` empty.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        k = max(1, min(int(topk), self.num_classes))
+        # stable descending order: ties keep the lower class index first, as predictions do
+        order = np.argsort(-self.scores, axis=1, kind="stable")[:, :k]
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["video_id", "label", "class_name", "predicted", "predicted_name", "correct", "score",
+                        f"top{k}", f"top{k}_scores"])
+            for i in range(self.num_videos):
+                y = int(self.labels[i])
+                p = int(order[i, 0])
+                w.writerow([
+                    self.video_ids[i], y, self.class_names[y] if 0 <= y < self.num_classes else "",
+                    p, self.class_names[p], int(p == y), f"{self.scores[i, p]:.6g}",
+                    ";".join(self.class_names[j] for j in order[i]),
+                    ";".join(f"{self.scores[i, j]:.6g}" for j in order[i]),
+                ])
+        return path
+
+
+# ----------------------------------------------------------------------------------------------
+# Mixed precision choice
+# ----------------------------------------------------------------------------------------------
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU has bf16 arithmetic in hardware, where bf16 autocast beats fp32.
+
+    True when oneDNN (``torch.backends.mkldnn``) is available and the CPU reports AVX512-BF16 or
+    AMX-BF16 (x86) or the BF16 extension (Arm), read from ``torch.cpu.get_capabilities()``. Plain
+    AVX512 is *not* enough: oneDNN then emulates bf16, which is slower than fp32.
+    """
+    import torch
+
+    if not torch.backends.mkldnn.is_available():
+        return False
+    get_caps = getattr(torch.cpu, "get_capabilities", None)
+    if get_caps is None:  # older torch: ask oneDNN (it also counts AVX512 emulation as support)
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    caps = get_caps()
+    return bool(caps.get("avx512_bf16") or caps.get("amx_bf16") or caps.get("bf16") or caps.get("sve_bf16"))
+
+
+def autocast_dtype(device, amp="auto"):
+    """The autocast dtype used at test time on ``device``, or None for plain fp32.
+
+    * ``amp="auto"`` (default): CUDA → float16 (at inference fp16's finer mantissa beats bf16 and
+      there are no gradients to overflow); CPU → bfloat16 when :func:`cpu_has_native_bf16`, else
+      None; MPS and others → None.
+    * ``amp=True``: CUDA and MPS → float16; CPU → bfloat16 even when emulated (slow but allowed).
+    * ``amp=False`` / ``None``: None. ``"fp16"`` / ``"bf16"`` or a torch dtype: that dtype.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    import torch
+
+    device = torch.device(device)
+    if amp is None or amp is False or (isinstance(amp, str) and amp.lower() in ("false", "off", "no", "fp32")):
+        return None
+    if isinstance(amp, torch.dtype):
+        if amp not in (torch.float16, torch.bfloat16):
+            raise ValueError(f"amp dtype must be torch.float16 or torch.bfloat16, got {amp}")
+        return amp
+    if isinstance(amp, str) and amp.lower() in ("fp16", "float16", "half"):
+        return torch.float16
+    if isinstance(amp, str) and amp.lower() in ("bf16", "bfloat16"):
+        return torch.bfloat16
+    forced = amp is True or (isinstance(amp, str) and amp.lower() in ("true", "on", "yes"))
+    if not forced and amp != "auto":
+        raise ValueError(f"amp must be 'auto', True, False, 'fp16' or 'bf16', got {amp!r}")
+    if device.type == "cuda":
+        return torch.float16
+    if device.type == "cpu":
+        return torch.bfloat16 if (forced or cpu_has_native_bf16()) else None
+    if device.type == "mps":
+        return torch.float16 if forced else None
+    return None
+
+
+def _autocast(device, dtype):
+    import torch
+
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# The test protocol
+# ----------------------------------------------------------------------------------------------
+
+
+def _view_fn(model):
+    """The per-view scoring function: ``forward_views`` of the model (or of a wrapped ``.module``)."""
+    for m in (model, getattr(model, "module", None), getattr(model, "_orig_mod", None)):
+        if m is not None and hasattr(m, "forward_views"):
+            return m.forward_views
+    return model  # a plain image classifier (B, C, H, W) -> (B, num_classes)
+
+
+def _model_device(model):
+    import torch
+
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
+def view_scores_chunked(model, views, max_views_per_forward: int = 64, device=None, dtype=None,
+                        channels_last: bool = False):
+    """Per-view class scores of ``views`` ``(B, C, H, W)`` → float32 CPU tensor ``(B, num_classes)``.
+
+    Feeds at most ``max_views_per_forward`` views to ``model.forward_views`` at a time, moving each
+    chunk to ``device`` only when it is needed (GPU memory is bounded by the chunk). Call inside
+    ``torch.inference_mode()`` with the model in eval mode (:func:`predict_scores` does).
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    import torch
+
+    step = int(max_views_per_forward)
+    if step < 1:
+        raise ValueError(f"max_views_per_forward must be >= 1, got {max_views_per_forward}")
+    device = torch.device(device) if device is not None else _model_device(model)
+    fn = _view_fn(model)
+    outs = []
+    for start in range(0, views.shape[0], step):
+        chunk = views[start:start + step].to(device, non_blocking=True)
+        if channels_last and chunk.ndim == 4:
+            chunk = chunk.contiguous(memory_format=torch.channels_last)
+        with _autocast(device, dtype):
+            out = fn(chunk)
+        if out.ndim != 2 or out.shape[0] != chunk.shape[0]:
+            raise RuntimeError(f"forward_views returned shape {tuple(out.shape)} for {chunk.shape[0]} views; "
+                               "expected (views, num_classes)")
+        outs.append(out.float().cpu())
+    return torch.cat(outs) if outs else torch.zeros(0, 0)
+
+
+def aggregate_views(view_scores, num_clips: int, num_views: int):
+    """Video scores from per-view scores, the Caffe / tsn-pytorch way (no softmax).
+
+    ``view_scores``: ``(B, num_views * num_clips, num_classes)`` in the datasets' view-major order
+    (row ``v * num_clips + k``: crop ``v`` of snippet ``k``). Returns ``(video_scores (B, num_classes),
+    clip_scores (B, num_clips, num_classes))``: the mean over crops, then the mean over snippets.
+    Works on NumPy arrays and torch tensors alike.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    b, vk, c = view_scores.shape
+    if vk != num_clips * num_views:
+        raise ValueError(f"{vk} views per video, expected num_clips × num_views = {num_clips} × {num_views}")
+    clip = view_scores.reshape(b, num_views, num_clips, c).mean(1)
+    return clip.mean(1), clip
+
+
+def _unwrap_records(dataset):
+    """The ``records`` of a dataset, looking through wrappers (``Subset``, ``EpochAwareDataset``) by ``.dataset``."""
+    for _ in range(8):
+        if dataset is None:
+            return None
+        recs = getattr(dataset, "records", None)
+        if recs is not None:
+            return recs
+        dataset = getattr(dataset, "dataset", None)
+    return None
+
+
+def _default_class_names(dataset, n: int) -> list[str]:
+    d, seen = dataset, 0
+    while d is not None and seen < 8:
+        for attr in ("class_names", "label_map"):
+            val = getattr(d, attr, None)
+            names = getattr(val, "names", val)
+            if names is not None and not callable(names) and len(names) == n:
+                return [str(x) for x in names]
+        d = getattr(d, "dataset", None)
+        seen += 1
+    return [f"class_{i}" for i in range(n)]
+
+
+def _as_list(x) -> list:
+    if x is None:
+        return []
+    if hasattr(x, "tolist"):
+        x = x.tolist()
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def predict_scores(
+    model,
+    loader: Iterable,
+    num_clips: int | None = None,
+    num_views: int | None = None,
+    device=None,
+    max_views_per_forward: int = 64,
+    amp="auto",
+    progress: bool = True,
+    keep_clip_scores: bool = False,
+    class_names: Sequence[str] | None = None,
+    meta: dict | None = None,
+) -> ScoreSet:
+    """Run the TSN test protocol over ``loader`` and return the video-level scores.
+
+    Introduced in notebooks/03_train_rgb.ipynb; its score files feed notebooks/05_two_stream_fusion.ipynb.
+
+    ``loader`` yields batches of dataset items (a ``DataLoader`` over a
+    :class:`~tsnlib.datasets.TSNDataset` built with ``FrameSampler(num_clips, mode="test")`` and
+    ``test_transform(..., num_clips=num_clips, num_crops=num_views)``): ``batch["imgs"]`` float
+    ``(B, num_views * num_clips, C, H, W)`` view-major (row ``v * num_clips + k``), ``batch["label"]``
+    ``(B,)``, ``batch["index"]`` ``(B,)`` (an unbatched item with ``imgs`` ``(V*K, C, H, W)`` works too).
+    ``num_views`` defaults to ``batch["num_views"]`` and ``num_clips`` to ``V*K / num_views``.
+
+    For each video every view is scored by ``model.forward_views`` (``(views, C, H, W) →
+    (views, num_classes)``), at most ``max_views_per_forward`` views per call whatever the batch
+    size and ``num_views × num_clips`` (lower it on out-of-memory); the scores are averaged over
+    crops, then over snippets, before any softmax (:func:`aggregate_views`).
+
+    Runs under ``torch.inference_mode()`` with ``model.eval()`` (the model's train/eval mode is
+    restored afterwards). ``device``: where to compute; None = where the model's parameters are
+    (the model is moved only when ``device`` is given). ``amp`` picks the autocast dtype with
+    :func:`autocast_dtype` (``"auto"``: fp16 on CUDA, bf16 on CPUs with native bf16, else fp32).
+    On CUDA the views (and, during the call, the model) use channels-last memory.
+
+    ``keep_clip_scores=True`` also keeps each snippet's score (crops averaged), float32
+    ``(num_videos, num_clips, num_classes)``, and the 0-based frame indices of each snippet, for
+    per-segment timelines. ``class_names`` default to the dataset's (``class_names`` or
+    ``label_map``), else ``class_0, …``; video ids come from the dataset's records
+    (``records[index].video_id``), else the item index. ``meta`` is merged over the recorded
+    ``{"protocol": "25x10", "num_clips", "num_views", "modality", "amp", "max_views_per_forward"}``.
+    Returns a :class:`ScoreSet`.
+    """
+    import torch
+
+    from tsnlib.utils import progress as progress_bar
+
+    if device is not None:
+        device = torch.device(device)
+        model.to(device)
+    else:
+        device = _model_device(model)
+    dtype = autocast_dtype(device, amp)
+    channels_last = device.type == "cuda"
+    was_training = model.training
+    restore_contiguous = False
+    if channels_last:
+        convs = [p for p in model.parameters() if p.ndim == 4]
+        restore_contiguous = bool(convs) and not convs[0].is_contiguous(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)
+
+    dataset = getattr(loader, "dataset", None)
+    records = _unwrap_records(dataset)
+    total = len(loader) if hasattr(loader, "__len__") else None
+    all_scores, all_clip, all_labels, all_ids, all_frames = [], [], [], [], []
+    seen_k = seen_v = None
+    model.eval()
+    try:
+        with torch.inference_mode():
+            bar_kwargs = {} if progress else {"disable": True}
+            for batch in progress_bar(loader, total=total, desc="test", unit="batch", **bar_kwargs):
+                imgs = batch["imgs"]
+                if imgs.ndim == 4:  # one unbatched item
+                    imgs = imgs.unsqueeze(0)
+                    labels = _as_list(batch.get("label", -1))
+                    indices = _as_list(batch.get("index", None))
+                    ids = _as_list(batch.get("video_id", None))
+                    frames = batch.get("frame_indices")
+                    frames = frames[None] if frames is not None else None
+                    nv_item = _as_list(batch.get("num_views", None))
+                else:
+                    labels = _as_list(batch.get("label", [-1] * imgs.shape[0]))
+                    indices = _as_list(batch.get("index", None))
+                    ids = _as_list(batch.get("video_id", None))
+                    frames = batch.get("frame_indices")
+                    nv_item = _as_list(batch.get("num_views", None))
+                if imgs.ndim != 5:
+                    raise ValueError(f"batch['imgs'] must be (B, views, C, H, W), got shape {tuple(imgs.shape)}")
+                b, vk = imgs.shape[:2]
+                nv = num_views if num_views is not None else (int(nv_item[0]) if nv_item else 1)
+                if nv_item and any(int(x) != nv for x in nv_item):
+                    raise ValueError(f"the dataset delivers {sorted(set(int(x) for x in nv_item))} crops per snippet, "
+                                     f"but num_views={nv}: build the test transform with num_crops={nv}")
+                nk = num_clips if num_clips is not None else vk // nv
+                if vk != nk * nv:
+                    raise ValueError(
+                        f"each video has {vk} views, but num_clips × num_views = {nk} × {nv} = {nk * nv}: build the "
+                        f"dataset with FrameSampler({nk}, mode='test') and test_transform(num_clips={nk}, num_crops={nv})"
+                    )
+                if seen_k is not None and (nk, nv) != (seen_k, seen_v):
+                    raise ValueError(f"views changed between batches: {seen_k}x{seen_v} then {nk}x{nv}")
+                seen_k, seen_v = nk, nv
+                flat = imgs.reshape(b * vk, *imgs.shape[2:])
+                per_view = view_scores_chunked(model, flat, max_views_per_forward, device, dtype, channels_last)
+                per_view = per_view.double().reshape(b, vk, -1)
+                if not torch.isfinite(per_view).all():
+                    raise FloatingPointError(
+                        f"the model produced non-finite scores (autocast dtype {dtype}); retry with amp=False"
+                    )
+                video, clip = aggregate_views(per_view, nk, nv)
+                all_scores.append(video.float().numpy())
+                if keep_clip_scores:
+                    all_clip.append(clip.float().numpy())
+                    all_frames.append(None if frames is None else np.asarray(frames, dtype=np.int64))
+                all_labels.extend(int(x) for x in labels)
+                if ids:
+                    all_ids.extend(str(x) for x in ids)
+                elif records is not None and indices:
+                    all_ids.extend(str(getattr(records[int(i)], "video_id", i)) for i in indices)
+                elif indices:
+                    all_ids.extend(str(int(i)) for i in indices)
+                else:
+                    all_ids.extend(str(len(all_ids) + j) for j in range(b))
+    finally:
+        model.train(was_training)
+        if restore_contiguous:
+            model.to(memory_format=torch.contiguous_format)
+
+    if not all_scores:
+        raise ValueError("the loader yielded no batches: nothing to test")
+    scores = np.concatenate(all_scores)
+    n_cls = scores.shape[1]
+    names = list(class_names) if class_names is not None else _default_class_names(dataset, n_cls)
+    if len(names) != n_cls:
+        raise ValueError(f"{len(names)} class names for a model with {n_cls} outputs")
+    dup = len(all_ids) - len(set(all_ids))
+    if dup:
+        warnings.warn(f"{dup} video id(s) appear more than once in the scores (a dataset with skip_bad=True "
+                      "replaced bad samples by their neighbours?); fusion by video id will refuse them",
+                      stacklevel=2)
+    clip_scores = frame_indices = None
+    if keep_clip_scores:
+        clip_scores = np.concatenate(all_clip)
+        if all(f is not None for f in all_frames):
+            try:
+                frame_indices = np.concatenate(all_frames)
+            except ValueError:
+                frame_indices = None  # clip lengths differ between batches: not stackable
+    info = {
+        "protocol": f"{seen_k}x{seen_v}",
+        "num_clips": int(seen_k),
+        "num_views": int(seen_v),
+        "amp": str(dtype).replace("torch.", "") if dtype is not None else "fp32",
+        "max_views_per_forward": int(max_views_per_forward),
+    }
+    for m in (model, getattr(model, "module", None)):
+        if m is not None and getattr(m, "modality", None):
+            info["modality"] = str(m.modality)
+            break
+    info.update(meta or {})
+    return ScoreSet(scores=scores, labels=np.asarray(all_labels, dtype=np.int64), video_ids=all_ids,
+                    class_names=names, meta=info, clip_scores=clip_scores, frame_indices=frame_indices)
+
+
+def predict_video(model, video_path, transform, sampler, class_names: Sequence[str], device=None, topk: int = 5,
+                  max_views_per_forward: int = 64, amp="auto", source: str = "auto") -> list[tuple[str, float]]:
+    """Classify one video (the ``tsnlib predict`` command): ``[(class_name, probability), …]``, best first.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+
+    ``video_path``: a video file (RGB, RGBDiff) or a frame folder (any modality, the only choice for
+    Flow). ``sampler``: e.g. ``FrameSampler(25, mode="test")``; ``transform``: e.g.
+    ``test_transform("RGB", num_clips=25, num_crops=1)``. The modality is the model's
+    (``model.modality``, default RGB). Frames are read exactly as at test time (one
+    :class:`~tsnlib.datasets.TSNDataset` item, decoded with :func:`tsnlib.decoding.open_video`),
+    the views scored in chunks and averaged over crops and snippets (:func:`predict_scores`'s
+    protocol); the ``topk`` classes are returned with the softmax of the averaged scores.
+    """
+    import torch
+
+    from tsnlib.annotations import VideoRecord
+    from tsnlib.datasets import TSNDataset
+
+    path = Path(video_path)
+    modality = str(getattr(model, "modality", None) or getattr(getattr(model, "module", None), "modality", None) or "RGB")
+    record = VideoRecord(path=path, label=-1, num_frames=None, video_id=path.stem, source=None, num_flow_frames=None)
+    ds = TSNDataset([record], sampler=sampler, transform=transform, modality=modality, source=source)
+    item = ds[0]
+    imgs = item["imgs"]
+    if not isinstance(imgs, torch.Tensor) or imgs.ndim != 4 or not imgs.is_floating_point():
+        raise ValueError("predict_video needs a transform returning float (views, C, H, W), e.g. tsnlib.transforms.test_transform")
+    num_clips = int(item["frame_indices"].shape[0])
+    num_views = int(item["num_views"])
+    item = {"imgs": imgs, "label": -1, "index": 0, "num_views": num_views, "video_id": path.stem}
+    result = predict_scores(model, [item], num_clips=num_clips, num_views=num_views, device=device,
+                            max_views_per_forward=max_views_per_forward, amp=amp, progress=False,
+                            class_names=None if class_names is None else list(class_names))
+    probs = result.probabilities()[0]
+    k = max(1, min(int(topk), len(probs)))
+    order = np.argsort(-probs, kind="stable")[:k]
+    return [(result.class_names[j], float(probs[j])) for j in order]
+
+
+# ----------------------------------------------------------------------------------------------
+# Figures
+# ----------------------------------------------------------------------------------------------
+
+
+def plot_confusion_matrix(cm, class_names: Sequence[str], normalize: bool = True, title: str | None = None,
+                          max_labels: int = 40):
+    """Draw a confusion matrix (rows = true class, columns = predicted) and return the figure.
+
+    ``cm``: ``(num_classes, num_classes)`` counts from :func:`confusion_matrix`. ``normalize``
+    divides each row by its number of videos (the diagonal is then the per-class accuracy; a class
+    without videos stays 0). Class names label the axes up to ``max_labels`` classes, cell values
+    are written up to 12 classes. Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    import matplotlib.pyplot as plt
+
+    from tsnlib.plotting import setup_style
+
+    setup_style()
+    m = np.asarray(cm, dtype=np.float64)
+    n = m.shape[0]
+    if m.shape != (n, n) or len(class_names) != n:
+        raise ValueError(f"confusion matrix {m.shape} and {len(class_names)} class names do not match")
+    if normalize:
+        rows = m.sum(axis=1, keepdims=True)
+        m = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+    side = min(12.0, max(4.0, 0.22 * n + 2.5))
+    fig, ax = plt.subplots(figsize=(side + 1.0, side))
+    im = ax.imshow(m, cmap="Blues", vmin=0, vmax=1 if normalize else None, interpolation="nearest")
+    ax.grid(False)
+    if n <= max_labels:
+        ax.set_xticks(range(n), [str(c) for c in class_names], rotation=90, fontsize=8 if n <= 20 else 6)
+        ax.set_yticks(range(n), [str(c) for c in class_names], fontsize=8 if n <= 20 else 6)
+    if n <= 12:
+        for i in range(n):
+            for j in range(n):
+                if m[i, j]:
+                    ax.text(j, i, f"{m[i, j]:.2f}" if normalize else f"{int(m[i, j])}", ha="center", va="center",
+                            fontsize=7, color="white" if m[i, j] > 0.6 * (m.max() or 1) else "black")
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title or ("confusion matrix (rows normalised)" if normalize else "confusion matrix (counts)"))
+    fig.colorbar(im, ax=ax, shrink=0.8, label="fraction of the true class" if normalize else "videos")
+    return fig
+
+
+def plot_per_class_accuracy(per_class, class_names: Sequence[str], color: str | None = None, sort: bool = True,
+                            title: str | None = None):
+    """Horizontal bars of each class's accuracy, with the mean class accuracy as a dashed line.
+
+    ``per_class``: float ``(num_classes,)`` from :func:`per_class_accuracy` (NaN = no test video:
+    drawn as a grey "no videos" mark, left out of the mean). ``sort`` puts the worst classes at the
+    top. ``color`` defaults to the RGB stream's colour (``STREAM_COLORS``). Returns the figure.
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    import matplotlib.pyplot as plt
+
+    from tsnlib.plotting import STREAM_COLORS, setup_style
+
+    setup_style()
+    acc = np.asarray(per_class, dtype=np.float64)
+    if acc.ndim != 1 or len(acc) != len(class_names):
+        raise ValueError(f"{acc.shape} accuracies and {len(class_names)} class names do not match")
+    order = np.arange(len(acc))
+    if sort:
+        order = np.argsort(np.where(np.isnan(acc), np.inf, acc), kind="stable")
+    n = len(acc)
+    fig, ax = plt.subplots(figsize=(7.0, max(2.0, 0.18 * n + 1.0)))
+    y = np.arange(n)[::-1]
+    vals = acc[order]
+    ax.barh(y, np.nan_to_num(vals, nan=0.0), color=color or STREAM_COLORS["rgb"], height=0.75)
+    for yy, v in zip(y, vals):
+        if np.isnan(v):
+            ax.text(0.01, yy, "no videos", va="center", fontsize=7, color="0.5")
+    if np.isfinite(acc).any():
+        mean = float(np.nanmean(acc))
+        ax.axvline(mean, color="0.2", ls="--", lw=1.0, label=f"mean class accuracy {100 * mean:.1f}%")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_yticks(y, [str(class_names[i]) for i in order], fontsize=8 if n <= 30 else 5)
+    ax.set_xlim(0, 1.0)
+    ax.set_xlabel("accuracy (recall of the class)")
+    ax.grid(axis="y", visible=False)
+    ax.set_title(title or "per-class accuracy")
+    return fig

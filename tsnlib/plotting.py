@@ -1,0 +1,96 @@
+"""One figure style for the whole course, and saving figures to the output folder.
+
+Introduced in notebooks/01_data_preparation.ipynb. Every plot function in ``tsnlib`` returns
+its ``matplotlib`` figure; notebooks show it and batch runs also save it with :func:`save_figure`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tsnlib.utils import output_dir
+
+#: The fixed colour of each stream, reused in every plot of the course.
+STREAM_COLORS = {
+    "rgb": "#1f77b4",
+    "flow": "#d62728",
+    "rgbdiff": "#2ca02c",
+    "fusion": "#9467bd",
+}
+
+#: Colours for the sampling modes drawn on timelines (notebook 02).
+MODE_COLORS = {
+    "train": "#1f77b4",
+    "val": "#ff7f0e",
+    "test": "#2ca02c",
+    "dense": "#9467bd",
+    "twice": "#8c564b",
+}
+
+
+def setup_style(figsize=(7.0, 3.5), dpi: int = 100) -> None:
+    """Set the course's matplotlib defaults: figure size, line width, grid, font sizes."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(
+        {
+            "figure.figsize": figsize,
+            "figure.dpi": dpi,
+            "savefig.dpi": 120,
+            "savefig.bbox": "tight",
+            "lines.linewidth": 1.8,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "font.size": 10,
+            "axes.titlesize": 11,
+            "legend.frameon": False,
+            "image.cmap": "viridis",
+        }
+    )
+
+
+def save_figure(fig, name: str, out: str | Path | None = None) -> Path:
+    """Save ``fig`` as ``<output>/figures/<name>.png`` and return the path."""
+    folder = output_dir(out) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    fig.savefig(path)
+    return path
+
+
+def plot_sampling_timeline(samples: dict, num_frames: int, title: str | None = None, segments: int | None = None):
+    """Draw which frames each sampling mode picks, one row per mode.
+
+    ``samples`` maps a row label (e.g. ``"train"``, ``"val"``, ``"test"``) to an int array of
+    0-based frame indices of shape ``(num_clips, clip_len)`` (or flat); frames of one clip are
+    joined by a bar. ``segments`` draws the K equal segment boundaries of TSN.
+    Introduced in notebooks/02_segment_sampling.ipynb. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(8, 0.6 + 0.55 * len(samples)))
+    for row, (label, idx) in enumerate(samples.items()):
+        idx = np.asarray(idx)
+        clips = idx.reshape(-1, idx.shape[-1]) if idx.ndim > 1 else idx.reshape(-1, 1)
+        color = MODE_COLORS.get(str(label).split()[0], None)
+        y = len(samples) - 1 - row
+        for clip in clips:
+            if len(clip) > 1:
+                ax.plot([clip.min(), clip.max()], [y, y], color=color or "0.3", lw=4, alpha=0.35,
+                        solid_capstyle="butt")
+            ax.scatter(clip, np.full(len(clip), y), s=18, color=color, zorder=3)
+    if segments:
+        for b in np.linspace(0, num_frames, segments + 1):
+            ax.axvline(b - 0.5, color="0.6", lw=0.8, ls="--")
+    ax.set_yticks(range(len(samples)))
+    ax.set_yticklabels(list(samples)[::-1])
+    ax.set_xlim(-1, num_frames)
+    ax.set_ylim(-0.6, len(samples) - 0.4)
+    ax.set_xlabel(f"frame index (0 … {num_frames - 1})")
+    ax.grid(axis="y", visible=False)
+    if title:
+        ax.set_title(title)
+    return fig

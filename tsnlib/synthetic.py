@@ -1,0 +1,1172 @@
+"""The built-in synthetic action dataset: real encoded videos in the exact UCF101 / HMDB51 layouts,
+with the generator's ground truth (actor boxes, true motion, event spans) saved beside each video.
+
+UCF101 and HMDB51 cannot be downloaded everywhere, so the course ships this stand-in. It is small
+(12 classes x 40 videos, generated in under a minute on two cores) but built to teach TSN's lessons:
+
+* ``appearance`` classes share one motion distribution and differ only in the actor's look
+  (texture or shape): one RGB frame is enough;
+* ``motion`` classes share one actor appearance distribution and differ only in how it moves
+  (left/right translation, clockwise/counter-clockwise rotation, zoom in/out). The marginal
+  distribution of a single frame (actor position, size, angle, colours) is the same for all of
+  them by construction: one RGB frame cannot tell them apart, optical flow can;
+* ``event`` classes share a base behaviour and differ by a brief event (15-25 % of the video)
+  at a random moment: sparse sampling over the whole video catches it, one short clip often not.
+
+Every video has a textured, slowly drifting background, camera shake, distractor blobs and
+per-frame noise, so that no single pixel statistic separates the classes.
+
+Videos are MPEG-4 Part 2 (codec tag ``XVID``) ``.avi`` files with a GOP of 12, like UCF101's, or
+H.264 ``.mp4`` (``codec="h264"``, GOP 50), 25 fps, 2-8 s, frame sizes around 320x240.
+
+Ground truth (``<video stem>.truth.npz`` beside each video, read with :func:`load_truth`):
+
+* ``boxes`` int16 ``(T, 4)``: the actor's box per frame, ``x0, y0, x1, y1`` in pixels, clipped to
+  the frame, ``x1``/``y1`` exclusive (``frame[y0:y1, x0:x1]`` holds the actor);
+* ``actor`` float32 ``(T, 4)``: the actor's similarity transform per frame, ``cx, cy, angle, scale``:
+  a template pixel ``u`` (relative to the template centre) is drawn at
+  ``(cx, cy) + scale * R(angle) u`` where ``angle`` is in degrees, positive = clockwise on screen
+  (image ``y`` points down), and ``R(a) = [[cos a, -sin a], [sin a, cos a]]``;
+* ``actor_alpha`` uint8 ``(S, S)``: the actor's template mask (255 = actor), to draw its silhouette;
+* ``bg_shift`` float32 ``(T, 2)``: the background's global translation (drift + camera) in pixels;
+  the background pixel at ``p`` in frame ``t`` shows texture point ``p - bg_shift[t]``;
+* ``camera`` float32 ``(T, 2)``: the camera-shake part alone (already included in ``actor``,
+  ``bg_shift`` and ``distractors``, which are all in image coordinates);
+* ``distractors`` float32 ``(T, D, 3)``: ``cx, cy, radius`` of each distractor disc;
+* ``tint`` float32 ``(T,)``: how much the actor is tinted red (the ``FlashRed`` event), 0 otherwise;
+* ``frame_size`` ``(H, W)``, ``fps``, ``class_name``, ``group``, ``video_id`` and ``event_span``
+  ``(start, end)``, inclusive 0-based frame indices, ``(-1, -1)`` when the video has no event.
+
+:func:`true_flow` turns these into the exact forward optical flow between two frames, and
+:func:`true_flow_mask` says where that flow can be checked (both ends visible, away from edges).
+
+Introduced in notebooks/01_data_preparation.ipynb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import re
+import shutil
+import time
+import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from tsnlib.errors import DataError
+
+#: bump when the generator's output changes: an existing dataset with another version is regenerated
+GENERATOR_VERSION = "2"
+
+#: the classes, grouped by the lesson they teach (CamelCase names, as in the UCF101 layout)
+CLASS_GROUPS: dict[str, list[str]] = {
+    "appearance": ["PlainDisc", "StripedDisc", "DottedDisc", "PlainSquare"],
+    "motion": ["MoveLeft", "MoveRight", "RotateCW", "RotateCCW", "ZoomIn", "ZoomOut"],
+    "event": ["FlashRed", "Jump"],
+}
+
+#: every class, in a fixed canonical order (the seeds of the generator depend on it)
+CLASSES: list[str] = [name for names in CLASS_GROUPS.values() for name in names]
+
+FPS = 25
+
+#: the size presets of :func:`generate_dataset`
+SIZES: dict[str, dict] = {
+    "default": {
+        "videos_per_class": 40,
+        "widths": (320, 304, 336, 352, 288),
+        "heights": (240, 224, 256),
+        "duration_s": (2.0, 8.0),
+    },
+    "tiny": {
+        "videos_per_class": 6,
+        "widths": (160, 176, 144),
+        "heights": (120, 128, 112),
+        "duration_s": (1.0, 2.0),
+    },
+}
+
+#: codec name → (encoder candidates, container format, file extension, GOP, codec tag)
+CODECS: dict[str, tuple[tuple[str, ...], str, str, int, str | None]] = {
+    "xvid": (("mpeg4",), "avi", ".avi", 12, "XVID"),
+    "h264": (("libx264", "h264"), "mp4", ".mp4", 50, None),
+}
+
+LAYOUTS = ("ucf101", "hmdb51")
+
+#: characters that real HMDB51 file names contain (spaces there became ``_``)
+HMDB_SPECIAL_CHARS = "&()!#'"
+
+_TEMPLATE = 64  # actor template side in pixels
+_TEXTURE = 512  # background texture side (periodic)
+_NOISE_PAD = 32  # random offset range into the noise bank
+_RED = np.array([235.0, 30.0, 30.0], dtype=np.float32)
+_FLASH_STRENGTH = 0.8
+
+
+# ----------------------------------------------------------------------------------------------
+# Names
+# ----------------------------------------------------------------------------------------------
+
+
+def hmdb_class_name(name: str) -> str:
+    """The HMDB51-style ``lower_case`` name of a CamelCase class: ``"RotateCW"`` -> ``"rotate_cw"``."""
+    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    s = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", s)
+    return s.lower()
+
+
+def _canonical_class(name: str) -> str:
+    if name in CLASSES:
+        return name
+    for c in CLASSES:
+        if hmdb_class_name(c) == name:
+            return c
+    raise KeyError(f"unknown synthetic class {name!r}; known: {', '.join(CLASSES)}")
+
+
+def class_group(name: str) -> str:
+    """The group (``"appearance"``, ``"motion"`` or ``"event"``) of a class, CamelCase or lower_case name.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    canonical = _canonical_class(name)
+    for group, names in CLASS_GROUPS.items():
+        if canonical in names:
+            return group
+    raise KeyError(name)  # unreachable
+
+
+def class_names(layout: str = "ucf101") -> list[str]:
+    """The class names as the layout spells them, sorted like its class index (alphabetically)."""
+    _check_layout(layout)
+    names = CLASSES if layout == "ucf101" else [hmdb_class_name(c) for c in CLASSES]
+    return sorted(names)
+
+
+def _check_layout(layout: str) -> None:
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Planning: which videos, in which groups and splits
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """Everything that determines one synthetic video (all its randomness derives from these fields).
+
+    ``rel_path`` is relative to the dataset root, e.g. ``UCF-101/MoveLeft/v_MoveLeft_g01_c02.avi``.
+    ``group`` and ``clip`` are 1-based; ``class_name`` is the CamelCase canonical name.
+    """
+
+    class_name: str
+    class_index: int
+    group: int
+    clip: int
+    rel_path: str
+    width: int
+    height: int
+    num_frames: int
+    fps: int
+    seed: int
+    codec: str
+
+    @property
+    def video_id(self) -> str:
+        return Path(self.rel_path).stem
+
+
+def _rng(seed: int, *keys: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(seed) % 2**63, *[int(k) for k in keys]]))
+
+
+def _group_sizes(n: int, seed: int, class_index: int) -> list[int]:
+    """Clips per group: about 4-5 each, like UCF101's 4-7 clips per group, at least 3 groups."""
+    num_groups = max(3, round(n / 4.5))
+    sizes = [n // num_groups] * num_groups
+    extra = _rng(seed, 11, class_index).permutation(num_groups)[: n % num_groups]
+    for g in extra:
+        sizes[g] += 1
+    return sizes
+
+
+def _test_groups(num_groups: int, split: int) -> set[int]:
+    """1-based groups held out for testing in ``split`` (1..3): a contiguous block of about 30 %."""
+    block = max(1, round(0.3 * num_groups))
+    start = ((split - 1) * block) % num_groups
+    return {(start + i) % num_groups + 1 for i in range(block)}
+
+
+_HMDB_WORDS_A = ("Sunny", "Garden", "Morning", "Studio", "Lazy", "City", "Beach", "Winter", "Happy", "Old",
+                 "Family", "School")
+_HMDB_WORDS_B = ("Park", "Practice", "Session", "Clip", "Show", "Fun", "Training", "Party", "Demo", "Day",
+                 "Trip", "Game")
+_HMDB_PATTERNS = (
+    "{a}_{b}",
+    "{a}_&_{b}",
+    "({a})_{b}",
+    "{a}_{b}!",
+    "#{n}_{a}_{b}",
+    "{a}'s_{b}",
+    "{a}_{b}_(take_{n})!",
+)
+
+
+def _hmdb_title(class_index: int, group: int) -> str:
+    """The source-video title of a group, with HMDB51's odd characters in some of them."""
+    pattern = _HMDB_PATTERNS[(class_index + group) % len(_HMDB_PATTERNS)]
+    a = _HMDB_WORDS_A[(3 * class_index + group) % len(_HMDB_WORDS_A)]
+    b = _HMDB_WORDS_B[group % len(_HMDB_WORDS_B)]
+    return pattern.format(a=a, b=b, n=10 + 7 * group + class_index) + (f"_{group}" if group >= len(_HMDB_WORDS_B) else "")
+
+
+def _hmdb_file_name(class_index: int, group: int, clip: int, hmdb_class: str, rng: np.random.Generator) -> str:
+    """``<title>_<class>_<body>_<camera>_<people>_<view>_<quality>_<clip>.avi`` like HMDB51's names."""
+    body = rng.choice(["f", "u", "h", "l"])
+    cam = rng.choice(["cm", "nm"])
+    people = rng.choice(["np1", "np1", "np2"])
+    view = rng.choice(["fr", "ba", "le", "ri"])
+    quality = rng.choice(["goo", "med", "bad"])
+    return f"{_hmdb_title(class_index, group)}_{hmdb_class}_{body}_{cam}_{people}_{view}_{quality}_{clip - 1}"
+
+
+def plan_dataset(layout: str = "ucf101", size: str = "default", videos_per_class: int | None = None,
+                 codec: str = "xvid", seed: int = 0) -> list[VideoSpec]:
+    """The videos :func:`generate_dataset` writes, in order, without writing anything.
+
+    Cheap and deterministic; :func:`render_video` and :func:`make_truth` turn one spec into
+    frames and ground truth.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    _check_layout(layout)
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {tuple(SIZES)}, got {size!r}")
+    if codec not in CODECS:
+        raise ValueError(f"codec must be one of {tuple(CODECS)}, got {codec!r}")
+    preset = SIZES[size]
+    n = preset["videos_per_class"] if videos_per_class is None else int(videos_per_class)
+    if n < 3:
+        raise ValueError(f"videos_per_class must be at least 3 (3 groups, so every split has train and test), got {n}")
+    ext = CODECS[codec][2]
+    specs = []
+    for ci, cls in enumerate(CLASSES):
+        sizes = _group_sizes(n, seed, ci)
+        for g, count in enumerate(sizes, start=1):
+            grng = _rng(seed, 1, ci, g)
+            width = int(grng.choice(preset["widths"]))
+            height = int(grng.choice(preset["heights"]))
+            for c in range(1, count + 1):
+                crng = _rng(seed, 2, ci, g, c)
+                lo, hi = preset["duration_s"]
+                num_frames = int(round(crng.uniform(lo, hi) * FPS))
+                if layout == "ucf101":
+                    rel = f"UCF-101/{cls}/v_{cls}_g{g:02d}_c{c:02d}{ext}"
+                else:
+                    hc = hmdb_class_name(cls)
+                    rel = f"hmdb51_org/{hc}/{_hmdb_file_name(ci, g, c, hc, crng)}{ext}"
+                specs.append(VideoSpec(cls, ci, g, c, rel, width, height, num_frames, FPS, int(seed), codec))
+    return specs
+
+
+# ----------------------------------------------------------------------------------------------
+# Random banks shared by all videos of a seed (cached per process)
+# ----------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def _texture_bank(seed: int, count: int = 8) -> np.ndarray:
+    """``count`` periodic smooth noise textures, float32 ``(count, 512, 512)`` in [0, 1]."""
+    rng = _rng(seed, 7)
+    fy = np.fft.fftfreq(_TEXTURE)[:, None]
+    fx = np.fft.rfftfreq(_TEXTURE)[None, :]
+    radius = np.sqrt(fx**2 + fy**2)
+    radius[0, 0] = 1.0
+    out = np.empty((count, _TEXTURE, _TEXTURE), dtype=np.float32)
+    for i in range(count):
+        beta = rng.uniform(1.6, 2.6)
+        spectrum = np.fft.rfft2(rng.standard_normal((_TEXTURE, _TEXTURE)))
+        filt = radius ** -beta * np.exp(-((radius / 0.12) ** 2))
+        filt[0, 0] = 0.0
+        tex = np.fft.irfft2(spectrum * filt, s=(_TEXTURE, _TEXTURE))
+        lo, hi = np.percentile(tex, [1, 99])
+        out[i] = np.clip((tex - lo) / (hi - lo), 0, 1)
+    return out
+
+
+@lru_cache(maxsize=2)
+def _noise_bank(seed: int, count: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame sensor noise, split into its positive and negative parts (uint8, for saturating adds)."""
+    rng = _rng(seed, 8)
+    h = max(SIZES["default"]["heights"]) + _NOISE_PAD
+    w = max(SIZES["default"]["widths"]) + _NOISE_PAD
+    noise = np.rint(rng.normal(0.0, 2.5, size=(count, h, w, 3)))
+    pos = np.clip(noise, 0, 255).astype(np.uint8)
+    neg = np.clip(-noise, 0, 255).astype(np.uint8)
+    return pos, neg
+
+
+# ----------------------------------------------------------------------------------------------
+# One video: ground truth and scene
+# ----------------------------------------------------------------------------------------------
+
+
+def _random_colour(rng: np.random.Generator) -> np.ndarray:
+    import colorsys
+
+    h, s, v = rng.uniform(0, 1), rng.uniform(0.35, 1.0), rng.uniform(0.45, 1.0)
+    return np.array(colorsys.hsv_to_rgb(h, s, v), dtype=np.float32) * 255
+
+
+def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    import cv2
+
+    n = cv2.GaussianBlur(rng.standard_normal(shape).astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    n -= n.min()
+    return n / max(float(n.max()), 1e-6)
+
+
+def _actor_template(kind: str, rng: np.random.Generator, c1: np.ndarray, c2: np.ndarray) -> np.ndarray:
+    """The actor's RGBA template, float32 ``(S, S, 4)``: RGB premultiplied by alpha in [0, 1]."""
+    s = _TEMPLATE
+    centre = (s - 1) / 2
+    yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
+    x, y = xx - centre, yy - centre
+    r = np.sqrt(x**2 + y**2)
+    radius = s / 2 - 2
+    shade = (1.0 - 0.25 * (r / radius) ** 2)[..., None]  # a little shading, the same for all
+    if kind in ("PlainDisc", "StripedDisc", "DottedDisc"):
+        alpha = np.clip(radius + 0.5 - r, 0, 1)
+        if kind == "PlainDisc":
+            rgb = np.broadcast_to(c1, (s, s, 3)).copy()
+        elif kind == "StripedDisc":
+            period = rng.uniform(10, 15)
+            phi = rng.uniform(0, np.pi)
+            coord = x * np.cos(phi) + y * np.sin(phi) + rng.uniform(0, period)
+            w = np.clip(0.5 + 2.5 * np.sin(2 * np.pi * coord / period), 0, 1)[..., None]
+            rgb = c1 * (1 - w) + c2 * w
+        else:
+            spacing = rng.uniform(11, 15)
+            dot_r = rng.uniform(2.8, 3.8)
+            ox, oy = rng.uniform(0, spacing, 2)
+            gx = (x + ox) / spacing
+            gy = (y + oy) / spacing
+            dx = (gx - np.round(gx)) * spacing
+            dy = (gy - np.round(gy)) * spacing
+            w = np.clip(dot_r + 0.5 - np.sqrt(dx**2 + dy**2), 0, 1)[..., None]
+            rgb = c1 * (1 - w) + c2 * w
+    elif kind == "PlainSquare":
+        half = radius * 0.86
+        alpha = np.clip(half + 0.5 - np.maximum(np.abs(x), np.abs(y)), 0, 1)
+        rgb = np.broadcast_to(c1, (s, s, 3)).copy()
+        shade = np.ones_like(shade) * (1.0 - 0.12 * ((x**2 + y**2) / (2 * half**2)))[..., None]
+    elif kind == "egg":
+        # non-symmetric textured actor: rotation is visible, no rotational symmetry
+        phi = np.arctan2(y, x)
+        rr = radius * (0.75 + 0.25 * np.cos(phi)) / np.sqrt(np.cos(phi) ** 2 + (np.sin(phi) / 0.8) ** 2)
+        alpha = np.clip((rr - r) * 1.0 + 0.5, 0, 1)
+        n = _smooth_noise(rng, (s, s), 3.0)[..., None]
+        rgb = c1 * (1 - n) + c2 * n
+        # a dark "eye" off the centre line makes the actor chiral
+        ex, ey = radius * 0.45, -radius * 0.2
+        eye = np.clip(4.5 - np.sqrt((x - ex) ** 2 + (y - ey) ** 2), 0, 1)[..., None]
+        rgb = rgb * (1 - 0.8 * eye)
+    else:
+        raise ValueError(kind)
+    rgb = np.clip(rgb * shade, 0, 255).astype(np.float32)
+    alpha = alpha.astype(np.float32)
+    return np.concatenate([rgb * alpha[..., None], alpha[..., None]], axis=-1)
+
+
+def _reflect(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Bounce ``x`` between ``lo`` and ``hi`` (a triangle wave)."""
+    span = hi - lo
+    if span <= 0:
+        return np.full_like(x, (lo + hi) / 2)
+    m = np.mod(x - lo, 2 * span)
+    return lo + np.where(m > span, 2 * span - m, m)
+
+
+def _wander(rng: np.random.Generator, T: int, lo: float, hi: float) -> np.ndarray:
+    """A smooth random 1-D trajectory inside ``[lo, hi]``: a centre plus two sinusoids."""
+    t = np.arange(T, dtype=np.float64) / FPS
+    half = (hi - lo) / 2
+    amps = rng.uniform(0.1, 0.5, 2) * half
+    amps *= min(1.0, 0.9 * half / amps.sum())
+    c0 = rng.uniform(lo + amps.sum(), hi - amps.sum())
+    freqs = rng.uniform(0.08, 0.35, 2)
+    phases = rng.uniform(0, 2 * np.pi, 2)
+    return c0 + sum(a * np.sin(2 * np.pi * f * t + p) for a, f, p in zip(amps, freqs, phases))
+
+
+def _scene(spec: VideoSpec) -> tuple[dict, dict]:
+    """Ground truth (saved) and the scene (what rendering needs besides it) of one video."""
+    W, H, T = spec.width, spec.height, spec.num_frames
+    cls = spec.class_name
+    group = class_group(cls)
+    grng = _rng(spec.seed, 3, spec.class_index, spec.group)  # shared by the clips of a group
+    rng = _rng(spec.seed, 4, spec.class_index, spec.group, spec.clip)
+    t = np.arange(T, dtype=np.float64)
+
+    # --- group-level look: background texture and palette, actor colours
+    tex_ids = grng.choice(8, size=2, replace=False)
+    bg_colours = np.stack([_random_colour(grng) for _ in range(2)])
+    bg_contrast = grng.uniform(0.5, 0.9)
+    for _ in range(200):  # keep the actor visible: its main and mean colours differ from the background's
+        actor_c1, actor_c2 = _random_colour(grng), _random_colour(grng)
+        if min(np.abs(a - c).sum() for a in (actor_c1, (actor_c1 + actor_c2) / 2) for c in bg_colours) > 150:
+            break
+
+    # --- camera: slow background drift plus shake (a smoothed random walk)
+    shake_sigma = rng.uniform(0.15, 0.6)
+    camera = np.zeros((T, 2))
+    steps = rng.normal(0, shake_sigma, size=(T, 2))
+    for i in range(1, T):
+        camera[i] = 0.6 * camera[i - 1] + steps[i]
+    speed = rng.uniform(0.05, 0.4)
+    heading = rng.uniform(0, 2 * np.pi)
+    drift = np.array([np.cos(heading), np.sin(heading)]) * speed
+    bg_offset = rng.uniform(0, _TEXTURE, 2)
+    bg_shift = bg_offset[None] + drift[None] * t[:, None] + camera
+
+    # --- actor template and trajectory (world coordinates; camera added below)
+    kind = cls if group == "appearance" else "egg"
+    template = _actor_template(kind, rng, actor_c1, actor_c2)
+    angle = np.zeros(T)
+    tint = np.zeros(T)
+    event_span = (-1, -1)
+    if group == "motion":
+        # one actor-size/position/angle distribution for all motion classes: a single frame's
+        # marginal is the same whatever the motion (the moving parameter sweeps a symmetric range)
+        d_mid = rng.uniform(0.17, 0.27) * H  # actor diameter at the middle of the video
+        zoom = math.log(2.2)  # log of the zoom ratio over the whole video
+        travel = rng.uniform(0.3, 0.45) * W  # distance travelled by the Move classes
+        u = (t / max(T - 1, 1)) - 0.5  # -0.5 .. 0.5 over the video
+        u_static = rng.uniform(-0.5, 0.5, 2)  # a frozen point of the same sweep for non-moving parameters
+        log_scale = np.full(T, math.log(d_mid / _TEMPLATE) + zoom * u_static[0])
+        offset_x = np.full(T, travel * u_static[1])
+        margin = 0.5 * d_mid * math.exp(zoom / 2) + 2
+        cx0 = rng.uniform(margin + travel / 2, W - margin - travel / 2)
+        cy0 = rng.uniform(margin, H - margin)
+        angle0 = rng.uniform(0, 360)
+        angle = np.full(T, angle0)
+        if cls in ("MoveLeft", "MoveRight"):
+            offset_x = travel * u * (1 if cls == "MoveRight" else -1)
+        elif cls in ("RotateCW", "RotateCCW"):
+            omega = rng.uniform(2.5, 6.0)  # degrees per frame
+            angle = angle0 + omega * t * (1 if cls == "RotateCW" else -1)
+        elif cls in ("ZoomIn", "ZoomOut"):
+            log_scale = math.log(d_mid / _TEMPLATE) + zoom * u * (1 if cls == "ZoomIn" else -1)
+        cx = cx0 + offset_x
+        cy = np.full(T, cy0)
+        scale = np.exp(log_scale)
+    else:
+        # appearance and event classes: one "wander" behaviour (smooth random path, slight wobble)
+        d = rng.uniform(0.2, 0.3) * H
+        scale = np.full(T, d / _TEMPLATE)
+        margin = 0.5 * d + 2
+        cx = _wander(rng, T, margin, W - margin)
+        cy = _wander(rng, T, 0.4 * H, H - margin)
+        angle = rng.uniform(0, 360) + rng.uniform(8, 25) * np.sin(
+            2 * np.pi * rng.uniform(0.1, 0.4) * t / FPS + rng.uniform(0, 2 * np.pi))
+        if group == "event":
+            dur = max(2, int(round(rng.uniform(0.15, 0.25) * T)))
+            start = int(rng.integers(0, T - dur + 1))
+            event_span = (start, start + dur - 1)
+            k = np.arange(dur)
+            if cls == "FlashRed":
+                tint[start:start + dur] = _FLASH_STRENGTH
+            elif cls == "Jump":
+                height = rng.uniform(0.22, 0.32) * H
+                cy = cy.copy()
+                cy[start:start + dur] -= height * np.sin(np.pi * (k + 1) / (dur + 1))
+            else:  # pragma: no cover - a new event class needs its event here
+                raise NotImplementedError(cls)
+    cx = cx + camera[:, 0]
+    cy = cy + camera[:, 1]
+    actor = np.stack([cx, cy, angle, scale], axis=1).astype(np.float32)
+
+    # --- distractors: soft discs bouncing around the frame
+    num_d = int(rng.integers(2, 5))
+    radius = rng.uniform(0.025, 0.05, num_d) * H
+    pos0 = rng.uniform(0, 1, (num_d, 2)) * [W, H]
+    vel_speed = rng.uniform(0.3, 1.5, num_d)
+    vel_dir = rng.uniform(0, 2 * np.pi, num_d)
+    vel = np.stack([np.cos(vel_dir), np.sin(vel_dir)], axis=1) * vel_speed[:, None]
+    dx = _reflect(pos0[None, :, 0] + vel[None, :, 0] * t[:, None], 0, W)
+    dy = _reflect(pos0[None, :, 1] + vel[None, :, 1] * t[:, None], 0, H)
+    distractors = np.stack([dx + camera[:, :1], dy + camera[:, 1:], np.broadcast_to(radius, (T, num_d))],
+                           axis=2).astype(np.float32)
+    distractor_colours = np.stack([_random_colour(rng) for _ in range(num_d)])
+
+    alpha_u8 = np.rint(template[..., 3] * 255).astype(np.uint8)
+    truth = {
+        "boxes": _actor_boxes(alpha_u8, actor, W, H),
+        "actor": actor,
+        "actor_alpha": alpha_u8,
+        "bg_shift": bg_shift.astype(np.float32),
+        "camera": camera.astype(np.float32),
+        "distractors": distractors,
+        "tint": tint.astype(np.float32),
+        "frame_size": np.array([H, W], dtype=np.int32),
+        "fps": np.array(spec.fps, dtype=np.int32),
+        "class_name": np.array(cls),
+        "group": np.array(group),
+        "video_id": np.array(spec.video_id),
+        "event_span": np.array(event_span, dtype=np.int32),
+    }
+    scene = {
+        "template": template,
+        "tex_ids": tex_ids,
+        "bg_colours": bg_colours,
+        "bg_contrast": bg_contrast,
+        "distractor_colours": distractor_colours,
+        "noise_ids": rng.integers(0, 1 << 30, size=(T, 3)),
+    }
+    return truth, scene
+
+
+def _affine(actor_row: np.ndarray) -> np.ndarray:
+    """The 2x3 forward matrix template pixel -> image pixel of one frame's ``cx, cy, angle, scale``."""
+    cx, cy, angle, scale = (float(v) for v in actor_row)
+    a = math.radians(angle)
+    c, s = math.cos(a) * scale, math.sin(a) * scale
+    uc = (_TEMPLATE - 1) / 2
+    return np.array([[c, -s, cx - (c * uc - s * uc)], [s, c, cy - (s * uc + c * uc)]], dtype=np.float64)
+
+
+def _actor_boxes(alpha: np.ndarray, actor: np.ndarray, W: int, H: int) -> np.ndarray:
+    """Per-frame boxes ``(T, 4)`` int16 ``x0, y0, x1, y1`` (exclusive ends) of the warped template mask."""
+    import cv2
+
+    ys, xs = np.nonzero(alpha > 0)
+    pts = np.stack([xs, ys], axis=1).astype(np.float32)
+    hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float64)
+    corners = (hull[:, None, :] + np.array([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]])).reshape(-1, 2)
+    uc = (_TEMPLATE - 1) / 2
+    u = corners - uc
+    a = np.radians(actor[:, 2].astype(np.float64))
+    sc = actor[:, 3].astype(np.float64)
+    cos, sin = np.cos(a) * sc, np.sin(a) * sc
+    px = actor[:, 0, None] + cos[:, None] * u[None, :, 0] - sin[:, None] * u[None, :, 1]
+    py = actor[:, 1, None] + sin[:, None] * u[None, :, 0] + cos[:, None] * u[None, :, 1]
+    x0 = np.clip(np.floor(px.min(1) + 0.5), 0, W)
+    y0 = np.clip(np.floor(py.min(1) + 0.5), 0, H)
+    x1 = np.clip(np.floor(px.max(1) + 0.5) + 1, 0, W)
+    y1 = np.clip(np.floor(py.max(1) + 0.5) + 1, 0, H)
+    return np.stack([x0, y0, np.maximum(x1, x0), np.maximum(y1, y0)], axis=1).astype(np.int16)
+
+
+def make_truth(spec: VideoSpec) -> dict:
+    """The ground truth of one video, as :func:`load_truth` would return it once written.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    truth, _ = _scene(spec)
+    return _truth_to_python(truth)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rendering
+# ----------------------------------------------------------------------------------------------
+
+
+def _background_texture(spec: VideoSpec, truth: dict, scene: dict) -> tuple[np.ndarray, int, int]:
+    """The coloured background texture over the region the video's camera visits.
+
+    Returns uint8 ``(h, w, 3)`` and the integer texture coordinates ``(x, y)`` of its top-left pixel
+    (the texture is periodic with period 512, so the region may wrap around).
+    """
+    H, W = (int(v) for v in truth["frame_size"])
+    origin = np.floor(-truth["bg_shift"].astype(np.float64)).astype(np.int64)  # (T, 2) integer x, y
+    x_min, y_min = origin.min(0)
+    x_max, y_max = origin.max(0)
+    rows = np.arange(y_min, y_max + H + 1) % _TEXTURE
+    cols = np.arange(x_min, x_max + W + 1) % _TEXTURE
+    bank = _texture_bank(spec.seed)
+    n1 = bank[scene["tex_ids"][0]][np.ix_(rows, cols)]
+    n2 = bank[scene["tex_ids"][1]][np.ix_(rows, cols)]
+    c0, c1 = scene["bg_colours"]
+    mix = (0.5 + scene["bg_contrast"] * (n1 - 0.5))[..., None]
+    tex = (c0 + (c1 - c0) * mix) * (0.75 + 0.5 * n2)[..., None]
+    return np.clip(tex, 0, 255).astype(np.uint8), int(x_min), int(y_min)
+
+
+def _iter_frames(spec: VideoSpec, truth: dict, scene: dict, actor: bool = True, distractors: bool = True,
+                 noise: bool = True):
+    """Yield the frames of one video, uint8 ``(H, W, 3)`` RGB, one by one."""
+    import cv2
+
+    H, W = int(truth["frame_size"][0]), int(truth["frame_size"][1])
+    tex, tex_x, tex_y = _background_texture(spec, truth, scene)
+    template = scene["template"]
+    noise_pos, noise_neg = _noise_bank(spec.seed)
+    yy_cache: dict = {}
+    blurred: dict = {}
+    for t in range(spec.num_frames):
+        # background: pixel p shows texture point p - bg_shift[t]; the integer part of that offset
+        # by cropping, the fractional part by bilinear interpolation (a 2x2 filter, faster than a warp)
+        sx, sy = (float(v) for v in truth["bg_shift"][t])
+        ox, oy = math.floor(-sx), math.floor(-sy)
+        fx, fy = -sx - ox, -sy - oy
+        crop = tex[oy - tex_y:oy - tex_y + H + 1, ox - tex_x:ox - tex_x + W + 1]
+        kernel = np.array([[(1 - fx) * (1 - fy), fx * (1 - fy)], [(1 - fx) * fy, fx * fy]], dtype=np.float32)
+        frame = cv2.filter2D(crop, -1, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:H, :W].copy()
+
+        if distractors:
+            for (dcx, dcy, rad), colour in zip(truth["distractors"][t], scene["distractor_colours"]):
+                x0, x1 = max(0, int(dcx - rad - 2)), min(W, int(dcx + rad + 3))
+                y0, y1 = max(0, int(dcy - rad - 2)), min(H, int(dcy + rad + 3))
+                if x1 <= x0 or y1 <= y0:
+                    continue
+                key = (y1 - y0, x1 - x0)
+                if key not in yy_cache:
+                    yy_cache[key] = np.mgrid[0:key[0], 0:key[1]].astype(np.float32)
+                gy, gx = yy_cache[key]
+                dist = np.sqrt((gx + (x0 - dcx)) ** 2 + (gy + (y0 - dcy)) ** 2)
+                a = np.clip(rad + 0.5 - dist, 0, 1)[..., None]
+                roi = frame[y0:y1, x0:x1].astype(np.float32)
+                frame[y0:y1, x0:x1] = (roi + (colour - roi) * a + 0.5).astype(np.uint8)
+
+        if actor:
+            bx0, by0, bx1, by1 = (int(v) for v in truth["boxes"][t])
+            if bx1 > bx0 and by1 > by0:
+                m = _affine(truth["actor"][t])
+                m[:, 2] -= (bx0, by0)
+                # shrinking: low-pass the template first (anti-aliasing), like a camera's optics would
+                sigma = round(0.6 * math.sqrt(max(0.0, 1.0 / float(truth["actor"][t, 3]) ** 2 - 1.0)), 1)
+                if sigma not in blurred:
+                    blurred[sigma] = template if sigma < 0.3 else cv2.GaussianBlur(template, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+                warped = cv2.warpAffine(blurred[sigma], m, (bx1 - bx0, by1 - by0), flags=cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                prgb, a = warped[..., :3], warped[..., 3:]
+                tint = float(truth["tint"][t])
+                if tint > 0:
+                    prgb = prgb * (1 - tint) + _RED * a * tint
+                roi = frame[by0:by1, bx0:bx1].astype(np.float32)
+                frame[by0:by1, bx0:bx1] = np.clip(roi * (1 - a) + prgb + 0.5, 0, 255).astype(np.uint8)
+
+        if noise:
+            k, ox, oy = scene["noise_ids"][t]
+            k = int(k) % len(noise_pos)
+            ox, oy = int(ox) % _NOISE_PAD, int(oy) % _NOISE_PAD
+            frame = cv2.subtract(cv2.add(frame, noise_pos[k, oy:oy + H, ox:ox + W]), noise_neg[k, oy:oy + H, ox:ox + W])
+        yield frame
+
+
+def render_video(spec: VideoSpec, actor: bool = True, distractors: bool = True, noise: bool = True) -> np.ndarray:
+    """The uncompressed frames of one video, uint8 ``(T, H, W, 3)`` RGB, exactly as they are encoded.
+
+    ``actor=False`` / ``distractors=False`` / ``noise=False`` leave those layers out (the background
+    and camera stay the same), e.g. to compare a frame with its background, or to check the true flow
+    without noise. Deterministic: the same spec gives the same frames.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    truth, scene = _scene(spec)
+    return np.stack(list(_iter_frames(spec, truth, scene, actor=actor, distractors=distractors, noise=noise)))
+
+
+# ----------------------------------------------------------------------------------------------
+# True optical flow
+# ----------------------------------------------------------------------------------------------
+
+
+def _as_truth(truth) -> dict:
+    if isinstance(truth, (str, os.PathLike)):
+        return load_truth(truth)
+    return truth
+
+
+def _layers(truth: dict, t: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Label map of frame ``t``: 0 background, 1..D distractors, D+1 actor (hard, alpha >= 0.5),
+    and the per-layer soft coverage (for edge bands)."""
+    import cv2
+
+    H, W = truth["frame_size"]
+    labels = np.zeros((H, W), dtype=np.int16)
+    soft = []
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
+    for i, (dcx, dcy, rad) in enumerate(truth["distractors"][t], start=1):
+        cov = np.clip(rad + 0.5 - np.sqrt((xs - dcx) ** 2 + (ys - dcy) ** 2), 0, 1)
+        labels[cov >= 0.5] = i
+        soft.append(cov)
+    m = _affine(truth["actor"][t])
+    cov = cv2.warpAffine(truth["actor_alpha"].astype(np.float32) / 255, m, (int(W), int(H)), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    labels[cov >= 0.5] = len(soft) + 1
+    soft.append(cov)
+    return labels, soft
+
+
+def actor_mask(truth, t: int) -> np.ndarray:
+    """The actor's pixels in frame ``t`` (template coverage >= 0.5), bool ``(H, W)``.
+
+    ``truth`` is a dict of :func:`load_truth` (or a video path). Finer than the box: e.g. to measure
+    flow errors on the actor alone.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    truth = _as_truth(truth)
+    labels, _ = _layers(truth, int(t))
+    return labels == truth["distractors"].shape[1] + 1
+
+
+def _check_t(truth: dict, t: int) -> int:
+    T = len(truth["boxes"])
+    t = int(t)
+    if not 0 <= t < T - 1:
+        raise ValueError(f"frame index t={t} out of range: true flow goes from t to t+1, 0 <= t < {T - 1}")
+    return t
+
+
+def true_flow(truth, t: int) -> np.ndarray:
+    """The exact forward optical flow from frame ``t`` to ``t + 1``, float32 ``(H, W, 2)``, ``(dx, dy)`` pixels.
+
+    ``truth`` is a dict of :func:`load_truth` (or a video path). Every pixel of frame ``t`` gets the
+    motion of the layer it shows (front-most where coverage >= 0.5): the actor's pixels follow its
+    similarity transform ``A_{t+1} A_t^{-1}``, a distractor's pixels its translation, everything else
+    the background's global translation ``bg_shift[t+1] - bg_shift[t]`` (drift + camera shake).
+    The flow is defined everywhere, also where the point leaves the frame or gets covered at
+    ``t + 1``; :func:`true_flow_mask` marks where it can be checked against the images.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    truth = _as_truth(truth)
+    t = _check_t(truth, t)
+    H, W = (int(v) for v in truth["frame_size"])
+    labels, _ = _layers(truth, t)
+    flow = np.empty((H, W, 2), dtype=np.float32)
+    flow[...] = (truth["bg_shift"][t + 1] - truth["bg_shift"][t]).astype(np.float32)
+    d = truth["distractors"]
+    for i in range(d.shape[1]):
+        flow[labels == i + 1] = d[t + 1, i, :2] - d[t, i, :2]
+    sel = labels == d.shape[1] + 1
+    if sel.any():
+        a0, a1 = _affine(truth["actor"][t]), _affine(truth["actor"][t + 1])
+        ys, xs = np.nonzero(sel)
+        p = np.stack([xs, ys], axis=0).astype(np.float64)
+        u = np.linalg.solve(a0[:, :2], p - a0[:, 2:])  # template coordinates
+        q = a1[:, :2] @ u + a1[:, 2:]
+        flow[ys, xs] = (q - p).T.astype(np.float32)
+    return flow
+
+
+def true_flow_mask(truth, t: int, margin: int = 1) -> np.ndarray:
+    """Where :func:`true_flow` can be checked against the frames, bool ``(H, W)``.
+
+    True where the pixel of frame ``t`` is inside a layer (not within ``margin`` pixels of a layer
+    edge, where colours are blends of two layers), its destination ``p + flow`` lies inside frame
+    ``t + 1`` and there shows the same layer, again away from an edge (so it is neither covered nor
+    uncovered by another layer). Geometry only: brightness changes (the ``FlashRed`` event's tint,
+    noise, compression) are not accounted for.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    import cv2
+
+    truth = _as_truth(truth)
+    t = _check_t(truth, t)
+    H, W = (int(v) for v in truth["frame_size"])
+    flow = true_flow(truth, t)
+    k = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
+
+    def interior(labels, soft):
+        lab = labels.astype(np.float32)
+        same = cv2.erode(lab, k) == cv2.dilate(lab, k)
+        for cov in soft:  # soft edges of each layer count as edges too
+            band = (cov > 0.02) & (cov < 0.98)
+            same &= ~(cv2.dilate(band.astype(np.uint8), k) > 0)
+        return same
+
+    lab0, soft0 = _layers(truth, t)
+    lab1, soft1 = _layers(truth, t + 1)
+    ok0, ok1 = interior(lab0, soft0), interior(lab1, soft1)
+    ys, xs = np.mgrid[0:H, 0:W]
+    qx = np.rint(xs + flow[..., 0]).astype(np.int64)
+    qy = np.rint(ys + flow[..., 1]).astype(np.int64)
+    inside = (qx >= 0) & (qx < W) & (qy >= 0) & (qy < H)
+    qxc, qyc = np.clip(qx, 0, W - 1), np.clip(qy, 0, H - 1)
+    return ok0 & inside & (lab1[qyc, qxc] == lab0) & ok1[qyc, qxc]
+
+
+# ----------------------------------------------------------------------------------------------
+# Truth files
+# ----------------------------------------------------------------------------------------------
+
+
+def truth_path(video_path) -> Path:
+    """``<video stem>.truth.npz`` beside the video."""
+    p = Path(video_path)
+    return p.with_name(p.stem + ".truth.npz")
+
+
+def _write_npz_deterministic(path: Path, arrays: dict) -> None:
+    """Like ``np.savez_compressed``, but with fixed zip timestamps: same arrays -> same bytes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            arr_buf = io.BytesIO()
+            np.lib.format.write_array(arr_buf, np.asarray(arrays[name]), allow_pickle=False)
+            zf.writestr(info, arr_buf.getvalue())
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, path)
+
+
+def _truth_to_python(arrays) -> dict:
+    out = {k: np.asarray(arrays[k]) for k in arrays}
+    H, W = (int(v) for v in out["frame_size"])
+    out["frame_size"] = (H, W)
+    out["fps"] = int(out["fps"])
+    out["class_name"] = str(out["class_name"])
+    out["group"] = str(out["group"])
+    out["video_id"] = str(out["video_id"])
+    out["event_span"] = tuple(int(v) for v in out["event_span"])
+    out["num_frames"] = int(len(out["boxes"]))
+    return out
+
+
+def load_truth(video_path) -> dict:
+    """The generator's ground truth of a synthetic video (read from ``<video stem>.truth.npz`` beside it).
+
+    Returns a dict: ``boxes`` int16 ``(T, 4)`` (``x0, y0, x1, y1``, exclusive ends, clipped to the
+    frame), ``actor`` float32 ``(T, 4)`` (``cx, cy, angle`` in degrees clockwise, ``scale``),
+    ``actor_alpha`` uint8 ``(S, S)``, ``bg_shift`` and ``camera`` float32 ``(T, 2)``,
+    ``distractors`` float32 ``(T, D, 3)`` (``cx, cy, radius``), ``tint`` float32 ``(T,)``,
+    ``frame_size`` ``(H, W)``, ``fps``, ``num_frames`` ``T``, ``class_name``, ``group``,
+    ``video_id`` and ``event_span`` ``(start, end)`` inclusive, ``(-1, -1)`` without an event.
+    See the module docstring for the conventions. Raises :class:`~tsnlib.errors.DataError` naming
+    the file when it is missing or unreadable.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    path = truth_path(video_path)
+    if not path.is_file():
+        raise DataError("no ground truth beside this video (only synthetic videos have one)", path=path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return _truth_to_python({k: z[k] for k in z.files})
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise DataError(f"unreadable ground truth file: {exc}", path=path) from exc
+
+
+# ----------------------------------------------------------------------------------------------
+# Encoding and writing
+# ----------------------------------------------------------------------------------------------
+
+
+def _encoder_name(codec: str) -> str:
+    import av
+
+    candidates = CODECS[codec][0]
+    for name in candidates:
+        try:
+            av.codec.Codec(name, "w")
+            return name
+        except Exception:  # noqa: BLE001 - PyAV raises different errors for unknown codecs across versions
+            continue
+    raise RuntimeError(
+        f"codec {codec!r} needs one of the encoders {', '.join(candidates)}, which this PyAV build "
+        f"(av {av.__version__}) lacks; install a PyAV wheel built with them (the PyPI wheels include "
+        f"mpeg4 and libx264) or use codec='xvid'")
+
+
+def _write_video(spec: VideoSpec, root: Path) -> None:
+    """Render, encode and write one video and its truth file (each to a temporary name, then renamed)."""
+    import av
+    import cv2
+
+    path = root / spec.rel_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    truth, scene = _scene(spec)
+    _write_npz_deterministic(truth_path(path), truth)
+
+    _, fmt, _, gop, tag = CODECS[spec.codec]
+    tmp = path.with_name(path.name + ".partial")
+    container = av.open(str(tmp), "w", format=fmt)
+    try:
+        stream = container.add_stream(_encoder_name(spec.codec), rate=spec.fps)
+        stream.width, stream.height = spec.width, spec.height
+        stream.pix_fmt = "yuv420p"
+        stream.gop_size = gop
+        stream.codec_context.thread_count = 1
+        if spec.codec == "xvid":
+            stream.codec_tag = tag
+            stream.bit_rate = int(3.5 * spec.width * spec.height)  # ~270 kb/s at 320x240, like UCF101
+        else:
+            stream.options = {"preset": "veryfast", "crf": "23", "threads": "1"}
+        for frame in _iter_frames(spec, truth, scene):
+            # BT.601 limited-range YUV 4:2:0 (what swscale would make, and what decoders assume), 20x faster
+            yuv = cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(yuv, format="yuv420p")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    finally:
+        container.close()
+    os.replace(tmp, path)
+
+
+def _worker_init() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def _worker(job: tuple[VideoSpec, str]) -> str:
+    spec, root = job
+    _write_video(spec, Path(root))
+    return spec.rel_path
+
+
+def _write_lists(root: Path, layout: str, specs: list[VideoSpec]) -> list[str]:
+    """Write the split files of the layout; returns their paths relative to ``root``."""
+    names = class_names(layout)
+    by_class: dict[str, list[VideoSpec]] = {}
+    for s in specs:
+        by_class.setdefault(s.class_name, []).append(s)
+    written = []
+    if layout == "ucf101":
+        d = root / "ucfTrainTestlist"
+        d.mkdir(parents=True, exist_ok=True)
+        nl = "\r\n"  # the official lists have Windows line ends
+        (d / "classInd.txt").write_bytes("".join(f"{i} {n}{nl}" for i, n in enumerate(names, 1)).encode())
+        written.append("ucfTrainTestlist/classInd.txt")
+        for split in (1, 2, 3):
+            train, test = [], []
+            for cls in names:
+                vids = by_class[cls]
+                held = _test_groups(max(v.group for v in vids), split)
+                for v in sorted(vids, key=lambda v: v.rel_path):
+                    rel = v.rel_path.split("/", 1)[1]
+                    if v.group in held:
+                        test.append(rel)
+                    else:
+                        train.append(f"{rel} {names.index(cls) + 1}")
+            (d / f"trainlist0{split}.txt").write_bytes("".join(line + nl for line in train).encode())
+            (d / f"testlist0{split}.txt").write_bytes("".join(line + nl for line in test).encode())
+            written += [f"ucfTrainTestlist/trainlist0{split}.txt", f"ucfTrainTestlist/testlist0{split}.txt"]
+    else:
+        d = root / "testTrainMulti_7030_splits"
+        d.mkdir(parents=True, exist_ok=True)
+        for cls in CLASSES:
+            hc = hmdb_class_name(cls)
+            vids = by_class[cls]
+            num_groups = max(v.group for v in vids)
+            for split in (1, 2, 3):
+                held = _test_groups(num_groups, split)
+                train = [v for v in vids if v.group not in held]
+                rng = _rng(vids[0].seed, 12, vids[0].class_index, split)
+                num_unused = max(1, round(0.07 * len(vids))) if len(train) > 1 else 0
+                unused = {train[i].rel_path for i in rng.choice(len(train), size=num_unused, replace=False)}
+                lines = []
+                for v in sorted(vids, key=lambda v: Path(v.rel_path).name):
+                    tag = 2 if v.group in held else (0 if v.rel_path in unused else 1)
+                    lines.append(f"{Path(v.rel_path).name} {tag} \n")  # the official files end lines with " "
+                (d / f"{hc}_test_split{split}.txt").write_text("".join(lines), encoding="utf-8")
+                written.append(f"testTrainMulti_7030_splits/{hc}_test_split{split}.txt")
+    return written
+
+
+# ----------------------------------------------------------------------------------------------
+# The dataset
+# ----------------------------------------------------------------------------------------------
+
+MANIFEST = "synthetic.json"
+_PARTIAL_MANIFEST = "synthetic.partial.json"
+_OWNED = {"ucf101": ("UCF-101", "ucfTrainTestlist"), "hmdb51": ("hmdb51_org", "testTrainMulti_7030_splits")}
+
+
+def load_manifest(root) -> dict:
+    """The ``synthetic.json`` of a generated dataset: its parameters, classes, groups and videos.
+
+    Keys: ``generator``, ``version``, ``layout``, ``size``, ``seed``, ``codec``, ``videos_per_class``,
+    ``fps``, ``classes`` (class index order), ``class_groups`` (names as the layout spells them),
+    ``num_videos``, ``videos`` (paths relative to the root), ``list_files``.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        raise DataError("not a synthetic dataset: no synthetic.json (generate it with tsnlib synth)", path=path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"unreadable synthetic manifest: {exc}", path=path) from exc
+
+
+def _manifest(layout, size, seed, codec, specs, list_files) -> dict:
+    rename = (lambda n: n) if layout == "ucf101" else hmdb_class_name
+    return {
+        "generator": "tsnlib.synthetic",
+        "version": GENERATOR_VERSION,
+        "layout": layout,
+        "size": size,
+        "seed": int(seed),
+        "codec": codec,
+        "videos_per_class": len(specs) // len(CLASSES),
+        "fps": FPS,
+        "classes": class_names(layout),
+        "class_groups": {g: [rename(n) for n in names] for g, names in CLASS_GROUPS.items()},
+        "num_videos": len(specs),
+        "videos": [s.rel_path for s in specs],
+        "list_files": list_files,
+    }
+
+
+_MATCH_KEYS = ("generator", "version", "layout", "size", "seed", "codec", "videos_per_class", "classes",
+               "num_videos", "videos")
+
+
+def _complete(root: Path, manifest: dict) -> bool:
+    for rel in manifest.get("videos", []):
+        p = root / rel
+        if not p.is_file() or not truth_path(p).is_file():
+            return False
+    return all((root / rel).is_file() for rel in manifest.get("list_files", []))
+
+
+def generate_dataset(root=None, layout: str = "ucf101", size: str = "default", videos_per_class: int | None = None,
+                     codec: str = "xvid", seed: int = 0, workers: int | None = None, progress: bool = True,
+                     force: bool = False) -> Path:
+    """Write the synthetic action dataset under ``root`` in the UCF101 or HMDB51 layout; returns ``root``.
+
+    ``layout="ucf101"``: ``root/UCF-101/<Class>/v_<Class>_gGG_cCC.avi`` and ``root/ucfTrainTestlist/``
+    (``classInd.txt``, ``trainlist0{1,2,3}.txt``, ``testlist0{1,2,3}.txt``). ``layout="hmdb51"``:
+    ``root/hmdb51_org/<class>/<name>.avi`` and ``root/testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt``.
+    A ``<video stem>.truth.npz`` lies beside every video (see :func:`load_truth`), a ``synthetic.json``
+    manifest at the root (see :func:`load_manifest`).
+
+    ``size="default"``: 12 classes x 40 videos of 2-8 s around 320x240 (under a minute on two cores);
+    ``"tiny"``: 12 x 6 videos of 1-2 s around 160x120 (seconds, for tests). ``videos_per_class``
+    overrides the preset's count (at least 3). ``codec``: ``"xvid"`` (MPEG-4 Part 2 in ``.avi``, like
+    UCF101) or ``"h264"`` (``.mp4``). Deterministic from ``seed``: the same seed gives byte-identical
+    truth files and the same frames.
+
+    Idempotent: when ``synthetic.json`` matches the parameters and every file exists, returns at once;
+    ``force=True`` regenerates. Each file is written under a temporary ``.partial`` name and renamed
+    when complete; an interrupted run is resumed by the next call with the same parameters.
+    ``workers`` processes (default: one per CPU core; small jobs run in this process).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    from tsnlib.utils import progress as progress_bar
+    from tsnlib.utils import synthetic_root
+
+    root = Path(synthetic_root(root, layout=layout)).expanduser()
+    specs = plan_dataset(layout, size, videos_per_class, codec, seed)
+    _encoder_name(codec)  # fail early and clearly when the encoder is missing
+    wanted = _manifest(layout, size, seed, codec, specs, [])
+    key = {k: wanted[k] for k in _MATCH_KEYS}
+
+    manifest_path = root / MANIFEST
+    partial_path = root / _PARTIAL_MANIFEST
+    resume = False  # True: the files there were made with these parameters; keep the complete ones
+    if manifest_path.is_file() and not force:
+        try:
+            existing = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except ValueError:
+            existing = {}
+        if {k: existing.get(k) for k in _MATCH_KEYS} == key:
+            if _complete(root, existing):
+                return root
+            resume = True
+    if not force and not resume and partial_path.is_file():
+        try:
+            resume = json.loads(partial_path.read_text(encoding="utf-8")) == key
+        except ValueError:
+            resume = False
+    if not resume:
+        _clear(root)
+    root.mkdir(parents=True, exist_ok=True)
+    manifest_path.unlink(missing_ok=True)
+    partial_path.write_text(json.dumps(key), encoding="utf-8")
+
+    todo = [s for s in specs
+            if not (resume and (root / s.rel_path).is_file() and truth_path(root / s.rel_path).is_file())]
+    total_frames = sum(s.num_frames for s in todo)
+    if workers is None:
+        # starting processes (about a second each) costs more than it saves on small jobs
+        workers = (os.cpu_count() or 1) if total_frames >= 6000 else 1
+    workers = max(1, min(int(workers), len(todo)))
+    bar_options = {} if progress else {"disable": True}
+    bar = progress_bar(total=len(todo), desc=f"synthetic {layout} ({size})", unit="video", **bar_options)
+    try:
+        if workers <= 1:
+            for s in todo:
+                _write_video(s, root)
+                bar.update(1)
+        else:
+            import multiprocessing as mp
+
+            # longest first: better load balance
+            jobs = [(s, str(root)) for s in sorted(todo, key=lambda s: -s.num_frames * s.width * s.height)]
+            # the platform default start method (fork on Linux: no re-import of the caller's script)
+            with mp.get_context().Pool(workers, initializer=_worker_init) as pool:
+                for _ in pool.imap_unordered(_worker, jobs, chunksize=1):
+                    bar.update(1)
+    finally:
+        bar.close()
+
+    list_files = _write_lists(root, layout, specs)
+    manifest = _manifest(layout, size, seed, codec, specs, list_files)
+    tmp = manifest_path.with_name(MANIFEST + ".partial")
+    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    os.replace(tmp, manifest_path)
+    partial_path.unlink(missing_ok=True)
+    return root
+
+
+def _clear(root: Path) -> None:
+    """Remove an earlier synthetic dataset's folders under ``root``, never anybody else's data."""
+    ours = (root / MANIFEST).is_file() or (root / _PARTIAL_MANIFEST).is_file()
+    present = [root / d for ds in _OWNED.values() for d in ds if (root / d).exists()]
+    if present and not ours:
+        raise DataError(
+            f"{root} already holds {', '.join(p.name for p in present)} but no synthetic.json: refusing to "
+            "overwrite what may be a real dataset; choose another root", path=root)
+    for p in present:
+        shutil.rmtree(p)
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line: tsnlib synth
+# ----------------------------------------------------------------------------------------------
+
+
+def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``tsnlib synth [--root R] [--layout ucf101|hmdb51] [--size default|tiny] ...``."""
+    parser.add_argument("--root", default=None, help="output folder (default: <data>/synthetic/<layout>)")
+    parser.add_argument("--layout", default="ucf101", choices=LAYOUTS, help="folder and split-file layout")
+    parser.add_argument("--size", default="default", choices=tuple(SIZES), help="default: 12x40 videos; tiny: 12x6")
+    parser.add_argument("--videos-per-class", type=int, default=None, help="override the preset's count (>= 3)")
+    parser.add_argument("--codec", default="xvid", choices=tuple(CODECS), help="xvid (.avi, like UCF101) or h264 (.mp4)")
+    parser.add_argument("--seed", type=int, default=0, help="the dataset is deterministic from this seed")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: one per CPU core)")
+    parser.add_argument("--force", action="store_true", help="regenerate even when the dataset is complete")
+
+
+def cli_synth(args: argparse.Namespace) -> int:
+    """Run ``tsnlib synth``: generate the dataset and print a one-line summary."""
+    start = time.perf_counter()
+    root = generate_dataset(args.root, layout=args.layout, size=args.size, videos_per_class=args.videos_per_class,
+                            codec=args.codec, seed=args.seed, workers=args.workers, force=args.force)
+    m = load_manifest(root)
+    nbytes = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    print(f"synthetic {m['layout']} dataset at {root}: {len(m['classes'])} classes, {m['num_videos']} videos, "
+          f"{nbytes / 1e6:.1f} MB ({time.perf_counter() - start:.1f} s)")
+    return 0
