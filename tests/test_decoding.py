@@ -285,6 +285,41 @@ def test_read_frames_from_1_and_0_based_folders(tmp_path, start):
     np.testing.assert_allclose(flow.reshape(3, -1, 2).mean(1), [[20 + 3 * i, 200 - 3 * i] for i in [6, 0, 3]], atol=1)
 
 
+def test_frame_reads_are_exact_pixels_in_the_order_asked(tmp_path):
+    """Textured JPEGs: rows equal cv2's own decode of each file (RGB order), for any order and repeats."""
+    folder = tmp_path / "v_tex"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(1, 6):
+        cv2.imwrite(str(folder / f"img_{i:05d}.jpg"), rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+        cv2.imwrite(str(folder / f"flow_x_{i:05d}.jpg"), rng.integers(0, 256, (24, 32), dtype=np.uint8))
+        cv2.imwrite(str(folder / f"flow_y_{i:05d}.jpg"), rng.integers(0, 256, (24, 32), dtype=np.uint8))
+    idx = [4, 0, 4, 2, 1]
+    for where in (folder, str(folder), str(folder) + "/"):  # Path, str, trailing separator: same files
+        rgb = read_rgb_frames(where, idx)
+        assert rgb.shape == (5, 24, 32, 3) and rgb.flags.c_contiguous
+        for row, i in zip(rgb, idx):
+            ref = cv2.cvtColor(cv2.imread(str(folder / f"img_{i + 1:05d}.jpg")), cv2.COLOR_BGR2RGB)
+            np.testing.assert_array_equal(row, ref)
+    flow = read_flow_frames(folder, idx)
+    assert flow.shape == (5, 24, 32, 2) and flow.flags.c_contiguous
+    for row, i in zip(flow, idx):
+        np.testing.assert_array_equal(row[..., 0], cv2.imread(str(folder / f"flow_x_{i + 1:05d}.jpg"), cv2.IMREAD_GRAYSCALE))
+        np.testing.assert_array_equal(row[..., 1], cv2.imread(str(folder / f"flow_y_{i + 1:05d}.jpg"), cv2.IMREAD_GRAYSCALE))
+    assert read_rgb_frames(folder, []).shape == (0, 0, 0, 3) and read_flow_frames(folder, []).shape == (0, 0, 0, 2)
+
+
+def test_frames_of_different_sizes_name_the_folder(tmp_path):
+    folder = tmp_path / "v_mixed"
+    write_folder(folder, n_rgb=3, n_flow=2)
+    cv2.imwrite(str(folder / "img_00002.jpg"), np.zeros((10, 16, 3), np.uint8))
+    cv2.imwrite(str(folder / "flow_y_00002.jpg"), np.zeros((10, 16), np.uint8))
+    with pytest.raises(DataError, match=r"different sizes.*v_mixed.*list\.txt:4"):
+        read_rgb_frames(folder, [0, 1], source="list.txt:4")
+    with pytest.raises(DataError, match=r"flow_x and flow_y of frame 1 differ in size.*flow_x_00002\.jpg"):
+        read_flow_frames(folder, [1])
+
+
 def test_missing_frame_names_the_exact_file(tmp_path):
     folder = tmp_path / "v_gap"
     write_folder(folder, n_rgb=6, n_flow=5)

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as F
 
 from tsnlib import transforms as T
 
@@ -354,6 +355,63 @@ def test_channels_last_frames_give_the_same_result():
     torch.manual_seed(5)
     b = tf(cf)
     torch.testing.assert_close(a, b, atol=0.02, rtol=0)  # at most one grey level apart
+
+
+def test_normalize_rgb_is_the_formula_exactly_in_every_memory_layout():
+    """uint8 frames in any layout (planar, channels-last, a crop view, views from ThreeCrop) normalise to
+    exactly ``(x - 255 mean) / (255 std)`` in float32, contiguous; the fast de-interleaving changes nothing."""
+    hwc = torch.randint(0, 256, (4, 40, 50, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    mean = torch.tensor(T.IMAGENET_MEAN).view(3, 1, 1) * 255
+    std = torch.tensor(T.IMAGENET_STD).view(3, 1, 1) * 255
+    cl = hwc.permute(0, 3, 1, 2)
+    cases = {
+        "planar": cl.contiguous(),
+        "channels-last": cl,
+        "crop view": cl[..., 3:33, 5:45],
+        "views": torch.stack([cl[..., :30, :30], cl[..., 10:40, 20:50]]),  # (V, T, C, h, w)
+    }
+    for name, x in cases.items():
+        out = T.NormalizeRGB()(tv_tensors.Video(x))
+        assert type(out) is tv_tensors.Video and out.dtype == torch.float32 and out.is_contiguous(), name
+        ref = (x.to(torch.float32) - mean) / std
+        assert torch.equal(out.as_subclass(torch.Tensor), ref), name
+    flow = hwc[..., :2].permute(0, 3, 1, 2)  # interleaved (x, y)
+    assert torch.equal(T.NormalizeFlow()(flow), (flow.to(torch.float32) - 128) / 128)
+
+
+@pytest.mark.parametrize("num_frames", [1, 4, 5])
+def test_flow_resize_gives_torchvision_values(num_frames):
+    """Flow frames are resized two per RGBA image on AVX2 CPUs: the values are exactly torchvision's
+    antialiased bilinear resize of the 2-channel frames, up or down, odd or even frame counts."""
+    hw2 = torch.randint(0, 256, (num_frames, 30, 44, 2), dtype=torch.uint8, generator=torch.Generator().manual_seed(4))
+    for flow in (hw2.permute(0, 3, 1, 2), hw2.permute(0, 3, 1, 2).contiguous()):  # as decoded, and planar
+        for size in (20, 36):  # short side down, up
+            out = T.ResizeShortSide(size)(tv_tensors.Video(flow))
+            ref = v2.Resize(size, antialias=True)(tv_tensors.Video(flow))
+            assert type(out) is tv_tensors.Video and out.shape == ref.shape
+            assert torch.equal(out.as_subclass(torch.Tensor), ref.as_subclass(torch.Tensor))
+        msc = T.MultiScaleCrop(24, T.FLOW_SCALES, scale_size=None)
+        resized = 0
+        for seed in range(6):
+            torch.manual_seed(seed)
+            p = msc.make_params([flow])
+            box = flow[..., p["top"]:p["top"] + p["height"], p["left"]:p["left"] + p["width"]]
+            resized += (p["height"], p["width"]) != (24, 24)
+            assert torch.equal(msc.transform(flow, p), F.resize(box, [24, 24], antialias=True))
+        assert resized  # the crops 30x30 / 26x26 / ... were really resized
+
+
+def test_transforms_pass_other_inputs_through():
+    """A lone tensor takes the short path; (frames, label) structures still go through v2's generic one."""
+    video = random_video(3, 3, 60, 80, seed=6)
+    tf = T.train_transform("RGB", 3, 1, 32, 36)
+    torch.manual_seed(3)
+    alone = tf(video)
+    torch.manual_seed(3)
+    pair = tf(video, 7)
+    assert pair[1] == 7 and torch.equal(pair[0], alone)
+    torch.manual_seed(3)
+    assert torch.equal(tf({"imgs": video, "label": 7})["imgs"], alone)
 
 
 def test_preset_argument_errors():

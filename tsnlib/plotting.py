@@ -75,7 +75,7 @@ def plot_sampling_timeline(samples: dict, num_frames: int, title: str | None = N
     for row, (label, idx) in enumerate(samples.items()):
         idx = np.asarray(idx)
         clips = idx.reshape(-1, idx.shape[-1]) if idx.ndim > 1 else idx.reshape(-1, 1)
-        color = MODE_COLORS.get(str(label).split()[0], None)
+        color = MODE_COLORS.get(str(label).split()[0].strip(",:;"), "0.3")
         y = len(samples) - 1 - row
         for clip in clips:
             if len(clip) > 1:

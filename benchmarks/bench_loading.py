@@ -1,0 +1,238 @@
+"""How long one TSN sample takes to load: tsnlib against bare decord, a full decode, and frame folders.
+
+Run:  .venv/bin/python benchmarks/bench_loading.py [--root R] [--videos N] [--repeats R]
+
+Per video, single process, one decoding thread and one torch thread (what one DataLoader worker
+does), for two samples:
+
+* train: K = 3 snippets of 1 frame (``FrameSampler(3)``), MultiScaleCrop 224 + flip + normalise
+  (``train_transform("RGB", 3)``);
+* test:  25 frames (``FrameSampler(25, mode="test")``), centre crop 224 (``test_transform("RGB", 25)``).
+
+Cases (all on the SAME frame indices, the ones the dataset drew):
+
+* ``decord get_batch (bare)``: ``decord.VideoReader(path, num_threads=1).get_batch(indices)`` — the
+  floor any decord-based loader pays: open + seek + decode, no checks, no augmentation;
+* ``tsnlib video, decode only``: :func:`tsnlib.decoding.open_video` + ``get_frames`` (decord backend);
+* ``tsnlib TSNDataset video, no aug``: ``dataset[i]`` without a transform (sampling + exact decode);
+* ``tsnlib TSNDataset video``: ``dataset[i]``: open, sample, exact decode, augmentation, tensor out;
+* ``tsnlib TSNDataset video (pyav)``: the same with the PyAV fallback (macOS/arm64);
+* ``full decode (decord)`` / ``full decode (pyav)``: every frame of the video;
+* ``tsnlib frames, read only``: :func:`tsnlib.decoding.read_rgb_frames` of the same indices;
+* ``tsnlib TSNDataset frames, no aug``: ``dataset[i]`` from the frame folders without a transform;
+* ``tsnlib TSNDataset frames``: ``dataset[i]`` from JPEG frame folders (extracted first).
+
+Timings are interleaved (every case on a video before the next video, in a rotating order), after
+one warm-up pass; each figure is the mean over videos of the median over repetitions, in ms per
+video. Targets (from the issue tracker), printed as PASS/MISS at the end:
+
+1. tsnlib's training sample (``TSNDataset`` over the videos, augmentation included) within 1.3x of
+   bare decord on the same indices (aim: 1.15x);
+2. frame folders at least 5x faster than video for K = 3: ``TSNDataset`` over the frame folders
+   against ``TSNDataset`` over the videos, same indices, augmentation included in both.
+
+Each target line also gives the range of the ratio over the repetitions (how noisy the run was)
+and the 1-minute load average when it is above 1 (other processes sharing the CPUs inflate and
+scatter every figure). Per-frame costs of the frame path on these 336x224 JPEGs (quality 95),
+for reading the results: decoding one is ~0.22 ms (libjpeg-turbo through ``cv2.imread``; Pillow
+and ``torchvision.io.decode_jpeg`` give the same pixels, no faster), so three frames cannot cost
+less than ~0.7 ms before augmentation.
+
+Introduced for notebooks/02_segment_sampling.ipynb (data loading cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tsnlib import transforms as T
+from tsnlib.datasets import TSNDataset
+from tsnlib.decoding import available_backends, decode_all, extract_dataset_frames, open_video, read_rgb_frames
+from tsnlib.sampling import FrameSampler
+from tsnlib.utils import synthetic_root
+
+
+def find_videos(root: Path, limit: int) -> list[Path]:
+    videos = sorted(root.glob("UCF-101/*/*.avi")) or sorted(root.rglob("*.avi"))
+    if limit:
+        # spread over classes: every len/limit-th video
+        step = max(1, len(videos) // limit)
+        videos = videos[::step][:limit]
+    return videos
+
+
+def make_records(videos: list[Path]):
+    from tsnlib.annotations import VideoRecord
+
+    return [VideoRecord(path=p, label=0, num_frames=None, video_id=p.stem, source=None, num_flow_frames=None)
+            for p in videos]
+
+
+#: ``--clock``: wall-clock time, or the CPU time of this process (user + system, all its threads).
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def timed(fn, clock=time.perf_counter) -> float:
+    t0 = clock()
+    fn()
+    return (clock() - t0) * 1e3
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=None, help="synthetic (or UCF101-layout) root; default tsnlib.utils.synthetic_root()")
+    parser.add_argument("--videos", type=int, default=12, help="number of videos (default 12)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repetitions after one warm-up (default 5)")
+    parser.add_argument("--frames-root", type=Path, default=None, help="where to extract frame folders (default: a temporary folder, deleted)")
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
+                        help="wall (default): elapsed time; cpu: CPU time of this process, which leaves out the time "
+                             "other processes take the CPU from it (a cross-check on a busy machine)")
+    args = parser.parse_args(argv)
+
+    load_start = os.getloadavg()[0]
+    torch.set_num_threads(1)  # one DataLoader worker's view
+    import cv2
+
+    cv2.setNumThreads(1)
+    root = args.root or synthetic_root()
+    if args.root is None or not find_videos(root, 1):
+        from tsnlib.synthetic import generate_dataset
+
+        t0 = time.perf_counter()
+        generate_dataset(root, progress=False)  # returns at once when it is already there
+        print(f"synthetic dataset ready in {root} ({time.perf_counter() - t0:.1f} s)")
+    videos = find_videos(root, args.videos)
+    if not videos:
+        print(f"no .avi videos under {root}", file=sys.stderr)
+        return 2
+    has_decord = available_backends()["decord"] is True
+    records = make_records(videos)
+    with open_video(videos[0]) as r:
+        print(f"{len(videos)} videos from {root}: {r.width}x{r.height}, {r.num_frames} frames, {r.fps:g} fps, "
+              f"backend {r.backend}; {args.repeats} repetitions after a warm-up; torch threads 1; {args.clock} clock")
+
+    tmp = None
+    frames_root = args.frames_root
+    if frames_root is None:
+        tmp = Path(tempfile.mkdtemp(prefix="tsn_bench_frames_"))
+        frames_root = tmp
+    t0 = time.perf_counter()
+    frame_records = extract_dataset_frames(records, frames_root, workers=2, progress=False)
+    print(f"frame folders: {len(frame_records)} in {frames_root} ({time.perf_counter() - t0:.1f} s, 2 workers)\n")
+
+    setups = {
+        "train": (FrameSampler(3), T.train_transform("RGB", 3, 1, 224, 256)),
+        "test": (FrameSampler(25, mode="test"), T.test_transform("RGB", 25, 1, 224, 256, num_crops=1)),
+    }
+    results: dict[tuple[str, str], list[list[float]]] = {}
+    try:
+        for block, (sampler, transform) in setups.items():
+            ds_video = TSNDataset(records, sampler, transform, backend="auto", seed=0)
+            ds_pyav = TSNDataset(records, sampler, transform, backend="pyav", seed=0)
+            ds_frames = TSNDataset(frame_records, sampler, transform, source="frames", seed=0)
+            indices = [ds_video[i]["frame_indices"].numpy().ravel() for i in range(len(records))]
+            for i in range(len(records)):  # the frame folders hold the same frames: same draws
+                assert np.array_equal(ds_frames[i]["frame_indices"].numpy().ravel(), indices[i])
+
+            cases: dict[str, callable] = {}
+            if has_decord:
+                import decord
+
+                def bare(i):
+                    vr = decord.VideoReader(str(videos[i]), ctx=decord.cpu(0), num_threads=1)
+                    return vr.get_batch(indices[i].tolist()).asnumpy()
+
+                def tsn_decode(i):
+                    with open_video(videos[i], backend="decord") as r:
+                        return r.get_frames(indices[i])
+
+                cases["decord get_batch (bare)"] = bare
+                cases["tsnlib video, decode only"] = tsn_decode
+            if block == "train":
+                ds_raw = TSNDataset(records, sampler, None, backend="auto", seed=0)
+                cases["tsnlib TSNDataset video, no aug"] = lambda i: ds_raw[i]
+            cases["tsnlib TSNDataset video"] = lambda i: ds_video[i]
+            cases["tsnlib TSNDataset video (pyav)"] = lambda i: ds_pyav[i]
+            if block == "train":
+                if has_decord:
+                    def full_decord(i):
+                        vr = decord.VideoReader(str(videos[i]), ctx=decord.cpu(0), num_threads=1)
+                        return vr.get_batch(list(range(len(vr)))).asnumpy()
+
+                    cases["full decode (decord)"] = full_decord
+                cases["full decode (pyav)"] = lambda i: decode_all(videos[i])
+            cases["tsnlib frames, read only"] = lambda i: read_rgb_frames(frame_records[i].path, indices[i])
+            if block == "train":
+                ds_raw_frames = TSNDataset(frame_records, sampler, None, source="frames", seed=0)
+                cases["tsnlib TSNDataset frames, no aug"] = lambda i: ds_raw_frames[i]
+            cases["tsnlib TSNDataset frames"] = lambda i: ds_frames[i]
+
+            for name in cases:
+                results[(block, name)] = [[] for _ in videos]
+            names = list(cases)
+            for rep in range(args.repeats + 1):
+                for i in range(len(videos)):
+                    # rotate the order of the cases so that none always runs first (cold caches) or last
+                    shift = (rep + i) % len(names)
+                    for name in names[shift:] + names[:shift]:
+                        fn = cases[name]
+                        ms = timed(lambda: fn(i), CLOCKS[args.clock])
+                        if rep > 0:  # the first pass is the warm-up
+                            results[(block, name)][i].append(ms)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    load_end = os.getloadavg()[0]
+    print(f"{'sample':<6} {'case':<32} {'ms/video':>9} {'ratio vs bare decord':>21}")
+    print("-" * 71)
+    summary = {}
+    for (block, name), per_video in results.items():
+        summary[(block, name)] = float(np.mean([statistics.median(t) for t in per_video]))
+    for (block, name), ms in summary.items():
+        base = summary.get((block, "decord get_batch (bare)"))
+        ratio = f"{ms / base:.2f}x" if base else "-"
+        print(f"{block:<6} {name:<32} {ms:9.2f} {ratio:>21}")
+    print()
+
+    def spread(num: str, den: str) -> str:
+        """min-max over repetitions of the ratio of the two cases' mean over videos (the run's noise)."""
+        per_rep = [np.mean([t[r] for t in results[("train", num)]]) / np.mean([t[r] for t in results[("train", den)]])
+                   for r in range(args.repeats)]
+        return f"repetitions {min(per_rep):.2f}-{max(per_rep):.2f}"
+
+    if load_start > 1.0 or load_end > 1.0:
+        print(f"note: 1-min load average {load_start:.1f} at start, {load_end:.1f} at end on {os.cpu_count()} CPUs: "
+              "other processes shared the machine, expect noisy figures")
+    if has_decord:
+        train_ratio = summary[("train", "tsnlib TSNDataset video")] / summary[("train", "decord get_batch (bare)")]
+        print(f"target 1: tsnlib training sample / bare decord = {train_ratio:.2f}x "
+              f"({spread('tsnlib TSNDataset video', 'decord get_batch (bare)')}; target <= 1.30, aim <= 1.15): "
+              f"{'PASS' if train_ratio <= 1.3 else 'MISS'}")
+    else:
+        print("target 1: not measured (decord is not installed)")
+    speedup = summary[("train", "tsnlib TSNDataset video")] / summary[("train", "tsnlib TSNDataset frames")]
+    print(f"target 2: frame folders vs video, K=3 training sample = {speedup:.2f}x faster "
+          f"({spread('tsnlib TSNDataset video', 'tsnlib TSNDataset frames')}; target >= 5x): "
+          f"{'PASS' if speedup >= 5 else 'MISS'}")
+    video_read = summary.get(("train", "tsnlib video, decode only"), summary[("train", "tsnlib TSNDataset video")])
+    read_speedup = video_read / summary[("train", "tsnlib frames, read only")]
+    aug = {src: summary[("train", f"tsnlib TSNDataset {src}")] - summary[("train", f"tsnlib TSNDataset {src}, no aug")]
+           for src in ("video", "frames")}
+    print(f"          reading the 3 frames alone (no augmentation): {read_speedup:.1f}x faster; the augmentation "
+          f"adds {aug['video']:.2f} ms (video) and {aug['frames']:.2f} ms (frames)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

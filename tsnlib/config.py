@@ -1,0 +1,473 @@
+"""Experiment configs: small YAML presets, inheritance with ``base:``, dotted command-line overrides.
+
+Introduced in notebooks/03_train_rgb.ipynb.
+
+A config is a plain nested ``dict`` with six sections, every key documented with its default in
+``tsnlib/configs/defaults.yaml`` (the schema: a key that is not there is an error):
+
+* ``model``  — backbone, pretrained weights, dropout, classifier init, partial BN, consensus;
+* ``data``   — dataset layout and split, modality / clip length / segments, augmentation sizes;
+* ``optim``  — SGD (lr, momentum, weight decay), schedule with warm-up, epochs, gradient clipping;
+* ``train``  — batch size, workers, mixed precision, compile, seeds, checkpoints, validation;
+* ``test``   — the full test protocol (clips × crops) used by ``tsnlib test``;
+* ``name`` / ``description`` — what the run is.
+
+Presets live in ``tsnlib/configs/<name>.yaml`` and are named as in the reference tables, e.g.
+``tsn_r50_1x1x3_75e_ucf101_rgb``. A preset (or any YAML file) may start with ``base: <preset
+name or path>`` to inherit another and change only a few keys; every config implicitly inherits
+``defaults.yaml``. Overrides are ``"section.key=value"`` strings whose value is read as YAML
+(``optim.lr=0.01`` is a float, ``optim.steps=[20,40]`` a list, ``model.pretrained=null`` None).
+
+Strings may reference environment variables: ``${TSN_DATA}`` (default: :func:`tsnlib.utils.data_root`,
+i.e. ``<repo>/data``) and any other ``${NAME}`` that is set.
+
+    >>> cfg = load_config("tsn_r50_1x1x3_75e_ucf101_rgb", ["optim.lr=0.01", "data.num_segments=5"])
+    >>> cfg["optim"]["lr"], cfg["data"]["num_segments"]
+    (0.01, 5)
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import yaml
+
+__all__ = [
+    "CONFIG_DIR",
+    "ConfigError",
+    "list_presets",
+    "preset_path",
+    "default_config",
+    "load_config",
+    "apply_overrides",
+    "validate_config",
+    "save_config",
+    "format_config",
+    "config_keys",
+    "get_value",
+    "expand_vars",
+]
+
+#: The folder of the shipped presets (``<name>.yaml``) and of the schema ``defaults.yaml``.
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+_DEFAULTS = "defaults"
+#: Top-level keys that hold text, not a section.
+_TEXT_KEYS = ("name", "description")
+#: Keys whose value may be any scalar whatever the default's type (e.g. ``auto`` or a bool).
+_ANY_SCALAR = {
+    "model.pretrained",
+    "model.rgb_weights",
+    "train.amp",
+    "train.compile",
+    "train.channels_last",
+    "test.amp",
+    "data.start_index",
+    "data.annotations",
+}
+
+#: Accepted values of the keys that are choices (checked by :func:`validate_config`).
+CHOICES = {
+    "data.dataset": ("ucf101", "hmdb51", "list", "folders"),
+    "data.modality": ("RGB", "Flow", "RGBDiff"),
+    "data.source": ("video", "frames", "auto"),
+    "data.train_crop": ("multiscale", "random_resized"),
+    "model.consensus": ("avg", "max", "weighted"),
+    "optim.schedule": ("constant", "step", "multistep", "cosine"),
+    "train.amp": ("auto", True, False, "bf16", "fp16"),
+    "test.amp": ("auto", True, False, "bf16", "fp16"),
+    "train.channels_last": ("auto", True, False),
+    "test.num_crops": (1, 3, 10),
+}
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used: unknown key, wrong type, bad value, missing file, cycle in ``base:``."""
+
+
+# ---------------------------------------------------------------------------------------------
+# finding and reading files
+# ---------------------------------------------------------------------------------------------
+
+
+def list_presets() -> list[str]:
+    """Names of the shipped presets (the YAML files of :data:`CONFIG_DIR`, without ``defaults``)."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != _DEFAULTS)
+
+
+def preset_path(name_or_path: str | os.PathLike, relative_to: Path | None = None) -> Path:
+    """The YAML file of a preset name (``tsn_r18_synthetic_rgb``) or of a path to a YAML file.
+
+    A relative path is looked up next to ``relative_to`` (the file that names it as ``base:``)
+    first, then in the current folder. Raises :class:`ConfigError` listing the presets.
+    """
+    text = str(name_or_path)
+    candidates = []
+    if text.endswith((".yaml", ".yml")) or os.sep in text or "/" in text:
+        p = Path(text).expanduser()
+        if not p.is_absolute() and relative_to is not None:
+            candidates.append(relative_to.parent / p)
+        candidates.append(p)
+    else:
+        candidates.append(CONFIG_DIR / f"{text}.yaml")
+    for c in candidates:
+        if c.is_file():
+            return c.resolve()
+    raise ConfigError(
+        f"no config {text!r}: not a preset and not a YAML file"
+        f"{f' (named as base: in {relative_to})' if relative_to else ''}. Presets: {', '.join(list_presets())}"
+    )
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"cannot parse config file '{path}': {err}") from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file '{path}' must hold a mapping (section: {{key: value}}), got {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict, child: Mapping) -> dict:
+    """``child`` deep-merged onto a copy of ``base`` (dicts merge key by key; anything else replaces)."""
+    out = copy.deepcopy(base)
+    for key, value in child.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _resolve_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """The file at ``path`` merged onto its ``base:`` chain (without the defaults)."""
+    if path in seen:
+        chain = " -> ".join(str(p.name) for p in (*seen, path))
+        raise ConfigError(f"cycle in 'base:' inheritance: {chain}")
+    data = _read_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"'base:' in '{path}' must be a preset name or a path, got {base!r}")
+    parent = _resolve_chain(preset_path(base, relative_to=path), (*seen, path))
+    parent.pop("name", None)
+    parent.pop("description", None)
+    return _merge(parent, data)
+
+
+def default_config() -> dict:
+    """Every key with its default value (the schema), read from ``configs/defaults.yaml``."""
+    return _read_yaml(CONFIG_DIR / f"{_DEFAULTS}.yaml")
+
+
+# ---------------------------------------------------------------------------------------------
+# keys, types, values
+# ---------------------------------------------------------------------------------------------
+
+
+def config_keys(cfg: Mapping | None = None, prefix: str = "") -> list[str]:
+    """All dotted keys of a config (default: of the schema), e.g. ``["model.backbone", ...]``."""
+    cfg = default_config() if cfg is None else cfg
+    keys = []
+    for k, v in cfg.items():
+        full = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            keys.extend(config_keys(v, full + "."))
+        else:
+            keys.append(full)
+    return keys
+
+
+def get_value(cfg: Mapping, dotted: str):
+    """``cfg["a"]["b"]`` for ``"a.b"``; raises :class:`ConfigError` when a part is missing."""
+    node = cfg
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            raise ConfigError(f"config has no key {dotted!r}")
+        node = node[part]
+    return node
+
+
+def _unknown_key_error(dotted: str, schema: Mapping, where: str) -> ConfigError:
+    parts = dotted.split(".")
+    node, section = schema, ""
+    for part in parts[:-1]:
+        if isinstance(node.get(part), Mapping):
+            node, section = node[part], f"{section}{part}."
+        else:
+            break
+    valid = [f"{section}{k}" for k in node] if section else list(node)
+    close = [k for k in config_keys(schema) if k.split(".")[-1] == parts[-1]]
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return ConfigError(f"unknown config key {dotted!r} ({where}).{hint} Valid keys{' in ' + section[:-1] if section else ''}: "
+                       f"{', '.join(valid)}")
+
+
+_FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _coerce(dotted: str, value, default, where: str):
+    """``value`` checked against the type of ``default`` (ints become floats where floats are expected)."""
+    if dotted in _ANY_SCALAR or default is None or value is None:
+        if isinstance(value, (Mapping,)) and not isinstance(default, Mapping):
+            raise ConfigError(f"{dotted} must be a single value, got a mapping ({where})")
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{dotted} must be true or false, got {value!r} ({where})")
+        return value
+    if isinstance(default, float):
+        # PyYAML reads 5e-4 (no dot) as a string; accept it as the number it means
+        if isinstance(value, str) and _FLOAT_RE.match(value.strip()):
+            return float(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{dotted} must be a number, got {value!r} ({where})")
+        return float(value)
+    if isinstance(default, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{dotted} must be an integer, got {value!r} ({where})")
+        return value
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            raise ConfigError(f"{dotted} must be a list, e.g. [20, 40], got {value!r} ({where})")
+        return value
+    if isinstance(default, str):
+        if isinstance(value, (list, Mapping)):
+            raise ConfigError(f"{dotted} must be a single value, got {value!r} ({where})")
+        return value if isinstance(value, str) else value
+    return value
+
+
+def _check_against(cfg: Mapping, schema: Mapping, where: str, prefix: str = "") -> dict:
+    """A copy of ``cfg`` with every key checked against ``schema`` (unknown keys raise)."""
+    out = {}
+    for key, value in cfg.items():
+        dotted = f"{prefix}{key}"
+        if not prefix and key in _TEXT_KEYS:
+            out[key] = value if value is None else str(value)
+            continue
+        if key not in schema:
+            raise _unknown_key_error(dotted, _root_schema(), where)
+        default = schema[key]
+        if isinstance(default, Mapping):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{dotted} is a section: give a mapping of its keys, got {value!r} ({where})")
+            out[key] = _check_against(value, default, where, dotted + ".")
+        else:
+            out[key] = _coerce(dotted, value, default, where)
+    return out
+
+
+_SCHEMA_CACHE: dict | None = None
+
+
+def _root_schema() -> dict:
+    global _SCHEMA_CACHE
+    if _SCHEMA_CACHE is None:
+        _SCHEMA_CACHE = default_config()
+    return _SCHEMA_CACHE
+
+
+def _parse_override(text: str) -> tuple[str, object]:
+    if not isinstance(text, str) or "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value, e.g. optim.lr=0.01")
+    key, _, raw = text.partition("=")
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override {text!r} has no key before '='")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"cannot read the value of override {text!r} as YAML: {err}") from err
+    return key, value
+
+
+def apply_overrides(cfg: Mapping, overrides: Sequence[str] | Mapping | None) -> dict:
+    """A copy of ``cfg`` with dotted overrides applied: ``["optim.lr=0.01"]`` or ``{"optim.lr": 0.01}``.
+
+    Values given as strings are read as YAML (so ``5``, ``0.1``, ``true``, ``null``, ``[20, 40]`` get
+    their types); every key must exist in the schema (the error lists the valid keys).
+    """
+    out = copy.deepcopy(dict(cfg))
+    if not overrides:
+        return out
+    items = overrides.items() if isinstance(overrides, Mapping) else [_parse_override(o) for o in overrides]
+    schema = _root_schema()
+    for key, value in items:
+        parts = key.split(".")
+        node_schema, node = schema, out
+        for i, part in enumerate(parts):
+            dotted = ".".join(parts[: i + 1])
+            if part not in node_schema and not (i == 0 and part in _TEXT_KEYS):
+                raise _unknown_key_error(key, schema, f"override {key}={value!r}")
+            if i == len(parts) - 1:
+                if i == 0 and part in _TEXT_KEYS:
+                    node[part] = str(value)
+                elif isinstance(node_schema[part], Mapping):
+                    raise ConfigError(f"{dotted} is a section; override one of its keys: "
+                                      f"{', '.join(f'{dotted}.{k}' for k in node_schema[part])}")
+                else:
+                    node[part] = _coerce(dotted, value, node_schema[part], f"override {key}")
+            else:
+                if not isinstance(node_schema[part], Mapping):
+                    raise ConfigError(f"{dotted} is a value, not a section (override {key})")
+                node_schema = node_schema[part]
+                node = node.setdefault(part, {})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# environment variables
+# ---------------------------------------------------------------------------------------------
+
+_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_vars(text: str) -> str:
+    """Expand ``${NAME}`` in a string; ``${TSN_DATA}`` defaults to :func:`tsnlib.utils.data_root`.
+
+    A variable that is neither set nor ``TSN_DATA`` raises :class:`ConfigError`. A leading ``~``
+    becomes the home folder.
+    """
+    from tsnlib.utils import data_root
+
+    def repl(m: re.Match) -> str:
+        name = m.group(1)
+        if name in os.environ:
+            return os.environ[name]
+        if name == "TSN_DATA":
+            return str(data_root())
+        raise ConfigError(f"environment variable ${{{name}}} used in the config is not set ({text!r})")
+
+    out = _VAR_RE.sub(repl, text)
+    return os.path.expanduser(out) if out.startswith("~") else out
+
+
+def _expand_all(node):
+    if isinstance(node, dict):
+        return {k: _expand_all(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand_all(v) for v in node]
+    if isinstance(node, str):
+        return expand_vars(node)
+    return node
+
+
+# ---------------------------------------------------------------------------------------------
+# validation and loading
+# ---------------------------------------------------------------------------------------------
+
+
+def validate_config(cfg: Mapping) -> dict:
+    """Check keys, types and choices of a full config; returns it (typed). Raises :class:`ConfigError`."""
+    out = _check_against(cfg, _root_schema(), "config")
+    for dotted, allowed in CHOICES.items():
+        try:
+            value = get_value(out, dotted)
+        except ConfigError:
+            continue
+        if value not in allowed or (isinstance(value, bool) and True not in allowed and False not in allowed):
+            raise ConfigError(f"{dotted} must be one of {list(allowed)}, got {value!r}")
+    o, d, t = out["optim"], out["data"], out["train"]
+    if o["schedule"] == "multistep" and any(not isinstance(s, (int, float)) for s in o["steps"]):
+        raise ConfigError(f"optim.steps must be a list of epochs, got {o['steps']!r}")
+    if o["schedule"] == "step" and not o["step_size"] > 0:
+        raise ConfigError(f"optim.schedule=step needs optim.step_size > 0 (epochs between decays), got {o['step_size']}")
+    for key in ("epochs", "batch_size"):
+        section = o if key == "epochs" else t
+        if section[key] < 1:
+            raise ConfigError(f"{'optim' if key == 'epochs' else 'train'}.{key} must be >= 1, got {section[key]}")
+    if d["num_segments"] < 1 or d["clip_len"] < 1:
+        raise ConfigError("data.num_segments and data.clip_len must be >= 1")
+    if o["warmup_epochs"] < 0 or o["warmup_epochs"] > o["epochs"]:
+        raise ConfigError(f"optim.warmup_epochs must be in [0, optim.epochs], got {o['warmup_epochs']}")
+    return out
+
+
+def load_config(name_or_path: str | os.PathLike | Mapping, overrides: Sequence[str] | Mapping | None = None,
+                expand: bool = True) -> dict:
+    """Load a preset by name, a YAML file, or a dict; apply ``base:`` inheritance, defaults and overrides.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+
+    * ``name_or_path``: a preset name (:func:`list_presets`), a path to a YAML file, or a dict
+      (e.g. a config stored in a checkpoint).
+    * ``overrides``: ``["optim.lr=0.01", "data.num_segments=5"]`` (values read as YAML) or a
+      mapping ``{"optim.lr": 0.01}``.
+    * ``expand``: expand ``${TSN_DATA}`` and other ``${VAR}`` in strings.
+
+    Returns a plain nested dict with every key of the schema (``configs/defaults.yaml``);
+    ``name`` is the preset's (or file's) name unless the file sets one. Unknown keys, wrong
+    types and bad choices raise :class:`ConfigError` naming the key and listing the valid ones.
+    """
+    if isinstance(name_or_path, Mapping):
+        user = copy.deepcopy(dict(name_or_path))
+        user.pop("base", None)
+        label = "the given dict"
+        default_name = user.get("name") or "custom"
+    else:
+        path = preset_path(name_or_path)
+        user = _resolve_chain(path)
+        label = f"'{path}'"
+        default_name = path.stem
+    checked = _check_against(user, _root_schema(), label)
+    cfg = _merge(_root_schema(), checked)
+    if not cfg.get("name"):
+        cfg["name"] = default_name
+    cfg = apply_overrides(cfg, overrides)
+    cfg = validate_config(cfg)
+    if expand:
+        cfg = _expand_all(cfg)
+    # keep the order of the schema: name, description, then the sections
+    return {k: cfg[k] for k in [*_TEXT_KEYS, *[k for k in cfg if k not in _TEXT_KEYS]] if k in cfg}
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+# ---------------------------------------------------------------------------------------------
+
+
+def _plain(node):
+    """The config as YAML-safe builtins (Paths → str, tuples → lists)."""
+    if isinstance(node, Mapping):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_plain(v) for v in node]
+    if isinstance(node, Path):
+        return str(node)
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    if hasattr(node, "item"):  # numpy / torch scalars
+        return node.item()
+    return str(node)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Sections as blocks, lists inline (``steps: [20, 40]``)."""
+
+
+_Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+
+
+def format_config(cfg: Mapping) -> str:
+    """The config as readable YAML text (section by section, in schema order, lists inline)."""
+    return yaml.dump(_plain(cfg), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
+
+
+def save_config(cfg: Mapping, path: str | os.PathLike) -> Path:
+    """Write the config as YAML to ``path`` (folders created); ``load_config(path)`` reads it back."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(format_config(cfg), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,1067 @@
+"""The training engine: SGD with TSN's parameter groups, schedules, mixed precision, exact resume, DDP.
+
+Introduced in notebooks/03_train_rgb.ipynb (``tsnlib train`` runs the same code from a config).
+
+What one epoch does, and what makes it trustworthy over days of GPU time:
+
+* **Optimiser**: SGD with momentum on :func:`tsnlib.models.get_param_groups` (per-group
+  ``lr_mult`` / ``decay_mult``: first conv, weights, biases, BN). The learning rate of *every
+  iteration* is :func:`lr_at` ``(optim_cfg, epoch_float)`` — a pure function (constant, step,
+  multistep or cosine, each with a linear warm-up) — times the group's ``lr_mult``.
+* **Gradient clipping** of the global L2 norm (40 RGB, 20 flow), optional label smoothing,
+  optional gradient accumulation (Caffe's ``iter_size``).
+* **Speed**: mixed precision (:func:`amp_dtype`: bf16 or fp16 + ``GradScaler`` on CUDA, bf16 on
+  CPUs with native bf16), channels-last memory, optional ``torch.compile``, DataLoader workers
+  with pinned memory and persistent workers.
+* **Validation** after each epoch: K segments, one centre crop (``val_top1``, ``val_top5``,
+  ``val_mean_class_accuracy``). This is *not* the paper's test protocol (25 snippets × 10
+  crops, ``tsnlib test``); the two are logged under different names.
+* **Checkpoints** written atomically every epoch (``last.pth``, ``best.pth``, optionally
+  ``epoch_XXX.pth``) with model, optimiser, GradScaler, epoch, best metric, RNG states, the
+  config and the class names — plain tensors, numbers, strings, lists and dicts only, so that
+  they load with ``torch.load(weights_only=True)`` (:func:`load_checkpoint`); a checkpoint file
+  can never run code.
+* **Exact resume**: data order is a function of ``(seed, epoch)`` (:class:`EpochSampler`),
+  augmentation a function of ``(seed, epoch, index)`` (``TSNDataset(seed=...)``, told the epoch
+  through the sampler, which works with persistent workers), the DataLoader never draws from the
+  global generator, and the global RNG states are saved at each epoch's end. A run killed
+  mid-training and resumed from ``last.pth`` ends with the same weights as an uninterrupted run
+  (bitwise on CPU in fp32).
+* **Distributed**: PyTorch DDP launched by ``torchrun`` (``env://``; NCCL on CUDA, Gloo on
+  CPU), one :class:`EpochSampler` shard per process, logging and checkpoints on rank 0.
+  Batch-norm statistics are per process unless ``model.sync_bn`` (CUDA) — or ``partial_bn`` /
+  ``norm_eval`` freezes them.
+* **Logs**: progress bars (loss, accuracy, clips/s), ``metrics.jsonl`` (one JSON line per
+  epoch), TensorBoard when installed, :func:`plot_curves`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import pickle
+import random
+import shutil
+import tempfile
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset, DistributedSampler
+
+from tsnlib.utils import progress, seed_everything
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CheckpointError",
+    "lr_at",
+    "scaled_lr",
+    "amp_dtype",
+    "DistInfo",
+    "setup_distributed",
+    "EpochSampler",
+    "EpochAwareDataset",
+    "rng_state",
+    "set_rng_state",
+    "save_checkpoint",
+    "load_checkpoint",
+    "init_from_checkpoint",
+    "read_metrics",
+    "plot_curves",
+    "Trainer",
+    "train",
+]
+
+#: Written into every checkpoint; :func:`load_checkpoint` checks it.
+CHECKPOINT_FORMAT = "tsnlib-checkpoint-1"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot (or must not) be loaded: missing, not plain data, wrong format."""
+
+
+# ---------------------------------------------------------------------------------------------
+# learning rate
+# ---------------------------------------------------------------------------------------------
+
+
+def lr_at(optim_cfg: Mapping, epoch: float) -> float:
+    """The base learning rate at ``epoch`` (a float: ``epoch_index + step / steps_per_epoch``).
+
+    Introduced in notebooks/03_train_rgb.ipynb. A pure function of the ``optim`` section:
+
+    * ``constant``: ``lr``;
+    * ``step``: ``lr * gamma ** floor(epoch / step_size)``;
+    * ``multistep``: ``lr * gamma ** (number of steps s with epoch >= s)`` (decays when epoch
+      ``s`` starts, i.e. after ``s`` complete epochs, as MMAction2's ``step=[20, 40]``);
+    * ``cosine``: ``min_lr + (lr - min_lr) * (1 + cos(pi * epoch / epochs)) / 2``.
+
+    Linear warm-up multiplies that value by ``f + (1 - f) * epoch / warmup_epochs`` while
+    ``epoch < warmup_epochs`` (``f = warmup_start_factor``), so the warm-up starts at ``f * lr``
+    and joins the schedule at ``warmup_epochs``. Every parameter group then uses
+    ``lr_at(...) * lr_mult``.
+    """
+    base = float(optim_cfg["lr"])
+    schedule = optim_cfg.get("schedule", "constant")
+    gamma = float(optim_cfg.get("gamma", 0.1))
+    e = float(epoch)
+    if schedule == "constant":
+        lr = base
+    elif schedule == "step":
+        size = float(optim_cfg["step_size"])
+        lr = base * gamma ** math.floor(e / size + 1e-9)
+    elif schedule == "multistep":
+        passed = sum(1 for s in optim_cfg.get("steps") or [] if e >= float(s) - 1e-9)
+        lr = base * gamma**passed
+    elif schedule == "cosine":
+        total = float(optim_cfg["epochs"])
+        lo = float(optim_cfg.get("min_lr", 0.0))
+        t = min(max(e / total, 0.0), 1.0)
+        lr = lo + (base - lo) * 0.5 * (1.0 + math.cos(math.pi * t))
+    else:
+        raise ValueError(f"unknown schedule {schedule!r}: constant | step | multistep | cosine")
+    warm = float(optim_cfg.get("warmup_epochs", 0.0) or 0.0)
+    if warm > 0 and e < warm:
+        f = float(optim_cfg.get("warmup_start_factor", 0.1))
+        lr *= f + (1.0 - f) * e / warm
+    return lr
+
+
+def scaled_lr(optim_cfg: Mapping, total_batch: int) -> float:
+    """The base lr after the linear scaling rule: ``lr * total_batch / base_batch_size`` if ``auto_scale_lr``.
+
+    ``total_batch`` = processes × ``train.batch_size`` × ``train.accumulate_steps``. Without
+    ``auto_scale_lr`` the configured ``lr`` is returned unchanged.
+    """
+    lr = float(optim_cfg["lr"])
+    if optim_cfg.get("auto_scale_lr"):
+        lr *= float(total_batch) / float(optim_cfg.get("base_batch_size") or total_batch)
+    return lr
+
+
+# ---------------------------------------------------------------------------------------------
+# precision
+# ---------------------------------------------------------------------------------------------
+
+
+def amp_dtype(amp, device) -> torch.dtype | None:
+    """The training autocast dtype for a ``train.amp`` setting on ``device``, or None (fp32).
+
+    As :func:`tsnlib.evaluation.autocast_dtype` (CPU: bf16 when the CPU has native bf16, else
+    fp32; ``True`` forces bf16; ``False`` fp32; ``"bf16"`` / ``"fp16"`` that dtype), except that
+    ``"auto"`` and ``True`` on CUDA pick **bf16** where the GPU supports it (Ampere and newer):
+    with gradients, bf16's fp32-sized exponent cannot overflow, so no loss scaling is needed.
+    Older GPUs get fp16, which the trainer pairs with a ``GradScaler``.
+    """
+    from tsnlib.evaluation import autocast_dtype
+
+    device = torch.device(device)
+    dtype = autocast_dtype(device, amp)
+    forced = amp is True or (isinstance(amp, str) and amp.lower() in ("auto", "true", "on", "yes"))
+    if device.type == "cuda" and dtype is not None and forced and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return dtype
+
+
+def _use_channels_last(setting, device: torch.device, dtype: torch.dtype | None) -> bool:
+    if setting in (True, False):
+        return setting
+    return device.type == "cuda" or dtype is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# distributed
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process stands in a distributed run (``world_size`` 1 when not distributed)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    backend: str | None = None
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device: str | torch.device | None = None) -> DistInfo:
+    """Join the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment).
+
+    Introduced in notebooks/03_train_rgb.ipynb (the "several GPUs" box). Initialises with
+    ``init_method="env://"`` (``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE`` set by
+    torchrun), backend NCCL when the device is CUDA, Gloo otherwise; on CUDA selects
+    ``cuda:<LOCAL_RANK>``. Without ``WORLD_SIZE`` (or with 1) returns ``DistInfo()``.
+    Launch: ``torchrun --nproc-per-node 8 -m tsnlib train CONFIG`` (several machines: add
+    ``--nnodes``, ``--node-rank``, ``--master-addr``).
+    """
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    dev = torch.device(device) if device is not None else None
+    use_cuda = (dev is None and torch.cuda.is_available()) or (dev is not None and dev.type == "cuda")
+    backend = "nccl" if use_cuda else "gloo"
+    if not dist.is_initialized():
+        if use_cuda:
+            torch.cuda.set_device(local)
+        dist.init_process_group(backend=backend, init_method="env://", world_size=world, rank=rank)
+    return DistInfo(rank=rank, world_size=world, local_rank=local, backend=backend)
+
+
+# ---------------------------------------------------------------------------------------------
+# data order: a function of (seed, epoch); augmentation: of (seed, epoch, index)
+# ---------------------------------------------------------------------------------------------
+
+
+class EpochSampler(DistributedSampler):
+    """Shuffled indices that depend only on ``(seed, epoch)``, sharded over processes; yields ``(epoch, index)``.
+
+    Introduced in notebooks/03_train_rgb.ipynb. A ``torch.utils.data.DistributedSampler``
+    (permutation ``randperm(n, generator seeded with seed + epoch)``, padded so every process
+    gets ``ceil(n / world_size)`` indices, process ``r`` taking every ``world_size``-th from ``r``)
+    that also works without a process group (``num_replicas=1, rank=0``). It yields
+    ``(epoch, index)`` pairs so that :class:`EpochAwareDataset` tells the dataset the epoch
+    *inside the worker that loads the sample*: with persistent workers, calling
+    ``dataset.set_epoch`` in the main process would not reach the workers' copies. Call
+    :meth:`set_epoch` before each epoch.
+    """
+
+    def __init__(self, dataset_len: int | Sequence, num_replicas: int = 1, rank: int = 0, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False):
+        n = dataset_len if isinstance(dataset_len, int) else len(dataset_len)
+        super().__init__(range(n), num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=int(seed),
+                         drop_last=drop_last)
+
+    def __iter__(self):
+        epoch = int(self.epoch)
+        for index in super().__iter__():
+            yield (epoch, int(index))
+
+
+def _set_epoch(dataset, epoch: int) -> None:
+    """``set_epoch(epoch)`` on a dataset, or on what a ``Subset`` / ``ConcatDataset`` wraps."""
+    if hasattr(dataset, "set_epoch"):
+        if getattr(dataset, "epoch", None) != epoch:
+            dataset.set_epoch(epoch)
+    elif hasattr(dataset, "datasets"):
+        for d in dataset.datasets:
+            _set_epoch(d, epoch)
+    elif hasattr(dataset, "dataset"):
+        _set_epoch(dataset.dataset, epoch)
+
+
+class EpochAwareDataset(Dataset):
+    """Wraps a dataset so that ``ds[(epoch, index)]`` sets the epoch (``set_epoch``) then returns ``ds[index]``.
+
+    Introduced in notebooks/03_train_rgb.ipynb; pairs with :class:`EpochSampler`. The epoch
+    reaches datasets inside a ``Subset`` or ``ConcatDataset`` too. Plain integer indices pass
+    through unchanged. ``.dataset`` is the wrapped dataset.
+    """
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            epoch, index = key
+            _set_epoch(self.dataset, epoch)
+            return self.dataset[index]
+        return self.dataset[key]
+
+    def __getattr__(self, name):
+        # forward plain attributes (records, label_map, ...); never dunders such as __getitems__,
+        # which the DataLoader would call with (epoch, index) pairs
+        if name == "dataset" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# RNG states and checkpoints
+# ---------------------------------------------------------------------------------------------
+
+
+def rng_state() -> dict:
+    """Python, NumPy, torch CPU and CUDA generator states as plain data (lists, ints, tensors)."""
+    version, internal, gauss = random.getstate()
+    key, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": [int(version), [int(v) for v in internal], gauss],
+        "numpy": {"key": str(key), "state": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
+        "torch": torch.get_rng_state(),
+        "cuda": [s for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
+    }
+    return state
+
+
+def set_rng_state(state: Mapping) -> None:
+    """Restore what :func:`rng_state` returned."""
+    version, internal, gauss = state["python"]
+    random.setstate((int(version), tuple(int(v) for v in internal), gauss))
+    n = state["numpy"]
+    np.random.set_state((n["key"], n["state"].numpy().astype(np.uint32), int(n["pos"]), int(n["has_gauss"]),
+                         float(n["cached_gaussian"])))
+    torch.set_rng_state(state["torch"].cpu() if state["torch"].device.type != "cpu" else state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        cuda_states = list(state["cuda"])[: torch.cuda.device_count()]
+        torch.cuda.set_rng_state_all([s.cpu() for s in cuda_states])
+
+
+def _atomic_write(write: Callable[[Path], None], path: Path) -> Path:
+    """Write through a temporary file in the same folder, then ``os.replace`` (never a half-written file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_checkpoint(state: Mapping, path: str | os.PathLike) -> Path:
+    """Save a checkpoint dict atomically (temporary file in the same folder, then ``os.replace``).
+
+    Introduced in notebooks/03_train_rgb.ipynb. ``state`` must hold only tensors, numbers,
+    strings, None, lists, tuples and dicts (what ``torch.load(weights_only=True)`` accepts);
+    anything else raises ``TypeError`` before a byte is written.
+    """
+    _check_plain(state, "checkpoint")
+    return _atomic_write(lambda tmp: torch.save(dict(state), tmp), Path(path))
+
+
+def _check_plain(node, where: str) -> None:
+    # exact types: a str or float subclass (torch.__version__, numpy.float64) pickles as a class reference
+    if node is None or type(node) in (bool, int, float, str) or isinstance(node, (torch.Tensor, torch.dtype, torch.device)):
+        return
+    if type(node) in (dict, OrderedDict):
+        for k, v in node.items():
+            if type(k) not in (str, int):
+                raise TypeError(f"{where}: key {k!r} is not a str/int")
+            _check_plain(v, f"{where}[{k!r}]")
+        return
+    if type(node) in (list, tuple):
+        for i, v in enumerate(node):
+            _check_plain(v, f"{where}[{i}]")
+        return
+    raise TypeError(f"{where} is a {type(node).__name__}: a checkpoint holds only tensors, numbers, strings, lists "
+                    "and dicts, so that it loads with torch.load(weights_only=True)")
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    """Read a checkpoint with ``torch.load(weights_only=True)``: plain data only, never code.
+
+    Introduced in notebooks/03_train_rgb.ipynb. A file whose unpickling would construct arbitrary
+    Python objects (and could run code) is refused with :class:`CheckpointError` *before*
+    anything in it runs. Returns the dict; a tsnlib checkpoint has the keys ``format``,
+    ``model``, ``optimizer``, ``scaler``, ``epoch``, ``global_step``, ``best_metric``,
+    ``best_epoch``, ``history``, ``rng``, ``sampler``, ``config``, ``class_names``.
+    A plain state dict (e.g. torchvision weights) is returned as is.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: '{path}'")
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+        first = next((ln for ln in lines if "Unsupported" in ln or "WeightsUnpickler" in ln), lines[0] if lines else
+                     type(err).__name__)
+        raise CheckpointError(
+            f"refusing to load '{path}': it is not a plain-data checkpoint (torch.load with weights_only=True "
+            f"rejected it: {first}). Loading it fully could run arbitrary code; tsnlib never does. "
+            "Re-save the weights from a trusted source as a state dict."
+        ) from None
+    except Exception as err:  # truncated file, not a torch file, ...
+        raise CheckpointError(f"cannot read checkpoint '{path}': {type(err).__name__}: {err}") from err
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"'{path}' holds a {type(obj).__name__}, not a checkpoint dict")
+    if "format" in obj and obj["format"] != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"'{path}' has checkpoint format {obj['format']!r}; this tsnlib reads {CHECKPOINT_FORMAT!r}")
+    return obj
+
+
+def _model_state(obj: Mapping) -> dict:
+    """The model state dict inside a checkpoint dict (or the dict itself when it is one)."""
+    for key in ("model", "state_dict", "model_state_dict"):
+        if isinstance(obj.get(key), Mapping):
+            obj = obj[key]
+            break
+    state = {k[7:] if k.startswith("module.") else k: v for k, v in obj.items()}
+    state = {k.replace("_orig_mod.", ""): v for k, v in state.items()}
+    if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError("the checkpoint holds no model state dict (a mapping of names to tensors)")
+    return state
+
+
+def init_from_checkpoint(model: nn.Module, source, verbose: bool = True) -> dict:
+    """Fine-tuning start: load a checkpoint's weights into ``model``, dropping a classifier of another size.
+
+    Introduced in notebooks/03_train_rgb.ipynb. ``source`` is a path (read by
+    :func:`load_checkpoint`, so ``weights_only=True``) or a loaded checkpoint / state dict. Unlike
+    resuming, nothing but weights is taken (no optimiser, epoch or RNG). Tensors whose shape
+    differs from the model's are dropped when they belong to the classifier (``fc.*``: another
+    number of classes), and raise otherwise. Returns (and prints) the report ``{"source",
+    "loaded", "dropped_classifier", "missing", "unexpected"}``.
+    """
+    label = f"'{source}'" if isinstance(source, (str, os.PathLike)) else "the given checkpoint"
+    obj = load_checkpoint(source) if isinstance(source, (str, os.PathLike)) else source
+    state = _model_state(obj)
+    raw = _unwrap(model)
+    own = raw.state_dict()
+    dropped, bad = [], []
+    for k, v in list(state.items()):
+        if k in own and tuple(v.shape) != tuple(own[k].shape):
+            if k.startswith("fc."):
+                dropped.append(f"{k} {tuple(v.shape)} -> {tuple(own[k].shape)}")
+                del state[k]
+            else:
+                bad.append(f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}")
+    if bad:
+        raise CheckpointError(f"{label} does not fit the model ({len(bad)} shape mismatches): " + "; ".join(bad[:8]))
+    missing = sorted(k for k in own if k not in state and not k.endswith("num_batches_tracked"))
+    unexpected = sorted(k for k in state if k not in own)
+    raw.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
+    report = {
+        "source": label,
+        "loaded": sum(1 for k in state if k in own),
+        "dropped_classifier": dropped,
+        "missing": missing,
+        "unexpected": unexpected,
+    }
+    if verbose:
+        msg = f"tsnlib: initialised from {label}: {report['loaded']} tensors loaded"
+        if dropped:
+            msg += f"; classifier dropped (another number of classes): {', '.join(dropped)}"
+        if missing:
+            msg += f"; {len(missing)} missing (kept fresh): {missing[:6]}"
+        if unexpected:
+            msg += f"; {len(unexpected)} unexpected (ignored): {unexpected[:6]}"
+        print(msg)
+    return report
+
+
+def _config_changes(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two configs (``train.work_dir`` ignored)."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        dotted = f"{prefix}{key}"
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            out.extend(_config_changes(a, b, dotted + "."))
+        elif a != b and dotted != "train.work_dir":
+            out.append(f"{dotted} ({a!r} -> {b!r})")
+    return out
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The plain module under DDP and ``torch.compile`` wrappers."""
+    while True:
+        if isinstance(model, nn.parallel.DistributedDataParallel):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        else:
+            return model
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics log and curves
+# ---------------------------------------------------------------------------------------------
+
+
+def read_metrics(path: str | os.PathLike) -> list[dict]:
+    """The epoch records of a ``metrics.jsonl`` file (or of the ``metrics.jsonl`` inside a work folder)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def plot_curves(metrics_path: str | os.PathLike):
+    """Loss and accuracy per epoch from ``metrics.jsonl``: two panels (loss; top-1 and mean class accuracy).
+
+    Introduced in notebooks/03_train_rgb.ipynb. Returns the matplotlib ``Figure``.
+    """
+    import matplotlib.pyplot as plt
+
+    from tsnlib.plotting import STREAM_COLORS, setup_style
+
+    setup_style()
+    rows = read_metrics(metrics_path)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
+    ep = [r["epoch"] for r in rows]
+
+    def series(key):
+        pts = [(r["epoch"], r[key]) for r in rows if r.get(key) is not None]
+        return [p[0] for p in pts], [p[1] for p in pts]
+
+    color = STREAM_COLORS["rgb"]
+    ax_loss.plot(ep, [r["train_loss"] for r in rows], "-o", color=color, label="train")
+    if any(r.get("val_loss") is not None for r in rows):
+        ax_loss.plot(*series("val_loss"), "--s", color=color, alpha=0.7, label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    ax_loss.legend()
+    ax_acc.plot(ep, [r["train_top1"] for r in rows], "-o", color=color, label="train top-1")
+    if any(r.get("val_top1") is not None for r in rows):
+        ax_acc.plot(*series("val_top1"), "--s", color=color, alpha=0.7, label="val top-1 (K seg, 1 crop)")
+        ax_acc.plot(*series("val_mean_class_accuracy"), ":^", color="0.4", label="val mean class acc.")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title="accuracy")
+    ax_acc.legend()
+    fig.tight_layout()
+    return fig
+
+
+_TB_WARNED = False
+
+
+def _tensorboard_writer(folder: Path):
+    global _TB_WARNED
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:  # tensorboard not installed
+        if not _TB_WARNED:
+            print("tsnlib: tensorboard is not installed; TensorBoard logging is off (metrics.jsonl has every number)")
+            _TB_WARNED = True
+        return None
+    return SummaryWriter(log_dir=str(folder))
+
+
+# ---------------------------------------------------------------------------------------------
+# the trainer
+# ---------------------------------------------------------------------------------------------
+
+
+def _to_plain(node):
+    from tsnlib.config import _plain
+
+    return _plain(node)
+
+
+class Trainer:
+    """Train a TSN from a config: ``Trainer(cfg, model, loaders, work_dir).fit()``.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+
+    * ``cfg``: a full config (:func:`tsnlib.config.load_config`); reads ``optim`` and ``train``.
+    * ``model``: a :class:`tsnlib.models.TSN` (any module with the TSN interface and
+      ``get_param_groups`` support): input ``(N, K, C, H, W)``, output ``(N, num_classes)``.
+    * ``loaders``: ``{"train": DataLoader, "val": DataLoader | None}`` yielding dicts
+      ``{"imgs": (N, K, C, H, W) float, "label": (N,) int64}`` (see
+      :func:`tsnlib.experiment.build_loaders`; the train loader's sampler should be an
+      :class:`EpochSampler` for exact resume).
+    * ``work_dir``: where ``config.yaml``, ``last.pth``, ``best.pth``, ``metrics.jsonl`` and
+      ``tb/`` go (created).
+    * ``device``: default :func:`tsnlib.utils.get_device` (``cuda:<LOCAL_RANK>`` under DDP).
+    * ``class_names``: stored in checkpoints so that ``tsnlib predict`` needs no dataset.
+    * ``dist``: a :class:`DistInfo` (default: :func:`setup_distributed`).
+    * ``hooks``: callables ``hook(trainer, record)`` run on every process after each epoch's
+      checkpoint is written (``record`` is the epoch's metrics dict).
+
+    After :meth:`fit`: ``history`` (list of epoch records), ``best_metric``, ``best_epoch``,
+    ``epoch`` (completed epochs).
+    """
+
+    def __init__(self, cfg: Mapping, model: nn.Module, loaders: Mapping, work_dir: str | os.PathLike,
+                 device=None, class_names: Sequence[str] | None = None, dist: DistInfo | None = None,
+                 hooks: Sequence[Callable] = ()):
+        from tsnlib.models import get_param_groups
+        from tsnlib.utils import get_device
+
+        self.cfg = _to_plain(cfg)
+        self.optim_cfg = dict(self.cfg["optim"])
+        self.train_cfg = self.cfg["train"]
+        self.dist = dist if dist is not None else setup_distributed(device)
+        if device is None:
+            device = f"cuda:{self.dist.local_rank}" if (self.dist.backend == "nccl") else get_device(verbose=self.dist.is_main)
+        self.device = torch.device(device)
+        if self.device.type == "cuda" and self.device.index is None:
+            self.device = torch.device("cuda", self.dist.local_rank if self.dist.distributed else torch.cuda.current_device())
+        self.work_dir = Path(work_dir)
+        self.loaders = dict(loaders)
+        self.class_names = list(class_names) if class_names is not None else None
+        self.hooks = list(hooks)
+        seed = int(self.train_cfg["seed"])
+        seed_everything(seed + self.dist.rank)
+        if self.train_cfg.get("deterministic"):
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.backends.cudnn.benchmark = False
+        elif self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+        self.amp_dtype = amp_dtype(self.train_cfg["amp"], self.device)
+        self.channels_last = _use_channels_last(self.train_cfg["channels_last"], self.device, self.amp_dtype)
+        raw = model
+        if self.dist.distributed and self.cfg["model"].get("sync_bn"):
+            raw = nn.SyncBatchNorm.convert_sync_batchnorm(raw)
+        raw = raw.to(self.device)
+        if self.channels_last:
+            raw = raw.to(memory_format=torch.channels_last)
+        self.raw_model = raw
+        self.norm_eval = bool(self.cfg["model"].get("norm_eval"))
+
+        accum = int(self.train_cfg.get("accumulate_steps") or 1)
+        self.accumulate_steps = max(1, accum)
+        self.total_batch = self.dist.world_size * int(self.train_cfg["batch_size"]) * self.accumulate_steps
+        self.base_lr = scaled_lr(self.optim_cfg, self.total_batch)
+        self.optim_cfg["lr"] = self.base_lr
+        groups = get_param_groups(raw, self.base_lr, float(self.optim_cfg["weight_decay"]))
+        self.optimizer = torch.optim.SGD(groups, lr=self.base_lr, momentum=float(self.optim_cfg["momentum"]),
+                                         nesterov=bool(self.optim_cfg.get("nesterov")))
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=float(self.optim_cfg.get("label_smoothing") or 0.0))
+        self.clip_grad = self.optim_cfg.get("clip_grad") or 0.0
+
+        model_run = raw
+        if self.dist.distributed:
+            model_run = nn.parallel.DistributedDataParallel(
+                raw, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        compile_opt = self.train_cfg.get("compile")
+        if compile_opt:
+            mode = compile_opt if isinstance(compile_opt, str) and compile_opt not in ("true", "True") else None
+            model_run = torch.compile(model_run, mode=mode)
+        self.model = model_run
+
+        self.epoch = 0  # completed epochs
+        self.global_step = 0
+        self.best_metric = None
+        self.best_epoch = None
+        self.history: list[dict] = []
+        self._writer = None
+        self._announced = False
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @property
+    def is_main(self) -> bool:
+        return self.dist.is_main
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def _inputs(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        imgs = batch["imgs"] if isinstance(batch, Mapping) else batch[0]
+        labels = batch["label"] if isinstance(batch, Mapping) else batch[1]
+        imgs = imgs.to(self.device, non_blocking=True)
+        labels = torch.as_tensor(labels).to(self.device, non_blocking=True)
+        if imgs.ndim == 4:  # (N, C, H, W): one view per video
+            imgs = imgs.unsqueeze(1)
+        if self.channels_last:
+            n, v = imgs.shape[:2]
+            imgs = imgs.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, (n, v))
+        return imgs, labels
+
+    def _set_lr(self, epoch_float: float) -> float:
+        lr = lr_at(self.optim_cfg, epoch_float)
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr * g.get("lr_mult", 1.0)
+        return lr
+
+    def _steps_per_epoch(self) -> int:
+        n = math.ceil(len(self.loaders["train"]) / self.accumulate_steps)
+        cap = self.train_cfg.get("max_steps_per_epoch")
+        return max(1, min(n, int(cap))) if cap else max(1, n)
+
+    def _all_reduce(self, values: list[float]) -> list[float]:
+        if not self.dist.distributed:
+            return values
+        import torch.distributed as dist
+
+        t = torch.tensor(values, dtype=torch.float64, device=self.device if self.dist.backend == "nccl" else "cpu")
+        dist.all_reduce(t)
+        return t.tolist()
+
+    def _barrier(self) -> None:
+        if self.dist.distributed:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    def _announce(self) -> None:
+        if self._announced:
+            return
+        self._announced = True
+        if not self.is_main:
+            return
+        from tsnlib.config import format_config, save_config
+
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        save_config(self.cfg, self.work_dir / "config.yaml")
+        prec = {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast + GradScaler"}[self.amp_dtype]
+        print(f"tsnlib: effective config (saved to {self.work_dir / 'config.yaml'}):")
+        print(format_config(self.cfg))
+        loader = self.loaders["train"]
+        print(f"tsnlib: training on {self.device} ({prec}, channels_last={self.channels_last}, "
+              f"compile={bool(self.train_cfg.get('compile'))}), {self.dist.world_size} process(es), "
+              f"{getattr(loader, 'num_workers', 0)} loader workers per process")
+        print(f"tsnlib: total batch {self.total_batch} = {self.dist.world_size} x {self.train_cfg['batch_size']} x "
+              f"{self.accumulate_steps} (accumulation); base lr {self.base_lr:g}"
+              + (f" (scaled from {self.cfg['optim']['lr']:g} for base batch {self.optim_cfg['base_batch_size']})"
+                 if self.optim_cfg.get("auto_scale_lr") else ""))
+        base = self.optim_cfg.get("base_batch_size")
+        if base and not self.optim_cfg.get("auto_scale_lr") and int(base) != self.total_batch:
+            print(f"tsnlib: note: the preset's lr was tuned for a total batch of {base}; with {self.total_batch} "
+                  f"consider optim.auto_scale_lr=true (linear scaling: lr x {self.total_batch}/{base})")
+        if self.train_cfg.get("tensorboard"):
+            self._writer = _tensorboard_writer(self.work_dir / "tb")
+
+    # -- one epoch -------------------------------------------------------------------------------
+    def _set_train_mode(self) -> None:
+        self.model.train()
+        if self.norm_eval:
+            for m in self.raw_model.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+
+    def train_one_epoch(self, epoch: int) -> dict:
+        """Train epoch ``epoch`` (0-based); returns ``{"lr", "train_loss", "train_top1", "clips", "time_s", ...}``."""
+        loader = self.loaders["train"]
+        sampler = getattr(loader, "sampler", None)
+        for s in (sampler, getattr(loader, "batch_sampler", None)):
+            if hasattr(s, "set_epoch"):
+                s.set_epoch(epoch)
+        ds = getattr(loader, "dataset", None)
+        if hasattr(ds, "set_epoch") and not isinstance(sampler, EpochSampler):
+            ds.set_epoch(epoch)  # effective without persistent workers only; EpochSampler handles the rest
+        self._set_train_mode()
+        steps = self._steps_per_epoch()
+        accum = self.accumulate_steps
+        total_micro = min(len(loader), steps * accum)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        correct = torch.zeros((), dtype=torch.float64, device=self.device)
+        seen = 0
+        clips = 0
+        lr = self._set_lr(epoch)
+        bar = progress(total=steps, desc=f"epoch {epoch + 1}/{self.optim_cfg['epochs']}", leave=False) if self.is_main else None
+        t0 = time.perf_counter()
+        self.optimizer.zero_grad(set_to_none=True)
+        step_in_epoch = 0
+        interval = max(1, int(self.train_cfg.get("log_interval") or 20))
+        for i, batch in enumerate(loader):
+            if i >= total_micro:
+                break
+            imgs, labels = self._inputs(batch)
+            last_micro = (i + 1) % accum == 0 or i + 1 == total_micro
+            sync = contextlib.nullcontext()
+            if self.dist.distributed and not last_micro and hasattr(self.model, "no_sync"):
+                sync = self.model.no_sync()
+            with sync:
+                with self._autocast():
+                    logits = self.model(imgs)
+                loss = self.criterion(logits.float(), labels)
+                self.scaler.scale(loss / accum).backward()
+            n = labels.shape[0]
+            loss_sum += loss.detach().double() * n
+            correct += (logits.detach().argmax(1) == labels).sum().double()
+            seen += n
+            clips += int(imgs.shape[0] * imgs.shape[1])
+            if last_micro:
+                lr = self._set_lr(epoch + step_in_epoch / steps)
+                if self.clip_grad and self.clip_grad > 0:
+                    self.scaler.unscale_(self.optimizer)
+                    params = [p for g in self.optimizer.param_groups for p in g["params"]]
+                    nn.utils.clip_grad_norm_(params, float(self.clip_grad))
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.optimizer.zero_grad(set_to_none=True)
+                step_in_epoch += 1
+                self.global_step += 1
+                if bar is not None:
+                    bar.update(1)
+                    if step_in_epoch % interval == 0 or step_in_epoch == steps:
+                        el = time.perf_counter() - t0
+                        bar.set_postfix(loss=f"{loss_sum.item() / max(seen, 1):.3f}",
+                                        acc=f"{correct.item() / max(seen, 1):.3f}",
+                                        clips_s=f"{clips / max(el, 1e-9):.1f}", lr=f"{lr:.2e}")
+                if step_in_epoch >= steps:
+                    break
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        elapsed = time.perf_counter() - t0
+        if bar is not None:
+            bar.close()
+        tot_loss, tot_correct, tot_seen, tot_clips = self._all_reduce([loss_sum.item(), correct.item(), seen, clips])
+        return {
+            "lr": lr,
+            "train_loss": tot_loss / max(tot_seen, 1),
+            "train_top1": tot_correct / max(tot_seen, 1),
+            "train_videos": int(tot_seen),
+            "train_time_s": elapsed,
+            "clips_per_s": tot_clips / max(elapsed, 1e-9),
+            "steps": step_in_epoch,
+        }
+
+    @torch.no_grad()
+    def validate(self, loader=None) -> dict:
+        """Validation (K segments, one centre crop per video): ``val_loss``, ``val_top1``, ``val_top5``, ``val_mean_class_accuracy``.
+
+        Introduced in notebooks/03_train_rgb.ipynb. Runs on this process with the unwrapped
+        model, over the whole loader (the trainer calls it on rank 0 only). Scores are the
+        consensus logits ``(num_videos, num_classes)``.
+        """
+        from tsnlib.evaluation import evaluate_scores
+
+        loader = loader if loader is not None else self.loaders.get("val")
+        model = self.raw_model
+        was_training = model.training
+        model.eval()
+        scores, labels = [], []
+        loss_sum, n = 0.0, 0
+        t0 = time.perf_counter()
+        try:
+            for batch in loader:
+                imgs, y = self._inputs(batch)
+                with self._autocast():
+                    logits = model(imgs)
+                logits = logits.float()
+                loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
+                n += int(y.shape[0])
+                scores.append(logits.cpu())
+                labels.append(y.cpu())
+        finally:
+            model.train(was_training)
+        s = torch.cat(scores).numpy()
+        y = torch.cat(labels).numpy()
+        names = self.class_names or [str(i) for i in range(s.shape[1])]
+        m = evaluate_scores(s, y, names)
+        return {
+            "val_loss": loss_sum / max(n, 1),
+            "val_top1": float(m["top1"]),
+            "val_top5": float(m["top5"]),
+            "val_mean_class_accuracy": float(m["mean_class_accuracy"]),
+            "val_videos": n,
+            "val_time_s": time.perf_counter() - t0,
+        }
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def _gather_rng(self) -> list | None:
+        """Every process's RNG states (a collective call under DDP; None when not distributed)."""
+        if not self.dist.distributed:
+            return None
+        import torch.distributed as dist
+
+        states = [None] * self.dist.world_size
+        dist.all_gather_object(states, rng_state())
+        return states
+
+    def state_dict(self, rng_per_rank: list | None = None) -> dict:
+        """Everything needed to continue exactly: model, optimiser, scaler, counters, RNG, config, class names.
+
+        ``rng_per_rank``: the RNG states of every process of a distributed run (see ``fit``).
+        """
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "model": {k: v.detach().cpu() for k, v in self.raw_model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "lr": lr_at(self.optim_cfg, self.epoch),
+            "best_metric": self.best_metric,
+            "best_epoch": self.best_epoch,
+            "metric_name": self.train_cfg.get("save_best") or "val_top1",
+            "history": self.history,
+            "rng": rng_state(),
+            "rng_per_rank": rng_per_rank,
+            "sampler": {"seed": int(self.train_cfg["seed"]), "epoch": self.epoch},
+            "config": self.cfg,
+            "class_names": self.class_names,
+            "world_size": self.dist.world_size,
+            "torch_version": str(torch.__version__),
+        }
+
+    def save(self, is_best: bool, rng_per_rank: list | None = None) -> Path:
+        """Write ``last.pth`` (and ``best.pth``, ``epoch_XXX.pth``) atomically; rank 0 only."""
+        last = self.work_dir / "last.pth"
+        save_checkpoint(self.state_dict(rng_per_rank), last)
+        if is_best:
+            _atomic_write(lambda tmp: shutil.copyfile(last, tmp), self.work_dir / "best.pth")
+        keep = int(self.train_cfg.get("max_keep") or 0)
+        if keep > 0:
+            _atomic_write(lambda tmp: shutil.copyfile(last, tmp), self.work_dir / f"epoch_{self.epoch:03d}.pth")
+            olds = sorted(self.work_dir.glob("epoch_[0-9][0-9][0-9]*.pth"))
+            for old in olds[:-keep]:
+                old.unlink(missing_ok=True)
+        return last
+
+    def load_state_dict(self, ckpt: Mapping) -> None:
+        """Restore a :meth:`state_dict` (from :func:`load_checkpoint`) to continue exactly where it stopped."""
+        self.raw_model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        if ckpt.get("scaler") and self.scaler.is_enabled():
+            self.scaler.load_state_dict(ckpt["scaler"])
+        self.epoch = int(ckpt["epoch"])
+        self.global_step = int(ckpt["global_step"])
+        self.best_metric = ckpt.get("best_metric")
+        self.best_epoch = ckpt.get("best_epoch")
+        self.history = [dict(r) for r in ckpt.get("history") or []]
+        if ckpt.get("class_names") is not None and self.class_names is None:
+            self.class_names = list(ckpt["class_names"])
+        per_rank = ckpt.get("rng_per_rank")
+        if per_rank and len(per_rank) == self.dist.world_size:
+            set_rng_state(per_rank[self.dist.rank])
+        elif ckpt.get("rng") is not None:
+            set_rng_state(ckpt["rng"])
+            if self.dist.rank != 0:
+                # other world size: rank 0's states, and fresh dropout streams for the other ranks
+                torch.manual_seed(int(self.train_cfg["seed"]) + self.dist.rank + 1000003 * self.epoch)
+
+    def resume(self, path: str | os.PathLike | bool = True) -> None:
+        """Continue from a checkpoint (``True``: ``<work_dir>/last.pth``): weights, optimiser, epoch, RNG."""
+        path = self.work_dir / "last.pth" if path is True or path in ("", None) else Path(path)
+        ckpt = load_checkpoint(path)
+        if "optimizer" not in ckpt or "epoch" not in ckpt:
+            raise CheckpointError(f"'{path}' holds weights only (no optimiser/epoch): use init_from to fine-tune from it")
+        saved_world = int(ckpt.get("world_size") or 1)
+        self.load_state_dict(ckpt)
+        if self.is_main:
+            print(f"tsnlib: resumed from '{path}' after epoch {self.epoch} (step {self.global_step})"
+                  + (f"; it was written by {saved_world} process(es), this run has {self.dist.world_size}: "
+                     "data order will differ" if saved_world != self.dist.world_size else ""))
+            changed = _config_changes(ckpt.get("config") or {}, self.cfg)
+            if changed:
+                print("tsnlib: note: the config differs from the checkpoint's in " + ", ".join(changed[:12])
+                      + " (the run continues with the new values)")
+            self._rewrite_metrics()
+
+    def _rewrite_metrics(self) -> None:
+        """Make ``metrics.jsonl`` hold exactly the epochs of the checkpoint (drop epochs after it)."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        text = "".join(json.dumps(r) + "\n" for r in self.history)
+        _atomic_write(lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), self.work_dir / "metrics.jsonl")
+
+    def _log(self, record: dict) -> None:
+        with open(self.work_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        if self._writer is not None:
+            for k, v in record.items():
+                if k != "epoch" and isinstance(v, (int, float)) and v is not None:
+                    self._writer.add_scalar(k.replace("_", "/", 1), v, record["epoch"])
+            self._writer.flush()
+
+    # -- the loop --------------------------------------------------------------------------------
+    def fit(self) -> dict:
+        """Train from ``self.epoch`` to ``optim.epochs``: train, validate, log, checkpoint every epoch.
+
+        Returns ``{"best_metric", "best_epoch", "metric_name", "history", "work_dir"}``.
+        """
+        self._announce()
+        total = int(self.optim_cfg["epochs"])
+        metric_name = self.train_cfg.get("save_best") or "val_top1"
+        val_every = int(self.train_cfg.get("val_interval") or 0)
+        while self.epoch < total:
+            e = self.epoch
+            t0 = time.perf_counter()
+            rec = {"epoch": e + 1}
+            rec.update(self.train_one_epoch(e))
+            do_val = self.loaders.get("val") is not None and val_every > 0 and ((e + 1) % val_every == 0 or e + 1 == total)
+            if do_val and self.is_main:
+                rec.update(self.validate())
+            self._barrier()
+            rec["epoch_time_s"] = time.perf_counter() - t0
+            self.epoch = e + 1
+            is_best = False
+            value = rec.get(metric_name)
+            if value is not None and (self.best_metric is None or value > self.best_metric):
+                self.best_metric, self.best_epoch, is_best = float(value), self.epoch, True
+            rec["best_" + metric_name] = self.best_metric
+            self.history.append(rec)
+            rng_all = self._gather_rng()
+            if self.is_main:
+                self._log(rec)
+                self.save(is_best, rng_all)
+                msg = (f"epoch {self.epoch}/{total}: lr {rec['lr']:.3g}, train loss {rec['train_loss']:.4f}, "
+                       f"train top-1 {rec['train_top1']:.3f}")
+                if "val_top1" in rec:
+                    msg += (f", val top-1 {rec['val_top1']:.3f}, val top-5 {rec['val_top5']:.3f}, "
+                            f"val mean class acc {rec['val_mean_class_accuracy']:.3f}")
+                msg += f", {rec['clips_per_s']:.1f} clips/s, {rec['epoch_time_s']:.1f} s"
+                print(msg, flush=True)
+            self._barrier()
+            for hook in self.hooks:
+                hook(self, rec)
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        return {"best_metric": self.best_metric, "best_epoch": self.best_epoch, "metric_name": metric_name,
+                "history": self.history, "work_dir": str(self.work_dir)}
+
+
+# ---------------------------------------------------------------------------------------------
+# from a config to a trained model
+# ---------------------------------------------------------------------------------------------
+
+
+def default_work_dir(cfg: Mapping) -> Path:
+    """``train.work_dir`` or ``<outputs>/runs/<name>``."""
+    from tsnlib.utils import output_dir
+
+    wd = cfg["train"].get("work_dir")
+    return Path(wd).expanduser() if wd else output_dir() / "runs" / str(cfg.get("name") or "run")
+
+
+def train(cfg: Mapping | str, work_dir: str | os.PathLike | None = None, device=None,
+          resume: str | os.PathLike | bool | None = None, init_from: str | os.PathLike | None = None,
+          hooks: Sequence[Callable] = ()) -> Trainer:
+    """Build data, model and :class:`Trainer` from a config and train; returns the trainer.
+
+    Introduced in notebooks/03_train_rgb.ipynb (what ``tsnlib train`` calls).
+
+    * ``cfg``: a config dict or a preset name / YAML path (:func:`tsnlib.config.load_config`).
+    * ``resume``: ``True`` (``<work_dir>/last.pth``) or a checkpoint path: continue exactly.
+    * ``init_from``: a checkpoint whose weights start the model (fine-tuning; a classifier with
+      another class count is dropped and reported). Exclusive with ``resume``.
+    """
+    from tsnlib.config import load_config
+    from tsnlib.experiment import build_datasets, build_loaders, build_model_from_config
+
+    if not isinstance(cfg, Mapping):
+        cfg = load_config(cfg)
+    if resume and init_from:
+        raise ValueError("give resume (continue a run) or init_from (fine-tune from weights), not both")
+    cfg = _to_plain(cfg)
+    dist_info = setup_distributed(device)
+    work_dir = Path(work_dir) if work_dir is not None else default_work_dir(cfg)
+    cfg["train"]["work_dir"] = str(work_dir)
+    seed_everything(int(cfg["train"]["seed"]))  # same model init on every process
+    datasets = build_datasets(cfg, subsets=("train", "val"))
+    loaders = build_loaders(cfg, datasets, distributed=dist_info.distributed, dist=dist_info)
+    names = list(datasets["label_map"].names)
+    model = build_model_from_config(cfg, num_classes=len(names))
+    if init_from:
+        init_from_checkpoint(model, init_from, verbose=dist_info.is_main)
+    trainer = Trainer(cfg, model, loaders, work_dir, device=device, class_names=names, dist=dist_info, hooks=hooks)
+    if resume:
+        trainer.resume(resume)
+    trainer.fit()
+    return trainer
