@@ -986,7 +986,7 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
-    from tsnlib.utils import progress as progress_bar  # noqa: PLC0415
+    from tsnlib.utils import run_per_video  # noqa: PLC0415
 
     out_root = Path(out_root)
     recs = [_as_record(r) for r in records]
@@ -1004,41 +1004,10 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
         else:
             todo.append(i)
     kwargs = {"short_side": short_side, "size": size, "quality": quality}
-    failures: list[tuple[str, str]] = []
-
-    bar = progress_bar(total=len(todo), desc="frames", unit="video", **({} if progress else {"disable": True}))
-
-    def fail(i: int, exc: BaseException) -> None:
-        failures.append((str(recs[i].path), f"{type(exc).__name__}: {exc}"))
-
-    n_workers = (os.cpu_count() or 1) if workers is None else int(workers)
-    n_workers = max(0, min(n_workers, len(todo)))
-    try:
-        if n_workers <= 1:
-            for i in todo:
-                try:
-                    extract_frames(recs[i].path, targets[i], **kwargs)
-                    done.add(i)
-                except Exception as exc:  # noqa: BLE001 - collected, reported at the end
-                    fail(i, exc)
-                bar.update(1)
-        else:
-            import multiprocessing  # noqa: PLC0415
-            from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: PLC0415
-
-            ctx = multiprocessing.get_context("spawn")  # safe after torch / OpenCV threads started
-            with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_extract_worker) as pool:
-                futures = {pool.submit(_extract_job, str(recs[i].path), str(targets[i]), kwargs): i for i in todo}
-                for fut in as_completed(futures):
-                    i = futures[fut]
-                    try:
-                        fut.result()
-                        done.add(i)
-                    except Exception as exc:  # noqa: BLE001
-                        fail(i, exc)
-                    bar.update(1)
-    finally:
-        bar.close()
+    jobs = {i: (str(recs[i].path), str(targets[i]), kwargs) for i in todo}
+    finished, failures = run_per_video(_extract_job, jobs, {i: recs[i].path for i in todo}, workers=workers,
+                                       desc="frames", show_progress=progress, initializer=_init_extract_worker)
+    done.update(finished)
 
     out = [_folder_record(recs[i], targets[i]) for i in range(len(recs)) if i in done]
     if progress or failures:

@@ -708,7 +708,7 @@ def extract_dataset_flow(
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    from tsnlib.utils import progress as progress_bar
+    from tsnlib.utils import run_per_video
 
     out_root = Path(out_root)
     recs = [_as_record(r) for r in records]
@@ -719,10 +719,9 @@ def extract_dataset_flow(
             raise ValueError(f"two videos map to the same frame folder {t}: {seen[t].path} and {r.path}")
         seen[t] = r
     # fail early, in this process, on a method that cannot run (missing contrib build, weights)
-    estimator = FlowEstimator(method, **method_options)
+    FlowEstimator(method, **method_options)
 
     results: dict[int, dict] = {}
-    failures: list[tuple[str, str]] = []
     todo: list[int] = []
     for i, t in enumerate(targets):
         if resume and is_complete_flow_folder(t):
@@ -733,43 +732,11 @@ def extract_dataset_flow(
             todo.append(i)
     kwargs = dict(bound=bound, short_side=short_side, size=size, jpeg_quality=jpeg_quality)
     out_root.mkdir(parents=True, exist_ok=True)
-
-    bar_kwargs = {} if progress else {"disable": True}  # else TSN_PROGRESS decides
-    bar = progress_bar(total=len(todo), desc=f"flow ({method})", unit="video", **bar_kwargs)
-
-    def fail(i: int, exc: BaseException) -> None:
-        failures.append((str(recs[i].path), f"{type(exc).__name__}: {exc}"))
-
-    n_workers = (os.cpu_count() or 1) if workers is None else int(workers)
-    n_workers = max(0, min(n_workers, len(todo)))
-    try:
-        if n_workers <= 1:
-            for i in todo:
-                try:
-                    results[i] = extract_video_flow(recs[i].path, targets[i], estimator=estimator, **kwargs)
-                except Exception as exc:  # noqa: BLE001 - collected and reported at the end
-                    fail(i, exc)
-                bar.update(1)
-                bar.set_postfix(failed=len(failures))
-        else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            # spawn, not fork: safe after torch/CUDA or OpenCV threads started in the parent
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker,
-                                     initargs=(method, dict(method_options))) as pool:
-                futures = {pool.submit(_extract_one, str(recs[i].path), str(targets[i]), kwargs): i for i in todo}
-                for fut in as_completed(futures):
-                    i = futures[fut]
-                    try:
-                        results[i] = fut.result()
-                    except Exception as exc:  # noqa: BLE001
-                        fail(i, exc)
-                    bar.update(1)
-                    bar.set_postfix(failed=len(failures))
-    finally:
-        bar.close()
+    jobs = {i: (str(recs[i].path), str(targets[i]), kwargs) for i in todo}
+    extracted, failures = run_per_video(_extract_one, jobs, {i: recs[i].path for i in todo}, workers=workers,
+                                        desc=f"flow ({method})", show_progress=progress, initializer=_init_worker,
+                                        initargs=(method, dict(method_options)))
+    results.update(extracted)
 
     frame_records = [
         _frame_record(recs[i], targets[i], results[i]["num_frames"], results[i]["num_flow"])

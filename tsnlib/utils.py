@@ -102,3 +102,51 @@ def output_dir(path: str | os.PathLike | None = None) -> Path:
         out = repo_root() / "outputs"
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def run_per_video(job, jobs: dict, names: dict, workers: int | None = None, desc: str = "videos",
+                  show_progress: bool = True, initializer=None, initargs: tuple = ()):
+    """Run ``job(*jobs[i])`` for every key ``i``: in worker processes, or here when ``workers`` ≤ 1.
+
+    The shared engine of dataset-wide extraction (frame folders, optical flow): a progress bar,
+    one failing video never stops the others, and failures come back for a summary at the end.
+    ``job`` and ``initializer`` must be module-level functions (they are sent to the workers);
+    in-process runs call ``initializer(*initargs)`` here first. Workers use the ``spawn`` start
+    method (safe after torch, CUDA or OpenCV threads started in this process), so a *script* that
+    uses ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard; notebooks do not.
+
+    Returns ``(results, failures)``: ``results[i]`` = what ``job`` returned; ``failures`` =
+    ``[(names[i], "ErrorType: message"), ...]``. Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    results: dict = {}
+    failures: list[tuple[str, str]] = []
+    n_workers = (os.cpu_count() or 1) if workers is None else int(workers)
+    n_workers = max(0, min(n_workers, len(jobs)))
+    bar = progress(total=len(jobs), desc=desc, unit="video", **({} if show_progress else {"disable": True}))
+
+    def finish(i, get_result) -> None:
+        try:
+            results[i] = get_result()
+        except Exception as exc:  # noqa: BLE001 - collected and reported at the end
+            failures.append((str(names[i]), f"{type(exc).__name__}: {exc}"))
+        bar.update(1)
+        bar.set_postfix(failed=len(failures))
+
+    try:
+        if n_workers <= 1:
+            if initializer is not None:
+                initializer(*initargs)
+            for i, args in jobs.items():
+                finish(i, lambda: job(*args))
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=initializer, initargs=initargs) as pool:
+                futures = {pool.submit(job, *args): i for i, args in jobs.items()}
+                for fut in as_completed(futures):
+                    finish(futures[fut], fut.result)
+    finally:
+        bar.close()
+    return results, failures
