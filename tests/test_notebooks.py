@@ -64,3 +64,23 @@ def test_02_segment_sampling(course_env, monkeypatch):
     assert r["train_sample_shape"] == [3, 3, 224, 224]
     assert r["test_shape_1crop"] == [3, 3, 224, 224]
     assert r["test_shape_3crop"][0] == 9 and r["test_shape_10crop"][0] == 30
+
+
+@pytest.mark.notebook
+def test_03_train_rgb(course_env, monkeypatch):
+    r = run_notebook("03_train_rgb.ipynb", course_env, monkeypatch, NUM_WORKERS=0)
+    assert r["consensus_is_mean_of_segments"] is True
+    assert r["partial_bn_trainable_layers"] == 1  # only the first BN trains under partial BN
+    assert r["epochs_trained"] == 1  # quick mode: one short epoch
+    for key in ("test_top1", "test_top5", "test_mean_class_accuracy", "ablation_k1_top1"):
+        assert 0.0 <= r[key] <= 1.0
+    assert r["test_top5"] >= r["test_top1"]
+    assert {"test_acc_appearance", "test_acc_motion", "test_acc_event"} <= set(r)
+    # the run left what notebooks 04-06 reuse: a checkpoint and its test scores
+    run = course_env["out"] / "runs" / "rgb_k3"
+    assert (run / "best.pth").exists() and (run / "scores_test.npz").exists()
+    from tsnlib.evaluation import ScoreSet
+
+    scores = ScoreSet.load(run / "scores_test.npz")
+    assert scores.scores.shape == (len(scores.video_ids), len(scores.class_names))
+    assert scores.meta["num_clips"] == 5 and scores.meta["num_views"] == 1

@@ -14,6 +14,7 @@ Papermill parameters can be passed to every notebook, as an instructor does in c
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -42,6 +43,18 @@ def _parse_value(text: str):
         if lowered in {"true", "false"}:
             return lowered == "true"
         return text
+
+
+def run_key(path: Path, parameters: dict) -> str:
+    """What a notebook's results depend on: its own text, the parameters and the library's sources."""
+    h = hashlib.sha256(path.read_bytes())
+    h.update(json.dumps(parameters, sort_keys=True).encode())
+    for src in sorted((repo_root() / "tsnlib").rglob("*")):
+        if src.suffix in {".py", ".yaml"}:
+            h.update(src.read_bytes())
+    for var in ("TSN_DATA", "TSN_DEVICE"):
+        h.update(os.environ.get(var, "").encode())
+    return h.hexdigest()
 
 
 def execute_notebook(path: Path, out: Path, parameters: dict, timeout: int | None = None) -> Path:
@@ -89,8 +102,13 @@ def format_results(records: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def run_course(out=None, quick: bool = True, only=None, parameters: dict | None = None, data=None) -> dict:
-    """Generate the data, execute the notebooks, render HTML; returns the recorded results."""
+def run_course(out=None, quick: bool = True, only=None, parameters: dict | None = None, data=None,
+               force: bool = False) -> dict:
+    """Generate the data, execute the notebooks, render HTML; returns the recorded results.
+
+    A notebook is skipped when it already ran with the same text, parameters and library sources
+    (its key is kept in ``<out>/notebooks/.<name>.key``); ``force=True`` runs everything again.
+    """
     out = output_dir(out).resolve()
     os.environ["TSN_OUTPUT"] = str(out)
     os.environ.setdefault("TSN_PROGRESS", "off")  # papermill would log every bar update
@@ -110,9 +128,17 @@ def run_course(out=None, quick: bool = True, only=None, parameters: dict | None 
     if not paths:
         raise SystemExit("no notebooks found")
     for path in paths:
+        key_file = out / "notebooks" / f".{path.stem}.key"
+        key = run_key(path, params)
+        done = (out / "notebooks" / path.name).exists() and (out / "html" / f"{path.stem}.html").exists()
+        if not force and done and key_file.exists() and key_file.read_text() == key:
+            print(f"[course] {path.name}: unchanged since its last run, skipped (--force runs it again)")
+            continue
         start = time.perf_counter()
         print(f"[course] running {path.name} ({'quick' if quick else 'full'} mode) ...", flush=True)
+        key_file.unlink(missing_ok=True)
         execute_notebook(path, out, params)
+        key_file.write_text(key)
         print(f"[course]   done in {time.perf_counter() - start:.0f} s", flush=True)
     records = load_records(out)
     print()
@@ -127,11 +153,12 @@ def main(argv=None) -> int:
     parser.add_argument("--full", action="store_true", help="full mode instead of quick mode")
     parser.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     parser.add_argument("--data", default=None, help="data folder (default $TSN_DATA or data/)")
+    parser.add_argument("--force", action="store_true", help="run every notebook, even those unchanged since their last run")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="papermill parameter for every notebook, e.g. -p EPOCHS 1")
     args = parser.parse_args(argv)
     params = {name: _parse_value(value) for name, value in args.parameter}
-    run_course(out=args.out, quick=not args.full, only=args.only, parameters=params, data=args.data)
+    run_course(out=args.out, quick=not args.full, only=args.only, parameters=params, data=args.data, force=args.force)
     return 0
 
 

@@ -54,7 +54,10 @@ def _annotation_path(d: Mapping) -> Path:
 
 
 def load_subset(cfg: Mapping, subset: str):
-    """``(records, label_map)`` of one subset (``data.train_subset`` etc. name it) of the config's dataset."""
+    """``(records, label_map)`` of one subset (``data.train_subset`` etc. name it) of the config's dataset.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     from tsnlib.annotations import load_annotations
 
     d = cfg["data"]
@@ -263,6 +266,25 @@ def load_model_from_checkpoint(path: str | os.PathLike, cfg: Mapping | None = No
 # ---------------------------------------------------------------------------------------------
 
 
+def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
+    """Let ``key=value`` overrides come after options too (``CONFIG --work-dir D a=1``).
+
+    argparse matches a ``nargs="*"`` positional once; ``parse_known_intermixed_args`` collects
+    positionals around options. The subcommand's parser is called by the top-level one through
+    ``parse_known_args``, so that is where the intermixed parsing is plugged in.
+    """
+    original = parser.parse_known_args
+
+    def parse_known_args(args=None, namespace=None):
+        parser.parse_known_args = original  # the intermixed parser calls it twice itself
+        try:
+            return parser.parse_known_intermixed_args(args, namespace)
+        finally:
+            parser.parse_known_args = parse_known_args
+
+    parser.parse_known_args = parse_known_args
+
+
 def _overrides(values: Sequence[str]) -> list[str]:
     bad = [v for v in values if "=" not in v]
     if bad:
@@ -272,7 +294,10 @@ def _overrides(values: Sequence[str]) -> list[str]:
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``tsnlib train``."""
+    """Arguments of ``tsnlib train``.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     parser.add_argument("config", help="preset name (e.g. tsn_r18_synthetic_rgb) or YAML file")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. optim.lr=0.01")
     parser.add_argument("--work-dir", default=None, help="checkpoints, logs and config go here "
@@ -283,14 +308,22 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="start from these weights (fine-tuning; a classifier of another size is dropped)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
     parser.add_argument("--seed", type=int, default=None, help="shortcut for train.seed=S")
+    _allow_intermixed(parser)
 
 
 def cli_train(args: argparse.Namespace) -> int:
-    """``tsnlib train``: load the config, train, print where the checkpoints are."""
+    """``tsnlib train``: load the config, train, print where the checkpoints are.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     from tsnlib.config import load_config
     from tsnlib.training import train
 
-    overrides = _overrides(args.overrides)
+    overrides = list(args.overrides)
+    if isinstance(args.resume, str) and "=" in args.resume and not Path(args.resume).exists():
+        overrides.insert(0, args.resume)  # `--resume key=value`: a bare --resume followed by an override
+        args.resume = True
+    overrides = _overrides(overrides)
     if args.seed is not None:
         overrides.append(f"train.seed={args.seed}")
     if args.work_dir:
@@ -305,7 +338,10 @@ def cli_train(args: argparse.Namespace) -> int:
 
 
 def add_test_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``tsnlib test``."""
+    """Arguments of ``tsnlib test``.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     parser.add_argument("config", help="preset name or YAML file (the data and test protocol)")
     parser.add_argument("checkpoint", help="a tsnlib checkpoint (last.pth / best.pth)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. data.split=2")
@@ -314,22 +350,21 @@ def add_test_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clips", type=int, default=None, help="snippets per video (test.num_clips; paper: 25)")
     parser.add_argument("--crops", type=int, default=None, choices=(1, 3, 10), help="views per snippet (test.num_crops)")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    _allow_intermixed(parser)
 
 
-def cli_test(args: argparse.Namespace) -> int:
-    """``tsnlib test``: the full test protocol on the test subset; prints named metrics, saves scores."""
-    from tsnlib.config import load_config
-    from tsnlib.evaluation import evaluate_scores, predict_scores
+def test_checkpoint(cfg: Mapping, checkpoint: str | os.PathLike, device=None, verbose: bool = True):
+    """Run the full test protocol of ``cfg["test"]`` on the test subset with a checkpoint.
+
+    Returns a :class:`tsnlib.evaluation.ScoreSet` of scores ``(num_videos, num_classes)``,
+    averaged over crops then snippets before any softmax, with video ids and class names.
+    Introduced in notebooks/03_train_rgb.ipynb (what ``tsnlib test`` calls).
+    """
+    from tsnlib.evaluation import predict_scores
     from tsnlib.utils import get_device
 
-    overrides = _overrides(args.overrides)
-    if args.clips is not None:
-        overrides.append(f"test.num_clips={args.clips}")
-    if args.crops is not None:
-        overrides.append(f"test.num_crops={args.crops}")
-    cfg = load_config(args.config, overrides)
-    device = get_device(args.device)
-    model, _, names = load_model_from_checkpoint(args.checkpoint, cfg=cfg, device=device)
+    device = get_device(device, verbose=verbose) if not isinstance(device, torch.device) else device
+    model, _, names = load_model_from_checkpoint(checkpoint, cfg=cfg, device=device)
     datasets = build_datasets(cfg, subsets=("test",))
     data_names = list(datasets["label_map"].names)
     if data_names != names:
@@ -338,19 +373,38 @@ def cli_test(args: argparse.Namespace) -> int:
     loader = build_loaders(cfg, {"test": datasets["test"]})["test"]
     t = cfg["test"]
     sampler = datasets["test"].sampler
-    print(f"tsnlib: testing {args.checkpoint} on {len(datasets['test'])} videos of {cfg['data']['dataset']} split "
-          f"{cfg['data']['split']} ({cfg['data']['test_subset']}): {sampler.num_clips} snippets x {t['num_crops']} crops "
-          f"({t['input_size']} px) per video")
-    meta = {"config": cfg["name"], "checkpoint": str(args.checkpoint), "modality": cfg["data"]["modality"],
+    if verbose:
+        print(f"tsnlib: testing {checkpoint} on {len(datasets['test'])} videos of {cfg['data']['dataset']} split "
+              f"{cfg['data']['split']} ({cfg['data']['test_subset']}): {sampler.num_clips} snippets x "
+              f"{t['num_crops']} crops ({t['input_size']} px) per video")
+    meta = {"config": cfg["name"], "checkpoint": str(checkpoint), "modality": cfg["data"]["modality"],
             "dataset": cfg["data"]["dataset"], "split": cfg["data"]["split"], "subset": cfg["data"]["test_subset"]}
-    scores = predict_scores(model, loader, num_clips=sampler.num_clips, num_views=int(t["num_crops"]), device=device,
-                            max_views_per_forward=int(t["max_views_per_forward"]), amp=t["amp"], class_names=names,
-                            meta=meta)
-    metrics = evaluate_scores(scores.scores, scores.labels, names)
-    out = Path(args.out) if args.out else Path(args.checkpoint).with_name(
-        f"scores_{cfg['name']}_{sampler.num_clips}x{t['num_crops']}.npz")
+    return predict_scores(model, loader, num_clips=sampler.num_clips, num_views=int(t["num_crops"]), device=device,
+                          max_views_per_forward=int(t["max_views_per_forward"]), amp=t["amp"], class_names=names,
+                          meta=meta)
+
+
+def cli_test(args: argparse.Namespace) -> int:
+    """``tsnlib test``: the full test protocol on the test subset; prints named metrics, saves scores.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    from tsnlib.config import load_config
+    from tsnlib.evaluation import evaluate_scores
+    from tsnlib.utils import get_device
+
+    overrides = _overrides(args.overrides)
+    if args.clips is not None:
+        overrides.append(f"test.num_clips={args.clips}")
+    if args.crops is not None:
+        overrides.append(f"test.num_crops={args.crops}")
+    cfg = load_config(args.config, overrides)
+    scores = test_checkpoint(cfg, args.checkpoint, device=get_device(args.device))
+    metrics = evaluate_scores(scores.scores, scores.labels, scores.class_names)
+    clips, crops = scores.meta.get("num_clips"), scores.meta.get("num_views")
+    out = Path(args.out) if args.out else Path(args.checkpoint).with_name(f"scores_{cfg['name']}_{clips}x{crops}.npz")
     scores.save(out)
-    print(f"test protocol ({sampler.num_clips} x {t['num_crops']} views), {len(scores.labels)} videos:")
+    print(f"test protocol ({clips} x {crops} views), {len(scores.labels)} videos:")
     print(f"  top-1 accuracy       {metrics['top1']:.4f}")
     print(f"  top-5 accuracy       {metrics['top5']:.4f}")
     print(f"  mean class accuracy  {metrics['mean_class_accuracy']:.4f}")
@@ -359,7 +413,10 @@ def cli_test(args: argparse.Namespace) -> int:
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``tsnlib predict``."""
+    """Arguments of ``tsnlib predict``.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     parser.add_argument("video", help="any video file")
     parser.add_argument("--checkpoint", required=True, help="a tsnlib checkpoint (stores config and class names)")
     parser.add_argument("--topk", type=int, default=5, help="how many classes to print")
@@ -369,7 +426,10 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cli_predict(args: argparse.Namespace) -> int:
-    """``tsnlib predict``: the top-k classes (names and probabilities) of one video; needs no dataset."""
+    """``tsnlib predict``: the top-k classes (names and probabilities) of one video; needs no dataset.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     from tsnlib.evaluation import predict_video
     from tsnlib.utils import get_device
 
