@@ -82,9 +82,9 @@ def test_cli_train_test_predict_end_to_end(small_cfg, tiny_ucf101, tmp_path, cap
     [rec] = read_metrics(wd)
     assert rec["epoch"] == 1 and rec["steps"] == 3 and 0 <= rec["val_top1"] <= 1
 
-    # --resume continues the same run to a second epoch
-    rc = main(["train", PRESET, *SMALL, "optim.epochs=2", "train.max_steps_per_epoch=3", "--work-dir", str(wd),
-               "--device", "cpu", "--seed", "3", "--resume"])
+    # --resume continues the same run to a second epoch (overrides may come after the options too)
+    rc = main(["train", PRESET, "--work-dir", str(wd), "--device", "cpu", "--seed", "3", "--resume", *SMALL,
+               "optim.epochs=2", "train.max_steps_per_epoch=3"])
     assert rc == 0
     assert "resumed from" in capsys.readouterr().out
     assert [r["epoch"] for r in read_metrics(wd)] == [1, 2]

@@ -401,6 +401,40 @@ def test_flow_resize_gives_torchvision_values(num_frames):
         assert resized  # the crops 30x30 / 26x26 / ... were really resized
 
 
+@pytest.mark.parametrize("preset", ["train", "train_fixed5", "val"])
+def test_fused_presets_equal_their_steps_run_one_by_one(preset, monkeypatch):
+    """The presets' fused RGB route (crop-resize, then flip and normalise frame by frame) draws the
+    same parameters and gives bit-identical tensors to the steps applied one after the other, for
+    decoded (channels-last) and planar frames, crops that need a resize and crops that do not, flips or not."""
+    tf = {
+        "train": lambda: T.train_transform("RGB", 3, 1, 48, 56),
+        "train_fixed5": lambda: T.train_transform("RGB", 2, 2, 40, None, num_fixed_crops=5),
+        "val": lambda: T.val_transform("RGB", 3, 1, 48, 56),
+    }[preset]()
+    steps = v2.Compose(list(tf.transforms))
+    routes = set()
+    fused_frames = T._normalize_rgb_frames
+    monkeypatch.setattr(T, "_normalize_rgb_frames", lambda hwc, flip, in_place, *a: routes.add((flip, in_place)) or
+                        fused_frames(hwc, flip, in_place, *a))
+    n = tf.transforms[-1].num_clips * tf.transforms[-1].clip_len
+    for h, w in ((48, 64), (56, 80), (42, 48)):
+        hwc = torch.randint(0, 256, (n, h, w, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(h + w))
+        for video in (tv_tensors.Video(hwc.permute(0, 3, 1, 2)), tv_tensors.Video(hwc.permute(0, 3, 1, 2).contiguous())):
+            before = video.clone()
+            for seed in range(10):
+                torch.manual_seed(seed)
+                fused = tf(video)
+                torch.manual_seed(seed)
+                ref = steps(video)
+                assert type(fused) is torch.Tensor and fused.is_contiguous()
+                assert fused.shape == ref.shape and torch.equal(fused, ref), (preset, h, w, seed)
+            assert torch.equal(video, before)  # the input is never modified (in-place flips touch scratch only)
+    if preset == "val":
+        assert routes == {(False, True), (False, False)}  # resized crops, and crops used as they are
+    else:
+        assert routes == {(True, True), (True, False), (False, True), (False, False)}
+
+
 def test_transforms_pass_other_inputs_through():
     """A lone tensor takes the short path; (frames, label) structures still go through v2's generic one."""
     video = random_video(3, 3, 60, 80, seed=6)

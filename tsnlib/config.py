@@ -85,7 +85,10 @@ CHOICES = {
 
 
 class ConfigError(ValueError):
-    """A config that cannot be used: unknown key, wrong type, bad value, missing file, cycle in ``base:``."""
+    """A config that cannot be used: unknown key, wrong type, bad value, missing file, cycle in ``base:``.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +97,10 @@ class ConfigError(ValueError):
 
 
 def list_presets() -> list[str]:
-    """Names of the shipped presets (the YAML files of :data:`CONFIG_DIR`, without ``defaults``)."""
+    """Names of the shipped presets (the YAML files of :data:`CONFIG_DIR`, without ``defaults``).
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != _DEFAULTS)
 
 
@@ -103,6 +109,8 @@ def preset_path(name_or_path: str | os.PathLike, relative_to: Path | None = None
 
     A relative path is looked up next to ``relative_to`` (the file that names it as ``base:``)
     first, then in the current folder. Raises :class:`ConfigError` listing the presets.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
     """
     text = str(name_or_path)
     candidates = []
@@ -163,7 +171,10 @@ def _resolve_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
 
 
 def default_config() -> dict:
-    """Every key with its default value (the schema), read from ``configs/defaults.yaml``."""
+    """Every key with its default value (the schema), read from ``configs/defaults.yaml``.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     return _read_yaml(CONFIG_DIR / f"{_DEFAULTS}.yaml")
 
 
@@ -173,7 +184,10 @@ def default_config() -> dict:
 
 
 def config_keys(cfg: Mapping | None = None, prefix: str = "") -> list[str]:
-    """All dotted keys of a config (default: of the schema), e.g. ``["model.backbone", ...]``."""
+    """All dotted keys of a config (default: of the schema), e.g. ``["model.backbone", ...]``.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     cfg = default_config() if cfg is None else cfg
     keys = []
     for k, v in cfg.items():
@@ -186,7 +200,10 @@ def config_keys(cfg: Mapping | None = None, prefix: str = "") -> list[str]:
 
 
 def get_value(cfg: Mapping, dotted: str):
-    """``cfg["a"]["b"]`` for ``"a.b"``; raises :class:`ConfigError` when a part is missing."""
+    """``cfg["a"]["b"]`` for ``"a.b"``; raises :class:`ConfigError` when a part is missing.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     node = cfg
     for part in dotted.split("."):
         if not isinstance(node, Mapping) or part not in node:
@@ -296,6 +313,8 @@ def apply_overrides(cfg: Mapping, overrides: Sequence[str] | Mapping | None) -> 
 
     Values given as strings are read as YAML (so ``5``, ``0.1``, ``true``, ``null``, ``[20, 40]`` get
     their types); every key must exist in the schema (the error lists the valid keys).
+
+    Introduced in notebooks/03_train_rgb.ipynb.
     """
     out = copy.deepcopy(dict(cfg))
     if not overrides:
@@ -337,6 +356,8 @@ def expand_vars(text: str) -> str:
 
     A variable that is neither set nor ``TSN_DATA`` raises :class:`ConfigError`. A leading ``~``
     becomes the home folder.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
     """
     from tsnlib.utils import data_root
 
@@ -368,7 +389,10 @@ def _expand_all(node):
 
 
 def validate_config(cfg: Mapping) -> dict:
-    """Check keys, types and choices of a full config; returns it (typed). Raises :class:`ConfigError`."""
+    """Check keys, types and choices of a full config; returns it (typed). Raises :class:`ConfigError`.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     out = _check_against(cfg, _root_schema(), "config")
     for dotted, allowed in CHOICES.items():
         try:
@@ -459,12 +483,18 @@ _Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,20
 
 
 def format_config(cfg: Mapping) -> str:
-    """The config as readable YAML text (section by section, in schema order, lists inline)."""
+    """The config as readable YAML text (section by section, in schema order, lists inline).
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     return yaml.dump(_plain(cfg), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
 
 
 def save_config(cfg: Mapping, path: str | os.PathLike) -> Path:
-    """Write the config as YAML to ``path`` (folders created); ``load_config(path)`` reads it back."""
+    """Write the config as YAML to ``path`` (folders created); ``load_config(path)`` reads it back.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")

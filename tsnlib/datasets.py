@@ -241,7 +241,7 @@ class TSNDataset(Dataset):
 
         item_seed = self._item_seed(index)
         video, idx = self._load(index, item_seed)
-        video = tv_tensors.Video(video)
+        video = video.as_subclass(tv_tensors.Video)  # what tv_tensors.Video(video) does for a uint8 tensor, minus its checks
         num_clips = idx.shape[0]
         if self.transform is None:
             imgs, num_views = video, 1

@@ -84,7 +84,10 @@ CHECKPOINT_FORMAT = "tsnlib-checkpoint-1"
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint that cannot (or must not) be loaded: missing, not plain data, wrong format."""
+    """A checkpoint that cannot (or must not) be loaded: missing, not plain data, wrong format.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,6 +142,8 @@ def scaled_lr(optim_cfg: Mapping, total_batch: int) -> float:
 
     ``total_batch`` = processes × ``train.batch_size`` × ``train.accumulate_steps``. Without
     ``auto_scale_lr`` the configured ``lr`` is returned unchanged.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
     """
     lr = float(optim_cfg["lr"])
     if optim_cfg.get("auto_scale_lr"):
@@ -159,6 +164,8 @@ def amp_dtype(amp, device) -> torch.dtype | None:
     ``"auto"`` and ``True`` on CUDA pick **bf16** where the GPU supports it (Ampere and newer):
     with gradients, bf16's fp32-sized exponent cannot overflow, so no loss scaling is needed.
     Older GPUs get fp16, which the trainer pairs with a ``GradScaler``.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
     """
     from tsnlib.evaluation import autocast_dtype
 
@@ -183,7 +190,10 @@ def _use_channels_last(setting, device: torch.device, dtype: torch.dtype | None)
 
 @dataclass(frozen=True)
 class DistInfo:
-    """Where this process stands in a distributed run (``world_size`` 1 when not distributed)."""
+    """Where this process stands in a distributed run (``world_size`` 1 when not distributed).
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
 
     rank: int = 0
     world_size: int = 1
@@ -303,7 +313,10 @@ class EpochAwareDataset(Dataset):
 
 
 def rng_state() -> dict:
-    """Python, NumPy, torch CPU and CUDA generator states as plain data (lists, ints, tensors)."""
+    """Python, NumPy, torch CPU and CUDA generator states as plain data (lists, ints, tensors).
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     version, internal, gauss = random.getstate()
     key, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
@@ -317,7 +330,10 @@ def rng_state() -> dict:
 
 
 def set_rng_state(state: Mapping) -> None:
-    """Restore what :func:`rng_state` returned."""
+    """Restore what :func:`rng_state` returned.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     version, internal, gauss = state["python"]
     random.setstate((int(version), tuple(int(v) for v in internal), gauss))
     n = state["numpy"]
@@ -499,7 +515,10 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 
 def read_metrics(path: str | os.PathLike) -> list[dict]:
-    """The epoch records of a ``metrics.jsonl`` file (or of the ``metrics.jsonl`` inside a work folder)."""
+    """The epoch records of a ``metrics.jsonl`` file (or of the ``metrics.jsonl`` inside a work folder).
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "metrics.jsonl"
@@ -1023,7 +1042,10 @@ class Trainer:
 
 
 def default_work_dir(cfg: Mapping) -> Path:
-    """``train.work_dir`` or ``<outputs>/runs/<name>``."""
+    """``train.work_dir`` or ``<outputs>/runs/<name>``.
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
     from tsnlib.utils import output_dir
 
     wd = cfg["train"].get("work_dir")
