@@ -53,7 +53,10 @@ def seed_worker(worker_id: int) -> None:
     A DataLoader gives each worker the torch seed ``base_seed + worker_id`` (``base_seed`` drawn
     anew every epoch from the main process's generator, or from ``DataLoader(generator=...)``).
     :class:`TSNDataset` already draws from torch, so this matters for other NumPy/``random`` code
-    in a pipeline. It also limits OpenCV to one thread per worker (the workers are the parallelism).
+    in a pipeline. It deliberately leaves OpenCV's thread settings alone: ``cv2.setNumThreads`` in a
+    forked worker can hang forever when the parent process has already used OpenCV's thread pool
+    (e.g. generated the synthetic set or computed optical flow before building the loader), and
+    the JPEG reads done here are single-threaded anyway.
 
     Introduced in notebooks/03_train_rgb.ipynb.
     """
@@ -62,12 +65,6 @@ def seed_worker(worker_id: int) -> None:
     seed = torch.initial_seed() % 2**32
     np.random.seed(seed)
     random.seed(seed)
-    try:
-        import cv2
-
-        cv2.setNumThreads(1)
-    except ImportError:  # pragma: no cover - cv2 is a dependency
-        pass
 
 
 class TSNDataset(Dataset):
