@@ -73,7 +73,7 @@ def test_synthetic_preset_is_cpu_sized(monkeypatch, tmp_path):
     monkeypatch.setenv("TSN_DATA", str(tmp_path))
     c = load_config(SYNTH)
     assert c["model"]["backbone"] == "resnet18" and c["model"]["pretrained"] is None
-    assert c["data"]["input_size"] <= 128 and c["optim"]["epochs"] <= 10
+    assert c["data"]["input_size"] <= 128 and c["optim"]["epochs"] <= 30  # 30 x ~320 clips x K=3 at ~90 clips/s: ~6 min
     assert c["data"]["root"] == str(tmp_path / "synthetic" / "ucf101")
 
 

@@ -45,9 +45,12 @@ def _parse_value(text: str):
         return text
 
 
-def run_key(path: Path, parameters: dict) -> str:
-    """What a notebook's results depend on: its own text, the parameters and the library's sources."""
+def run_key(path: Path, parameters: dict, previous: str = "") -> str:
+    """What a notebook's results depend on: its own text, the parameters, the library's sources and
+    ``previous``, the key of the notebook before it (later notebooks reuse earlier ones' checkpoints,
+    so a change that reruns notebook 03 reruns 04-06 too)."""
     h = hashlib.sha256(path.read_bytes())
+    h.update(previous.encode())
     h.update(json.dumps(parameters, sort_keys=True).encode())
     for src in sorted((repo_root() / "tsnlib").rglob("*")):
         if src.suffix in {".py", ".yaml"}:
@@ -106,8 +109,9 @@ def run_course(out=None, quick: bool = True, only=None, parameters: dict | None 
                force: bool = False) -> dict:
     """Generate the data, execute the notebooks, render HTML; returns the recorded results.
 
-    A notebook is skipped when it already ran with the same text, parameters and library sources
-    (its key is kept in ``<out>/notebooks/.<name>.key``); ``force=True`` runs everything again.
+    A notebook is skipped when it already ran with the same text, parameters and library sources,
+    and every notebook before it is unchanged too (its key, :func:`run_key`, is kept in
+    ``<out>/notebooks/.<name>.key``); ``force=True`` runs everything again.
     """
     out = output_dir(out).resolve()
     os.environ["TSN_OUTPUT"] = str(out)
@@ -127,9 +131,12 @@ def run_course(out=None, quick: bool = True, only=None, parameters: dict | None 
     paths = notebook_paths(only=only)
     if not paths:
         raise SystemExit("no notebooks found")
+    keys, previous = {}, ""
+    for path in notebook_paths():  # chained over the whole course, whatever ``only`` selects
+        previous = keys[path] = run_key(path, params, previous)
     for path in paths:
         key_file = out / "notebooks" / f".{path.stem}.key"
-        key = run_key(path, params)
+        key = keys.get(path) or run_key(path, params)
         done = (out / "notebooks" / path.name).exists() and (out / "html" / f"{path.stem}.html").exists()
         if not force and done and key_file.exists() and key_file.read_text() == key:
             print(f"[course] {path.name}: unchanged since its last run, skipped (--force runs it again)")

@@ -710,7 +710,8 @@ def predict_scores(
     restored afterwards). ``device``: where to compute; None = where the model's parameters are
     (the model is moved only when ``device`` is given). ``amp`` picks the autocast dtype with
     :func:`autocast_dtype` (``"auto"``: fp16 on CUDA, bf16 on CPUs with native bf16, else fp32).
-    On CUDA the views (and, during the call, the model) use channels-last memory.
+    On CUDA and under CPU bf16 autocast the views (and, during the call, the model) use
+    channels-last memory, as in training.
 
     ``keep_clip_scores=True`` also keeps each snippet's score (crops averaged), float32
     ``(num_videos, num_clips, num_classes)``, and the 0-based frame indices of each snippet, for
@@ -730,7 +731,9 @@ def predict_scores(
     else:
         device = _model_device(model)
     dtype = autocast_dtype(device, amp)
-    channels_last = device.type == "cuda"
+    # the trainer's rule (tsnlib.training): channels-last on CUDA and under CPU bf16 autocast, where
+    # oneDNN's convolutions are fastest in it
+    channels_last = device.type == "cuda" or dtype is not None
     was_training = model.training
     restore_contiguous = False
     if channels_last:
