@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "frames": ("tsnlib.decoding", "extract RGB frame folders (img_00001.jpg, ...) from videos"),
     "train": ("tsnlib.experiment", "train a TSN from a config preset or file"),
     "test": ("tsnlib.experiment", "test a checkpoint with the full test protocol, save scores"),
-    "predict": ("tsnlib.experiment", "top-5 classes for any video file"),
+    "predict": ("tsnlib.experiment", "top-5 classes for any video file; --out writes it with a Grad-CAM overlay"),
     "flow": ("tsnlib.flow", "extract optical flow into frame folders (flow_x/flow_y JPEGs)"),
     "fuse": ("tsnlib.fusion", "late fusion of saved score files"),
 }

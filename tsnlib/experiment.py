@@ -17,7 +17,7 @@ Command lines::
 
     tsnlib train CONFIG [key=value ...] [--work-dir D] [--resume [CKPT]] [--init-from CKPT] [--device cpu] [--seed S]
     tsnlib test CONFIG CHECKPOINT [key=value ...] [--out SCORES.npz] [--clips 25] [--crops 1|3|10]
-    tsnlib predict VIDEO --checkpoint CKPT [--topk 5]
+    tsnlib predict VIDEO --checkpoint CKPT [--topk 5] [--out OUT.mp4|OUT.gif] [--cam-method M] [--target-layer NAME]
 """
 
 from __future__ import annotations
@@ -420,33 +420,63 @@ test_protocol.__test__ = False
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``tsnlib predict``.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Introduced in notebooks/03_train_rgb.ipynb; ``--out``, ``--cam-method`` and ``--target-layer``
+    in notebooks/06_model_visualization.ipynb.
     """
+    from tsnlib.visualization import CAM_METHODS
+
     parser.add_argument("video", help="any video file")
     parser.add_argument("--checkpoint", required=True, help="a tsnlib checkpoint (stores config and class names)")
     parser.add_argument("--topk", type=int, default=5, help="how many classes to print")
-    parser.add_argument("--clips", type=int, default=None, help="snippets (default: the config's test.num_clips)")
+    parser.add_argument("--clips", type=int, default=None,
+                        help="snippets (default: the config's test.num_clips); with --out also the snippets explained")
     parser.add_argument("--crops", type=int, default=None, choices=(1, 3, 10), help="views per snippet")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    parser.add_argument("--out", default=None, metavar="OUT.mp4|OUT.gif",
+                        help="also write the video with the top-k labels and the Grad-CAM heatmap of the top class "
+                             "(RGB checkpoints)")
+    parser.add_argument("--cam-method", default="gradcam", choices=tuple(CAM_METHODS),
+                        help="CAM method of the grad-cam package for --out (default: gradcam)")
+    parser.add_argument("--target-layer", default=None, metavar="NAME",
+                        help="layer the heatmap looks at, e.g. layer4.1 (default: the backbone's last convolutional "
+                             "block)")
 
 
 def cli_predict(args: argparse.Namespace) -> int:
     """``tsnlib predict``: the top-k classes (names and probabilities) of one video; needs no dataset.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Introduced in notebooks/03_train_rgb.ipynb. With ``--out OUT.mp4|OUT.gif`` it also writes the
+    video with the printed top-k labels and, over every frame, the Grad-CAM heatmap of the top
+    class (:func:`tsnlib.visualization.write_prediction_video`; notebooks/06_model_visualization.ipynb).
     """
     from tsnlib.evaluation import predict_video
     from tsnlib.utils import get_device
 
+    out = getattr(args, "out", None)
+    if out and Path(out).suffix.lower() not in (".mp4", ".gif"):
+        raise SystemExit(f"tsnlib predict: --out writes .mp4 or .gif files, got '{out}'")
     device = get_device(args.device)
     model, cfg, names = load_model_from_checkpoint(args.checkpoint, device=device)
+    if out and cfg["data"]["modality"] == "Flow":
+        raise SystemExit("tsnlib predict: --out draws heatmaps on RGB frames and needs an RGB (or RGBDiff) checkpoint")
     sampler, transform = test_protocol(cfg, num_clips=args.clips, num_crops=args.crops)
     topk = max(1, min(int(args.topk), len(names)))
     result = predict_video(model, args.video, transform, sampler, names, device=device, topk=topk)
     print(f"{args.video}: top-{topk} of {len(names)} classes ({sampler.num_clips} snippets x "
           f"{args.crops or cfg['test']['num_crops']} crops)")
-    for rank, (name, prob) in enumerate(_pairs(result), start=1):
+    pairs = _pairs(result)
+    for rank, (name, prob) in enumerate(pairs, start=1):
         print(f"  {rank}. {name:<30s} {prob:.4f}")
+    if out:
+        from tsnlib.visualization import write_prediction_video
+
+        t = cfg["test"]
+        info = write_prediction_video(model, args.video, out, names, predictions=pairs, num_snippets=sampler.num_clips,
+                                      method=getattr(args, "cam_method", "gradcam"),
+                                      target_layer=getattr(args, "target_layer", None),
+                                      input_size=int(t["input_size"]), scale_size=t["scale_size"], device=device)
+        print(f"tsnlib: wrote {out} ({info['frames']} frames; {info['method']} heatmap of "
+              f"'{names[info['target_class']]}' at {info['target_layer']}, from {len(info['display_indices'])} snippets)")
     return 0
 
 
