@@ -293,6 +293,16 @@ def test_checkpoint_contents_and_init_from(tmp_path, capsys):
         t.resume(tmp_path / "weights.pth")
 
 
+def test_a_fresh_run_in_a_used_folder_logs_only_its_own_epochs(tmp_path):
+    cfg = _toy_cfg("optim.epochs=2", "train.batch_size=4")
+    for _ in range(2):  # the second run starts from epoch 0 in the same folder (no resume)
+        torch.manual_seed(0)
+        t = Trainer(cfg, build_model_from_config(cfg, 4), {"train": _toy_loader(ToyClips(n=8), 4)}, tmp_path,
+                    device="cpu")
+        t.fit()
+    assert [r["epoch"] for r in read_metrics(tmp_path)] == [1, 2]
+
+
 def test_plot_curves(tmp_path):
     lines = [{"epoch": e, "train_loss": 2.0 / e, "train_top1": 0.2 * e, "val_loss": 2.2 / e, "val_top1": 0.15 * e,
               "val_mean_class_accuracy": 0.14 * e} for e in (1, 2, 3)]

@@ -998,6 +998,8 @@ class Trainer:
         total = int(self.optim_cfg["epochs"])
         metric_name = self.train_cfg.get("save_best") or "val_top1"
         val_every = int(self.train_cfg.get("val_interval") or 0)
+        if self.is_main and self.epoch == 0 and not self.history:
+            self._rewrite_metrics()  # a fresh run in a used folder: start its log empty, not after the old run's
         while self.epoch < total:
             e = self.epoch
             t0 = time.perf_counter()
