@@ -3,7 +3,8 @@
 For every method that can run here (``tsnlib.flow.available_flow_methods``), computes flow on
 consecutive frame pairs of the synthetic videos, whose true motion is known, and prints frame
 pairs per second (flow computation only, one process) and the mean end-point error against the
-generator's truth, raw and after the bound-20 JPEG quantisation the temporal stream reads.
+generator's truth, raw and after the bound-20 JPEG quantisation the temporal stream reads, over
+the whole frame and on the actor alone (each with the error of assuming no motion).
 
     python benchmarks/bench_flow.py                       # tiny synthetic set in a temp folder
     python benchmarks/bench_flow.py --size default --videos 8 --pairs 30

@@ -427,6 +427,9 @@ def test_score_flow_methods_on_synthetic_truth(tiny_ucf101, monkeypatch):
     dis, tvl1 = rows
     assert dis["method"] == "dis" and dis["pairs"] == 6 and dis["pairs_per_s"] > 0
     assert 0 <= dis["epe"] < 5 and dis["epe_zero"] > 0
+    # on the actor, which moves by a pixel or more per frame, DIS is far better than assuming no motion
+    assert 0 <= dis["epe_actor"] < 0.7 * dis["epe_actor_zero"]
+    assert "actor EPE" in F.format_flow_scores(rows)
     # quantising moves every vector by at most half a grey level (b / 255 px per component)
     assert abs(dis["epe_quantized"] - dis["epe"]) <= np.sqrt(2) * 20 / 255 + 1e-6
     if available_flow_methods()["tvl1"] is not True:
@@ -435,3 +438,85 @@ def test_score_flow_methods_on_synthetic_truth(tiny_ucf101, monkeypatch):
     monkeypatch.setattr(synthetic, "true_flow", lambda truth, t: np.zeros((8, 8, 2), np.float32))
     with pytest.raises(F.DataError, match="true flow of frame 0 has shape"):
         F.score_flow_methods(paths[:1], ["dis"], max_pairs=1)
+
+
+# ----------------------------------------------------------------------------------------------
+# a whole dataset: prepare_flow_dataset and its settings stamp
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_extraction(monkeypatch):
+    """prepare_flow_dataset with extraction and list writing replaced by recorders (the stamp logic alone)."""
+    calls = []
+
+    def fake_extract(records, out_root, **kwargs):
+        calls.append((len(records), kwargs))
+        return [], []
+
+    monkeypatch.setattr(F, "extract_dataset_flow", fake_extract)
+    monkeypatch.setattr("tsnlib.annotations.build_lists", lambda *a, **k: [])
+    return calls
+
+
+def test_prepare_flow_dataset_stamp(tiny_ucf101, tmp_path, no_extraction):
+    import json
+
+    root = tmp_path / "frames"
+    info = F.prepare_flow_dataset(tiny_ucf101, root, short_side=64, progress=False)
+    assert no_extraction[-1][0] == 72 and no_extraction[-1][1]["resume"] is True
+    stamp = json.loads((root / F.FLOW_STAMP).read_text())
+    assert stamp == info["stamp"]
+    assert (stamp["method"], stamp["bound"], stamp["short_side"], stamp["size"]) == ("dis", 20.0, 64, None)
+    assert stamp["source"]["synthetic"]["size"] == "tiny" and stamp["source"]["synthetic"]["seed"] == 0
+    sentinel = root / "Jump" / "v_Jump_g01_c01"
+    sentinel.mkdir(parents=True)
+
+    # other settings: an error that names them, and nothing is touched
+    with pytest.raises(F.DataError, match="short_side: 64 there, 128 asked"):
+        F.prepare_flow_dataset(tiny_ucf101, root, short_side=128, progress=False)
+    with pytest.raises(F.DataError, match="method"):
+        F.prepare_flow_dataset(tiny_ucf101, root, method="farneback", short_side=64, progress=False)
+    assert sentinel.is_dir() and len(no_extraction) == 1
+
+    # the same settings: resumed as it is
+    F.prepare_flow_dataset(tiny_ucf101, root, short_side=64, progress=False)
+    assert sentinel.is_dir() and len(no_extraction) == 2
+
+    # the synthetic set was regenerated (another generator version): its old frames are stale and removed
+    stamp["source"]["synthetic"]["version"] = "0"
+    (root / F.FLOW_STAMP).write_text(json.dumps(stamp))
+    F.prepare_flow_dataset(tiny_ucf101, root, short_side=64, progress=False)
+    assert not sentinel.exists() and json.loads((root / F.FLOW_STAMP).read_text()) == info["stamp"]
+
+    # overwrite=True: everything again, whatever was there
+    sentinel.mkdir(parents=True)
+    F.prepare_flow_dataset(tiny_ucf101, root, short_side=128, overwrite=True, progress=False)
+    assert not sentinel.exists() and no_extraction[-1][1]["resume"] is False
+
+    # a folder without a stamp (frames made elsewhere) is resumed, never deleted
+    other = tmp_path / "denseflow"
+    (other / "Jump" / "v_Jump_g01_c01").mkdir(parents=True)
+    F.prepare_flow_dataset(tiny_ucf101, other, progress=False)
+    assert (other / "Jump" / "v_Jump_g01_c01").is_dir()
+
+
+def test_prepare_flow_dataset_needs_official_splits(videos, tmp_path):
+    root = tmp_path / "dataset"  # a folder per class: no official split lists to extract for
+    (root / "Biking").mkdir(parents=True)
+    (root / "Biking" / videos[0].name).write_bytes(videos[0].read_bytes())
+    with pytest.raises(F.DataError, match="UCF101 or HMDB51 root with official splits, found layout 'folders'"):
+        F.prepare_flow_dataset(root, tmp_path / "frames", progress=False)
+
+
+def test_cli_flow_on_a_ucf101_root_uses_the_stamp(tiny_ucf101, tmp_path, no_extraction, capsys):
+    from tsnlib.cli import main
+
+    out = tmp_path / "frames"
+    assert main(["flow", str(tiny_ucf101), "--out", str(out), "--short-side", "64", "--workers", "0"]) == 0
+    assert (out / F.FLOW_STAMP).is_file() and no_extraction[-1][0] == 72
+    # asking for other settings in the same folder is refused (exit 1), --no-resume redoes everything
+    assert main(["flow", str(tiny_ucf101), "--out", str(out), "--workers", "0"]) == 1
+    assert "other settings" in capsys.readouterr().out
+    assert main(["flow", str(tiny_ucf101), "--out", str(out), "--workers", "0", "--no-resume"]) == 0
+    assert no_extraction[-1][1]["resume"] is False

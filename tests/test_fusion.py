@@ -183,3 +183,29 @@ def test_cli_fuse_prints_each_stream_and_the_fusion(rgb, flow, tmp_path, capsys)
         main(["fuse", str(a), str(short)])
     with pytest.raises(SystemExit, match="give --weights"):
         main(["fuse", str(a), str(b), str(b)])
+
+
+def test_group_accuracy_and_table_by_hand():
+    from tsnlib.fusion import accuracy_table, class_groups_of, format_accuracy_table, group_accuracy
+
+    names = ["Jump", "MoveLeft", "MoveRight", "PlainDisc", "StripedDisc"]
+    assert class_groups_of(names) == {"appearance": [3, 4], "motion": [1, 2], "event": [0]}
+    assert class_groups_of(["move_left", "jump"]) == {"motion": [0], "event": [1]}  # HMDB-style names too
+    assert class_groups_of(["ApplyEyeMakeup", "Archery"]) == {}  # a real dataset: no groups
+    # 6 videos; predictions (argmax): Jump ok; MoveLeft 1 of 2; MoveRight 0 of 1; PlainDisc ok; StripedDisc ok
+    labels = [0, 1, 1, 2, 3, 4]
+    preds = [0, 1, 2, 1, 3, 4]
+    scores = np.eye(5, dtype=np.float32)[preds]
+    s = make_set(scores, labels, classes=names)
+    acc = group_accuracy(s)
+    assert acc == pytest.approx({"appearance": 1.0, "motion": (0.5 + 0.0) / 2, "event": 1.0})
+    # a group whose classes have no test video is NaN, not 0
+    assert np.isnan(group_accuracy(s, {"x": []})["x"])
+    table = accuracy_table({"rgb": s, "flow": make_set(np.eye(5, dtype=np.float32)[labels], labels, classes=names)})
+    assert table["rgb"]["top1"] == pytest.approx(4 / 6)
+    assert table["rgb"]["mean_class_accuracy"] == pytest.approx((1 + 0.5 + 0 + 1 + 1) / 5)
+    assert table["flow"] == pytest.approx({"top1": 1.0, "mean_class_accuracy": 1.0, "appearance": 1.0, "motion": 1.0,
+                                           "event": 1.0})
+    text = format_accuracy_table(table)
+    assert text.splitlines()[0].split() == ["stream", "top-1", "mean", "class", "appearance", "motion", "event"]
+    assert "66.7%" in text.splitlines()[1] and "25.0%" in text.splitlines()[1]

@@ -17,7 +17,10 @@ the counts of open-mmlab ``denseflow`` (N RGB, N-1 flow) with the 1-based names 
 ``dense_flow`` tool (open-mmlab ``denseflow`` itself names files from 0, which breaks loaders that
 default to ``start_index=1``; the original ``dense_flow`` writes N-1 RGB images, dropping the
 first frame). List files therefore carry two counts: the RGB list the RGB count N, the flow list
-the flow count N-1 (tsn-pytorch issue #84 is what happens otherwise).
+the flow count N-1 (tsn-pytorch issue #84 is what happens otherwise). For a UCF101 / HMDB51
+root (the synthetic set included), :func:`prepare_flow_dataset` (``tsnlib flow ROOT --out DIR``)
+does all of it: frame folders of a split's videos, both lists, and a ``flow.json`` stamp of the
+settings, so that a folder never mixes two kinds of flow.
 
 Methods, all behind one call :func:`compute_flow` / one reusable :class:`FlowEstimator`:
 
@@ -33,6 +36,7 @@ Methods, all behind one call :func:`compute_flow` / one reusable :class:`FlowEst
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import re
@@ -435,29 +439,40 @@ def flow_to_color(flow: np.ndarray, max_magnitude: float | None = None) -> np.nd
     return img.permute(1, 2, 0).numpy().copy()
 
 
-def plot_flow_pair(prev_rgb: np.ndarray, next_rgb: np.ndarray, flow: np.ndarray, bound: float = DEFAULT_BOUND, title: str | None = None):
+def plot_flow_pair(prev_rgb: np.ndarray, next_rgb: np.ndarray, flow: np.ndarray, bound: float = DEFAULT_BOUND,
+                   title: str | None = None, max_magnitude: float | None = None, stretch: bool = True):
     """One figure for one pair: the two frames, the colour-coded flow and the two flow JPEGs.
 
-    ``prev_rgb``/``next_rgb`` uint8 ``(H, W, 3)``; ``flow`` float32 ``(H, W, 2)`` in pixels. The last
-    two panels are what the network reads: ``flow_x`` and ``flow_y`` quantised with ``bound``
-    (grey 128 = no motion). Returns the matplotlib figure.
+    ``prev_rgb``/``next_rgb`` uint8 ``(H, W, 3)``; ``flow`` float32 ``(H, W, 2)`` in pixels. The colour
+    panel uses :func:`flow_to_color` (``max_magnitude=None``: the fastest pixel of this pair gets
+    full colour). The last two panels are what the network reads: ``flow_x`` and ``flow_y``
+    quantised with ``bound`` (grey 128 = no motion). Motions of a pixel or two use only a few of
+    the 256 grey levels (one level is ``2 * bound / 255`` px), which looks uniformly grey on the full
+    0..255 scale; ``stretch=True`` displays the levels ``128 - d .. 128 + d`` (``d`` the largest
+    deviation from 128 in either panel, named in the titles) black to white, without changing
+    them. Returns the matplotlib figure.
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
     import matplotlib.pyplot as plt
 
     q = quantize_flow(flow, bound)
+    lo, hi = 0, 255
+    if stretch:
+        d = max(1, int(np.abs(q.astype(np.int16) - 128).max()))
+        lo, hi = 128 - d, 128 + d
+    scale = f", shown {lo}..{hi}" if stretch else ""
     panels = [
         (prev_rgb, "frame t", None),
         (next_rgb, "frame t+1", None),
-        (flow_to_color(flow, max_magnitude=bound), "flow (colour wheel)", None),
-        (q[..., 0], f"flow_x (bound {bound:g})", "gray"),
-        (q[..., 1], f"flow_y (bound {bound:g})", "gray"),
+        (flow_to_color(flow, max_magnitude=max_magnitude), "flow (colour wheel)", None),
+        (q[..., 0], f"flow_x (bound {bound:g}{scale})", "gray"),
+        (q[..., 1], f"flow_y (bound {bound:g}{scale})", "gray"),
     ]
     fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels), 3.0))
     for ax, (img, name, cmap) in zip(axes, panels):
-        ax.imshow(img, cmap=cmap, vmin=0 if cmap else None, vmax=255 if cmap else None)
-        ax.set_title(name)
+        ax.imshow(img, cmap=cmap, vmin=lo if cmap else None, vmax=hi if cmap else None)
+        ax.set_title(name, fontsize=9)
         ax.axis("off")
     if title:
         fig.suptitle(title)
@@ -776,6 +791,146 @@ def write_flow_lists(
     return Path(rgb), Path(flow)
 
 
+# -- a whole dataset, ready for the temporal stream ------------------------------------------
+
+#: The stamp :func:`prepare_flow_dataset` keeps in a frames folder: how its flow was made, from what.
+FLOW_STAMP = "flow.json"
+
+
+def _source_identity(root: Path) -> dict:
+    """What the frame folders were made from: a synthetic dataset's generator key, else the root's path."""
+    from tsnlib.synthetic import MANIFEST
+
+    manifest = root / MANIFEST
+    if manifest.is_file():
+        try:
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+        except ValueError:
+            m = {}
+        keys = ("generator", "version", "layout", "size", "seed", "codec", "videos_per_class", "num_videos")
+        return {"synthetic": {k: m.get(k) for k in keys}}
+    return {"root": str(root.resolve())}
+
+
+def _read_stamp(frames_root: Path) -> dict | None:
+    path = frames_root / FLOW_STAMP
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+
+
+def _write_stamp(frames_root: Path, stamp: dict) -> None:
+    frames_root.mkdir(parents=True, exist_ok=True)
+    tmp = frames_root / f".{FLOW_STAMP}.tmp{os.getpid()}"
+    tmp.write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, frames_root / FLOW_STAMP)
+
+
+def prepare_flow_dataset(
+    root: str | os.PathLike,
+    frames_root: str | os.PathLike | None = None,
+    split: int = 1,
+    method: str = "dis",
+    short_side: int | None = None,
+    size: tuple[int, int] | None = None,
+    bound: float = DEFAULT_BOUND,
+    jpeg_quality: int = 95,
+    workers: int | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+    **method_options,
+) -> dict:
+    """Everything the temporal stream needs from a UCF101 / HMDB51 root: frame folders, flow, lists.
+
+    ``root``: a dataset in the UCF101 or HMDB51 layout (the synthetic set included). Every video of
+    the train and test lists of ``split`` is extracted by :func:`extract_dataset_flow` into
+    ``frames_root/<class folder>/<video_id>/`` (default ``frames_root = root/rawframes``, MMAction2's
+    place; ``img_*.jpg``, ``flow_x_*.jpg``, ``flow_y_*.jpg``, 1-based), resumably and in parallel
+    (``workers``); then :func:`tsnlib.annotations.build_lists` writes into ``frames_root``
+    ``classInd.txt`` and, per subset, ``<dataset>_<subset>_split_<split>_rawframes.txt`` (RGB counts)
+    and ``..._flow.txt`` (flow counts). A config then reads them with ``data.dataset=list``,
+    ``data.root=<frames_root>``, ``data.source=frames`` (the ``tsn_*_flow`` presets).
+
+    ``frames_root/flow.json`` records how the flow was made (method, bound, sizes, quality, method
+    options) and from what (a synthetic dataset's generator version, size and seed; else the root's
+    path). On the next call:
+
+    * same stamp: finished videos are skipped (a second call costs only the folder checks);
+    * the synthetic dataset was regenerated (another generator version, size or seed): the frame
+      folders belong to videos that no longer exist and are deleted, then extracted again;
+    * other extraction settings: :class:`~tsnlib.errors.DataError`, so that hours of extracted flow
+      are never replaced by accident; pass another ``frames_root``, or ``overwrite=True`` (CLI:
+      ``--no-resume``), which extracts every video again.
+
+    A folder without a stamp (frames from elsewhere, e.g. denseflow) is resumed as it is. A video that
+    fails does not stop the others; the failures are then raised together as one
+    :class:`~tsnlib.errors.DataError` (the finished videos are kept: fix and call again).
+
+    Returns ``{"frames_root", "lists" (paths written), "videos", "extracted", "reused", "seconds",
+    "stamp"}``.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    from tsnlib.annotations import build_lists, detect_layout, load_annotations
+
+    root = Path(root)
+    layout = detect_layout(root)
+    if layout not in ("ucf101", "hmdb51"):
+        raise DataError(f"prepare_flow_dataset needs a UCF101 or HMDB51 root with official splits, found layout "
+                        f"{layout!r}; for other datasets use extract_dataset_flow and write_flow_lists", path=root)
+    frames_root = Path(frames_root) if frames_root is not None else root / "rawframes"
+    FlowEstimator(method, **method_options)  # fail early on a method that cannot run here
+    stamp = {
+        "method": str(method).lower(),
+        "options": {k: method_options[k] for k in sorted(method_options)},
+        "bound": float(bound),
+        "short_side": None if short_side is None else int(short_side),
+        "size": None if size is None else [int(size[0]), int(size[1])],
+        "jpeg_quality": int(jpeg_quality),
+        "source": _source_identity(root),
+        "layout": layout,
+    }
+    old = _read_stamp(frames_root)
+    if old is not None and old != stamp:
+        settings = {k: v for k, v in stamp.items() if k != "source"}
+        old_settings = {k: v for k, v in old.items() if k != "source"}
+        regenerated = "synthetic" in old.get("source", {}) and old.get("source") != stamp["source"]
+        if overwrite or (regenerated and settings == old_settings):
+            why = "overwrite=True" if overwrite else (
+                f"the synthetic dataset changed ({old['source']['synthetic']} -> {stamp['source'].get('synthetic')})")
+            if progress:
+                print(f"flow: removing the frame folders in {frames_root}: {why}")
+            shutil.rmtree(frames_root)
+        else:
+            changed = sorted(k for k in set(stamp) | set(old) if stamp.get(k) != old.get(k))
+            raise DataError(
+                "these frame folders were extracted with other settings (" + ", ".join(
+                    f"{k}: {old.get(k)!r} there, {stamp.get(k)!r} asked" for k in changed)
+                + "); keep the old settings, choose another frames_root, or pass overwrite=True (tsnlib flow "
+                "--no-resume) to extract everything again", path=frames_root / FLOW_STAMP)
+    start = time.perf_counter()
+    records: dict[Path, object] = {}
+    for subset in ("train", "test"):
+        for r in load_annotations(root, split=split, subset=subset, kind=layout)[0]:
+            records.setdefault(Path(r.path), r)
+    recs = list(records.values())
+    done = 0 if overwrite else sum(is_complete_flow_folder(_target_folder(r, frames_root, 2)) for r in recs)
+    _write_stamp(frames_root, stamp)
+    _, failures = extract_dataset_flow(recs, frames_root, method=method, workers=workers, bound=bound,
+                                       short_side=short_side, size=size, jpeg_quality=jpeg_quality,
+                                       progress=progress, resume=not overwrite, level=2, **method_options)
+    if failures:
+        listed = "; ".join(f"{p}: {m}" for p, m in failures[:5])
+        raise DataError(f"flow extraction failed for {len(failures)} of {len(recs)} videos ({listed}); the others "
+                        "are done and kept: fix or remove those videos, then call again", path=root)
+    lists = build_lists(root, frames_root, kind="frames", splits=[int(split)], dataset=layout, frames_root=frames_root)
+    return {"frames_root": frames_root, "lists": lists, "videos": len(recs), "extracted": len(recs) - done,
+            "reused": done, "seconds": time.perf_counter() - start, "stamp": stamp}
+
+
 # ----------------------------------------------------------------------------------------------
 # Quality against the synthetic ground truth
 # ----------------------------------------------------------------------------------------------
@@ -822,14 +977,17 @@ def score_flow_methods(
     ``method``, ``pairs`` (number scored), ``pairs_per_s`` (flow computation only, in this process,
     no decoding), ``epe`` (mean end-point error in pixels, checkable pixels), ``epe_quantized``
     (the same after quantise -> dequantise with ``bound``: what the network sees), ``epe_all``
-    (all pixels), ``epe_zero`` (error of predicting no motion, the baseline to beat) and ``note``
-    (why a method was not run; its numbers are NaN). ``methods=None``: every method of
-    :func:`available_flow_methods` that can run here.
+    (all pixels), ``epe_zero`` (error of predicting no motion, the baseline to beat),
+    ``epe_actor`` / ``epe_actor_zero`` (the same two on the checkable pixels of the actor alone,
+    :func:`tsnlib.synthetic.actor_mask`; the whole-frame numbers are dominated by the slowly
+    drifting, weakly textured background, the actor is what the classes are about; pairs without a
+    visible actor are left out) and ``note`` (why a method was not run; its numbers are NaN).
+    ``methods=None``: every method of :func:`available_flow_methods` that can run here.
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
     from tsnlib.decoding import open_video
-    from tsnlib.synthetic import load_truth, true_flow, true_flow_mask
+    from tsnlib.synthetic import actor_mask, load_truth, true_flow, true_flow_mask
 
     if methods is None:
         methods = [m for m, ok in available_flow_methods().items() if ok is True]
@@ -853,13 +1011,15 @@ def score_flow_methods(
                     f"true flow of frame {t} has shape {tf.shape} but the decoded frames are {frames.shape[1:3]}: "
                     "score flow at the stored size", path=path)
             mask = np.asarray(true_flow_mask(truth, t), dtype=bool)
-            truths.append((tf, mask if mask.any() else None))
+            actor = mask & np.asarray(actor_mask(truth, t), dtype=bool)
+            truths.append((tf, mask if mask.any() else None, actor if actor.any() else None))
         clips.append((frames, truths))
 
     rows = []
     for method in methods:
         row = {"method": method, "pairs": 0, "pairs_per_s": math.nan, "epe": math.nan, "epe_quantized": math.nan,
-               "epe_all": math.nan, "epe_zero": math.nan, "note": ""}
+               "epe_all": math.nan, "epe_zero": math.nan, "epe_actor": math.nan, "epe_actor_zero": math.nan,
+               "note": ""}
         try:
             est = FlowEstimator(method, **method_options.get(method, {}))
         except (FlowUnavailableError, ImportError) as exc:
@@ -867,9 +1027,10 @@ def score_flow_methods(
             rows.append(row)
             continue
         elapsed = 0.0
-        errs: dict[str, list[float]] = {"epe": [], "epe_quantized": [], "epe_all": [], "epe_zero": []}
+        errs: dict[str, list[float]] = {"epe": [], "epe_quantized": [], "epe_all": [], "epe_zero": [],
+                                        "epe_actor": [], "epe_actor_zero": []}
         for frames, truths in clips:
-            for t, (tf, mask) in enumerate(truths):
+            for t, (tf, mask, actor) in enumerate(truths):
                 start = time.perf_counter()
                 flow = est(frames[t], frames[t + 1])
                 elapsed += time.perf_counter() - start
@@ -877,20 +1038,28 @@ def score_flow_methods(
                 errs["epe_quantized"].append(endpoint_error(dequantize_flow(quantize_flow(flow, bound), bound), tf, mask))
                 errs["epe_all"].append(endpoint_error(flow, tf))
                 errs["epe_zero"].append(endpoint_error(np.zeros_like(tf), tf, mask))
+                if actor is not None:
+                    errs["epe_actor"].append(endpoint_error(flow, tf, actor))
+                    errs["epe_actor_zero"].append(endpoint_error(np.zeros_like(tf), tf, actor))
         if errs["epe"]:
-            row.update({k: float(np.mean(v)) for k, v in errs.items()})
+            row.update({k: float(np.mean(v)) if v else math.nan for k, v in errs.items()})
             row.update(pairs=len(errs["epe"]), pairs_per_s=len(errs["epe"]) / max(elapsed, 1e-9))
         rows.append(row)
     return rows
 
 
 def format_flow_scores(rows: Sequence[dict]) -> str:
-    """The rows of :func:`score_flow_methods` as a plain-text table (errors in pixels)."""
-    lines = [f"{'method':<10} {'pairs':>5} {'pairs/s':>9} {'EPE':>7} {'EPE quant':>9} {'EPE all px':>10} {'EPE zero':>8}  note"]
+    """The rows of :func:`score_flow_methods` as a plain-text table (errors in pixels).
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    lines = [f"{'method':<10} {'pairs':>5} {'pairs/s':>9} {'EPE':>7} {'EPE quant':>9} {'EPE all px':>10} {'EPE zero':>8} "
+             f"{'actor EPE':>9} {'actor zero':>10}  note"]
     for r in rows:
         lines.append(
             f"{r['method']:<10} {r['pairs']:>5} {r['pairs_per_s']:>9.1f} {r['epe']:>7.3f} {r['epe_quantized']:>9.3f} "
-            f"{r['epe_all']:>10.3f} {r['epe_zero']:>8.3f}  {r.get('note', '')[:60]}"
+            f"{r['epe_all']:>10.3f} {r['epe_zero']:>8.3f} {r.get('epe_actor', math.nan):>9.3f} "
+            f"{r.get('epe_actor_zero', math.nan):>10.3f}  {r.get('note', '')[:60]}"
         )
     return "\n".join(lines)
 
@@ -946,17 +1115,35 @@ def _records_from_source(source: Path, split: int, subset: str | None) -> list:
 def cli_flow(args) -> int:
     """``tsnlib flow``: extract frame folders, then write the list files into ``--out``.
 
-    For a UCF101/HMDB51 root with ``--level 2``: the official lists of split ``--split``
-    (``<dataset>_<subset>_split_<n>_rawframes.txt`` with RGB counts, ``..._flow.txt`` with flow
+    For a UCF101/HMDB51 root with ``--level 2`` and no ``--subset``: :func:`prepare_flow_dataset`
+    (both subsets of split ``--split``, the settings stamp ``flow.json``, and the official lists
+    ``<dataset>_<subset>_split_<n>_rawframes.txt`` with RGB counts, ``..._flow.txt`` with flow
     counts, and ``classInd.txt``, by :func:`tsnlib.annotations.build_lists`); otherwise
     ``rgb_list.txt`` and ``flow_list.txt`` (:func:`write_flow_lists`), when every video has a label.
     Returns 1 when a video failed (the others are done and listed), else 0.
     """
-    from tsnlib.annotations import build_lists, detect_layout
+    from tsnlib.annotations import detect_layout
 
     source = Path(args.source)
-    records = _records_from_source(source, args.split, args.subset)
     out = Path(args.out)
+    try:
+        layout = detect_layout(source)
+    except Exception:  # noqa: BLE001 - a plain folder of videos has no layout
+        layout = None
+    if layout in ("ucf101", "hmdb51") and args.level == 2 and args.subset is None:
+        # the whole split, with the stamp that protects the folder from mixed settings
+        try:
+            info = prepare_flow_dataset(
+                source, out, split=args.split, method=args.method, short_side=args.short_side,
+                size=tuple(args.size) if args.size else None, bound=args.bound, jpeg_quality=args.jpeg_quality,
+                workers=args.workers, overwrite=args.no_resume)
+        except DataError as exc:
+            print(f"error: {exc}")
+            return 1
+        for p in info["lists"]:
+            print(f"wrote {p}")
+        return 0
+    records = _records_from_source(source, args.split, args.subset)
     frame_records, failures = extract_dataset_flow(
         records, out, method=args.method, workers=args.workers, bound=args.bound,
         short_side=args.short_side, size=tuple(args.size) if args.size else None,
@@ -965,14 +1152,7 @@ def cli_flow(args) -> int:
     if failures:
         print("no list files written: some videos failed (fix or remove them, then run again: done videos are kept)")
         return 1
-    try:
-        layout = detect_layout(source)
-    except Exception:  # noqa: BLE001 - a plain folder of videos has no layout
-        layout = None
-    if layout in ("ucf101", "hmdb51") and args.level == 2 and args.subset is None:
-        for p in build_lists(source, out, kind="frames", splits=[args.split], frames_root=out):
-            print(f"wrote {p}")
-    elif frame_records and all(r.label >= 0 for r in frame_records):
+    if frame_records and all(r.label >= 0 for r in frame_records):
         rgb, flow = write_flow_lists(frame_records, out / "rgb_list.txt", out / "flow_list.txt", root=out)
         print(f"wrote {rgb} (RGB counts) and {flow} (flow counts), {len(frame_records)} lines each, paths relative to {out}")
     elif frame_records:

@@ -7,12 +7,14 @@ test time, by a weighted sum of the video-level class scores of each stream:
 
 $$ s_{\\text{fused}}(v) = \\sum_m w_m \\, s_m(v), \\qquad w_{\\text{RGB}} : w_{\\text{flow}} = 1 : 1.5 $$
 
-(the paper's weights; with RGB difference the paper uses 1 : 1.5 : 1, warped flow 0.5). The
-anchor implementations differ on *which* scores are summed: the original Caffe TSN
-(``eval_scores.py``) and tsn-pytorch sum the pre-softmax scores (averaged logits), MMAction2's
-``report_accuracy.py`` sums whatever was dumped and offers ``--apply-softmax`` to softmax each
-stream first, as does TSM's ``test_models.py --softmax``. :func:`fuse_scores` does either
-(``softmax=False`` by default, as Caffe TSN).
+(the paper's RGB : flow weights; its three-modality results add warped flow with weight 0.5 to
+RGB 1 and flow 1, reference notes §3.9, and it gives no weight for RGB difference, which notebook
+05 sweeps). The anchor implementations differ on *which* scores are summed: the original Caffe
+TSN (``eval_scores.py``) sums the pre-softmax scores (averaged logits); tsn-pytorch ships no
+fusion tool (its issues point to Caffe's); MMAction2's ``report_accuracy.py`` sums whatever was
+dumped (its test scores are already softmax probabilities when ``average_clips='prob'``) and
+offers ``--apply-softmax`` to softmax each stream first, as does TSM's ``test_models.py
+--softmax``. :func:`fuse_scores` does either (``softmax=False`` by default, as Caffe TSN).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tsnlib.evaluation import softmax
 __all__ = [
     "DEFAULT_WEIGHTS", "softmax", "check_compatible", "align_score_sets", "fuse_scores", "weight_sweep",
     "plot_weight_sweep", "per_class_accuracy", "per_class_gain", "plot_confusion_side_by_side",
+    "class_groups_of", "group_accuracy", "accuracy_table", "format_accuracy_table",
     "add_fuse_arguments", "cli_fuse",
 ]
 
@@ -163,8 +166,8 @@ def fuse_scores(
     ``(num_videos, num_classes)``), any number of streams (RGB, flow, RGB difference), ``weights``
     one per set (default 1 : 1.5, the paper's RGB : flow). ``softmax=True`` turns each stream's
     scores into probabilities first (MMAction2 ``report_accuracy.py --apply-softmax``, TSM
-    ``--softmax``); the default ``False`` sums the raw scores as Caffe TSN ``eval_scores.py`` and
-    tsn-pytorch do. Both give the same ranking for one stream but can differ after fusion, since
+    ``--softmax``); the default ``False`` sums the raw scores as Caffe TSN ``eval_scores.py`` does
+    (tsn-pytorch's own scores are raw averaged logits too). Both give the same ranking for one stream but can differ after fusion, since
     softmax removes each stream's scale.
 
     The sets must cover the same videos in the same order with the same labels and class names;
@@ -357,6 +360,82 @@ def plot_confusion_side_by_side(score_sets: Sequence, names: Sequence[str], norm
 
 
 # ----------------------------------------------------------------------------------------------
+# Streams side by side: accuracy per group of classes
+# ----------------------------------------------------------------------------------------------
+
+
+def class_groups_of(class_names: Sequence[str]) -> dict[str, list[int]]:
+    """``{group: [class indices]}`` for the synthetic dataset's classes (appearance / motion / event).
+
+    Uses :func:`tsnlib.synthetic.class_group` (CamelCase or HMDB-style names); classes it does not
+    know (a real dataset) are left out, so for UCF101 the result is ``{}``.
+
+    Introduced in notebooks/05_two_stream_fusion.ipynb.
+    """
+    from tsnlib.synthetic import CLASS_GROUPS, class_group
+
+    groups: dict[str, list[int]] = {g: [] for g in CLASS_GROUPS}  # the generator's order of the groups
+    for i, name in enumerate(class_names):
+        try:
+            g = class_group(str(name))
+        except KeyError:
+            continue
+        groups.setdefault(g, []).append(i)
+    return {g: idx for g, idx in groups.items() if idx}
+
+
+def group_accuracy(score_set, groups: Mapping[str, Sequence[int]] | None = None) -> dict[str, float]:
+    """Accuracy of a score set on each group of classes: the mean per-class accuracy (recall) over its classes.
+
+    ``groups``: ``{group: [class indices]}``, default :func:`class_groups_of` the set's class names.
+    A class without test videos is left out of its group's mean; a group with none is NaN. This is
+    the group accuracy notebook 03 prints (a mean class accuracy restricted to the group), so it
+    weighs classes equally whatever their number of test videos.
+
+    Introduced in notebooks/05_two_stream_fusion.ipynb.
+    """
+    groups = class_groups_of(score_set.class_names) if groups is None else groups
+    per_class = per_class_accuracy(score_set)
+    out = {}
+    for g, idx in groups.items():
+        vals = [per_class[i] for i in idx if not np.isnan(per_class[i])]
+        out[g] = float(np.mean(vals)) if vals else float("nan")
+    return out
+
+
+def accuracy_table(score_sets: Mapping[str, object], groups: Mapping[str, Sequence[int]] | None = None) -> dict[str, dict]:
+    """``{name: {"top1", "mean_class_accuracy", <group>: accuracy, ...}}`` for named score sets (streams and fusions).
+
+    ``top1`` is the fraction of test videos classified right; each group entry is
+    :func:`group_accuracy`. ``groups`` default to those of the first set's class names.
+
+    Introduced in notebooks/05_two_stream_fusion.ipynb.
+    """
+    if not score_sets:
+        raise ValueError("no score sets given")
+    first = next(iter(score_sets.values()))
+    groups = class_groups_of(first.class_names) if groups is None else groups
+    table = {}
+    for name, s in score_sets.items():
+        m = _metrics(s.scores, s.labels, s.class_names)
+        row = {"top1": float(m["top1"]), "mean_class_accuracy": float(m["mean_class_accuracy"])}
+        row.update(group_accuracy(s, groups))
+        table[name] = row
+    return table
+
+
+def format_accuracy_table(table: Mapping[str, Mapping[str, float]]) -> str:
+    """The rows of :func:`accuracy_table` as text: one line per stream, one column per metric (percent)."""
+    labels = {"top1": "top-1", "mean_class_accuracy": "mean class"}
+    cols = list(next(iter(table.values())).keys()) if table else []
+    width = max([10, *(len(n) for n in table)])
+    head = f"{'stream':<{width}}" + "".join(f"  {labels.get(c, c)[:11]:>11}" for c in cols)
+    lines = [head]
+    for name, row in table.items():
+        lines.append(f"{name:<{width}}" + "".join(f"  {100 * row[c]:>10.1f}%" for c in cols))
+    return "\n".join(lines)
+
+# ----------------------------------------------------------------------------------------------
 # Command line: tsnlib fuse
 # ----------------------------------------------------------------------------------------------
 
@@ -410,3 +489,4 @@ def cli_fuse(args) -> int:
         fused.save(args.out)
         print(f"wrote {args.out}")
     return 0
+

@@ -1,0 +1,108 @@
+"""Notebooks 04 and 05 run top to bottom in quick mode on the tiny set, in order, sharing one output folder.
+
+04 runs standalone (no notebook 03 before it: it trains the RGB run it starts from); 05 must then reuse
+04's runs and score files rather than train them again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def streams_env(tiny_data_root, tmp_path_factory):
+    """One output folder for the module, so that 05 finds what 04 left (as in ``make demo``)."""
+    return {"data": tiny_data_root, "out": tmp_path_factory.mktemp("streams_out"), "seconds": {}}
+
+
+def run_notebook(name: str, env: dict, monkeypatch, **parameters) -> dict:
+    import papermill as pm
+
+    monkeypatch.setenv("TSN_DATA", str(env["data"]))
+    monkeypatch.setenv("TSN_OUTPUT", str(env["out"]))
+    monkeypatch.setenv("TSN_PROGRESS", "off")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    params = {"QUICK_RUN": True, "SYNTH_SIZE": "tiny", "NUM_WORKERS": 0, **parameters}
+    out_nb = env["out"] / "notebooks" / name
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    pm.execute_notebook(str(ROOT / "notebooks" / name), str(out_nb), parameters=params,
+                        cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name="python3")
+    env["seconds"][name] = time.perf_counter() - start
+    results = env["out"] / "results" / f"{Path(name).stem}.json"
+    assert results.exists(), f"{name} recorded no results"
+    assert (env["out"] / "figures").is_dir()
+    return json.loads(results.read_text())
+
+
+def _frac(x) -> bool:
+    return isinstance(x, (int, float)) and 0.0 <= x <= 1.0
+
+
+@pytest.mark.notebook
+def test_04_optical_flow_stream(streams_env, monkeypatch):
+    r = run_notebook("04_optical_flow_stream.ipynb", streams_env, monkeypatch)
+    # flow against the generator's truth: on the actor (what the classes differ by) DIS beats predicting no motion;
+    # the whole frame is mostly background drifting by a fraction of a pixel, where no method gains much
+    assert r["epe_by_hand_equals_library"] is True and r["quantize_by_hand_equals_library"] is True
+    assert "dis" in r["flow_methods_scored"] and "farneback" in r["flow_methods_scored"]
+    assert 0 < r["epe_actor_dis"] < 0.7 * r["epe_actor_zero_motion"]
+    assert 0 < r["epe_actor_farneback"] < 0.7 * r["epe_actor_zero_motion"]
+    assert 0 < r["epe_dis"] < 2 * r["epe_zero_motion"]
+    assert abs(r["epe_quantized_dis"] - r["epe_dis"]) <= math.sqrt(2) * 20 / 255 + 1e-6
+    assert r["pairs_per_s_dis"] > 0 and r["pairs_per_s_farneback"] > 0
+    # a flip of flow must invert x: then it matches the flow of the mirrored frames
+    assert r["flip_epe_inverted"] < r["flip_epe_not_inverted"] / 2
+    # the whole tiny set extracted, N RGB frames and N - 1 flow fields each, resumable
+    assert r["flow_videos"] == 72 and r["flow_resumed_videos"] == 72
+    assert r["rgb_minus_flow_counts"] == [1]
+    # standalone: the RGB run is trained here, then the flow network starts from it (exact inflation)
+    assert r["rgb_run_reused"] is False and r["flow_run_reused"] is False
+    assert r["first_conv_max_abs_diff"] == 0.0
+    assert r["flow_epochs_trained"] == 1
+    assert r["flow_scores_shape"] == [24, 12]
+    for key in ("flow_test_top1", "flow_test_mean_class_accuracy", "flow_test_acc_appearance", "flow_test_acc_motion",
+                "flow_test_acc_event", "ablation_val_top1_cross_modality", "ablation_val_top1_random_conv1"):
+        assert _frac(r[key]), key
+    assert math.isfinite(r["ablation_train_loss_random_conv1"])
+    runs = streams_env["out"] / "runs"
+    for f in ("best.pth", "scores_test.npz"):
+        assert (runs / "flow_k3" / f).is_file() and (runs / "rgb_k3" / "best.pth").is_file()
+    assert (streams_env["data"] / "synthetic" / "ucf101" / "rawframes" / "flow.json").is_file()
+    assert streams_env["seconds"]["04_optical_flow_stream.ipynb"] < 240  # budget: ~90 s on 2 shared cores
+
+
+@pytest.mark.notebook
+def test_05_two_stream_fusion_reuses_04(streams_env, monkeypatch):
+    from tsnlib.evaluation import ScoreSet
+
+    flow_scores = streams_env["out"] / "runs" / "flow_k3" / "scores_test.npz"
+    if not flow_scores.is_file():
+        pytest.fail("notebook 04 must run first in this module (it leaves runs/flow_k3)")
+    before = flow_scores.stat().st_mtime_ns
+    r = run_notebook("05_two_stream_fusion.ipynb", streams_env, monkeypatch)
+    # 04's runs and scores are reused, not trained or tested again
+    assert r["rgb_run_reused"] is True and r["flow_run_reused"] is True and r["flow_scores_reused"] is True
+    assert flow_scores.stat().st_mtime_ns == before
+    assert r["rgbdiff_run_reused"] is False  # trained here
+    assert r["num_test_videos"] == 24 and r["scores_shape"] == [24, 12]
+    assert r["inline_fusion_equals_library"] is True
+    assert r["fusion_weights"] == [1.0, 1.5] and r["fusion_all_weights"] == [1.0, 1.5, 1.0]
+    streams = ("rgb", "flow", "rgbdiff", "fusion", "fusion_all", "fusion_softmax")
+    for s in streams:
+        for suffix in ("", "_mean_class", "_appearance", "_motion", "_event"):
+            assert _frac(r[f"acc_{s}{suffix}"]), f"acc_{s}{suffix}"
+    assert r["sweep_points"] == 17 and _frac(r["sweep_best_top1"]) and r["sweep_best_top1"] >= r["acc_fusion"] - 1e-9
+    assert 0 <= r["fusion_softmax_disagreements"] <= 24
+    runs = streams_env["out"] / "runs"
+    assert (runs / "rgbdiff_k3" / "best.pth").is_file() and (runs / "rgb_k3" / "scores_test.npz").is_file()
+    fused = ScoreSet.load(runs / "fusion_scores_test.npz")
+    assert fused.scores.shape == (24, 12) and fused.meta["weights"] == [1.0, 1.5]
+    assert streams_env["seconds"]["05_two_stream_fusion.ipynb"] < 240
