@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +30,35 @@ def tiny_ucf101(tiny_data_root):
 def _quiet_progress(monkeypatch):
     monkeypatch.setenv("TSN_PROGRESS", os.environ.get("TSN_PROGRESS", "off"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+
+
+@pytest.fixture
+def run_notebook(monkeypatch):
+    """Execute ``notebooks/<name>`` with papermill in quick mode on the tiny set; returns what it recorded.
+
+    ``env``: ``{"data": $TSN_DATA, "out": $TSN_OUTPUT}`` (a shared ``out`` lets later notebooks reuse
+    earlier runs, as in ``make demo``), optionally ``"seconds"``, a dict that gets each run's time.
+    """
+    import papermill as pm
+
+    root = Path(__file__).resolve().parents[1]
+
+    def run(name: str, env: dict, **parameters) -> dict:
+        monkeypatch.setenv("TSN_DATA", str(env["data"]))
+        monkeypatch.setenv("TSN_OUTPUT", str(env["out"]))
+        monkeypatch.setenv("TSN_PROGRESS", "off")
+        monkeypatch.setenv("MPLBACKEND", "Agg")
+        params = {"QUICK_RUN": True, "SYNTH_SIZE": "tiny", **parameters}
+        out_nb = env["out"] / "notebooks" / name
+        out_nb.parent.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        pm.execute_notebook(str(root / "notebooks" / name), str(out_nb), parameters=params,
+                            cwd=str(root / "notebooks"), progress_bar=False, kernel_name="python3")
+        if "seconds" in env:
+            env["seconds"][name] = time.perf_counter() - start
+        results = env["out"] / "results" / f"{Path(name).stem}.json"
+        assert results.exists(), f"{name} recorded no results"
+        assert (env["out"] / "figures").is_dir()
+        return json.loads(results.read_text())
+
+    return run

@@ -7,32 +7,10 @@ folders, list files, a checkpoint storing its config), so the flow sections run 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_notebook(name: str, course_env, monkeypatch, **parameters) -> dict:
-    import papermill as pm
-
-    monkeypatch.setenv("TSN_DATA", str(course_env["data"]))
-    monkeypatch.setenv("TSN_OUTPUT", str(course_env["out"]))
-    monkeypatch.setenv("TSN_PROGRESS", "off")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    params = {"QUICK_RUN": True, "SYNTH_SIZE": "tiny", **parameters}
-    out_nb = course_env["out"] / "notebooks" / name
-    out_nb.parent.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(ROOT / "notebooks" / name), str(out_nb), parameters=params,
-                        cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name="python3")
-    results = course_env["out"] / "results" / f"{Path(name).stem}.json"
-    assert results.exists(), f"{name} recorded no results"
-    assert (course_env["out"] / "figures").is_dir()
-    return json.loads(results.read_text())
-
 
 @pytest.fixture
 def course_env(tiny_data_root, tmp_path_factory):
@@ -67,13 +45,13 @@ def _flow_run(data_root: Path, out: Path, monkeypatch) -> int:
 
 
 @pytest.mark.notebook
-def test_06_model_visualization(course_env, monkeypatch):
+def test_06_model_visualization(course_env, monkeypatch, run_notebook):
     n_flow = _flow_run(course_env["data"], course_env["out"], monkeypatch)
     # one compute thread in the kernel: on the course's two shared cores, oversubscribed OpenMP threads make
     # the backward passes of Grad-CAM and the class models 4-10x slower (measured); alone on the cores, 1 thread
     # costs less than 2x
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    r = run_notebook("06_model_visualization.ipynb", course_env, monkeypatch, NUM_WORKERS=0)
+    r = run_notebook("06_model_visualization.ipynb", course_env, NUM_WORKERS=0)
     out = course_env["out"]
     # standalone: no run of notebook 03 here, so it trained one where notebook 03 would have
     assert r["rgb_run"] == "trained here" and (out / "runs" / "rgb_k3" / "best.pth").exists()

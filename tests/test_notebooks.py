@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -17,29 +12,11 @@ def course_env(tiny_data_root, tmp_path_factory):
     return {"data": tiny_data_root, "out": out}
 
 
-def run_notebook(name: str, course_env, monkeypatch, **parameters) -> dict:
-    import papermill as pm
-
-    monkeypatch.setenv("TSN_DATA", str(course_env["data"]))
-    monkeypatch.setenv("TSN_OUTPUT", str(course_env["out"]))
-    monkeypatch.setenv("TSN_PROGRESS", "off")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    params = {"QUICK_RUN": True, "SYNTH_SIZE": "tiny", **parameters}
-    out_nb = course_env["out"] / "notebooks" / name
-    out_nb.parent.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(ROOT / "notebooks" / name), str(out_nb), parameters=params,
-                        cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name="python3")
-    results = course_env["out"] / "results" / f"{Path(name).stem}.json"
-    assert results.exists(), f"{name} recorded no results"
-    assert (course_env["out"] / "figures").is_dir()
-    return json.loads(results.read_text())
-
-
 @pytest.mark.notebook
-def test_01_data_preparation(course_env, monkeypatch, tiny_ucf101):
+def test_01_data_preparation(course_env, run_notebook, tiny_ucf101):
     from tsnlib.synthetic import load_manifest
 
-    r = run_notebook("01_data_preparation.ipynb", course_env, monkeypatch)
+    r = run_notebook("01_data_preparation.ipynb", course_env)
     manifest = load_manifest(tiny_ucf101)
     assert r["num_classes"] == len(manifest["classes"])
     assert r["num_videos"] == manifest["num_videos"]
@@ -54,8 +31,8 @@ def test_01_data_preparation(course_env, monkeypatch, tiny_ucf101):
 
 
 @pytest.mark.notebook
-def test_02_segment_sampling(course_env, monkeypatch):
-    r = run_notebook("02_segment_sampling.ipynb", course_env, monkeypatch)
+def test_02_segment_sampling(course_env, run_notebook):
+    r = run_notebook("02_segment_sampling.ipynb", course_env)
     assert r["inline_equals_library"] is True
     assert r["cases_checked"] >= 100
     assert r["val_L100_K3"] == [17, 51, 84]
@@ -67,8 +44,8 @@ def test_02_segment_sampling(course_env, monkeypatch):
 
 
 @pytest.mark.notebook
-def test_03_train_rgb(course_env, monkeypatch):
-    r = run_notebook("03_train_rgb.ipynb", course_env, monkeypatch, NUM_WORKERS=0)
+def test_03_train_rgb(course_env, run_notebook):
+    r = run_notebook("03_train_rgb.ipynb", course_env, NUM_WORKERS=0)
     assert r["consensus_is_mean_of_segments"] is True
     assert r["partial_bn_trainable_layers"] == 1  # only the first BN trains under partial BN
     assert r["epochs_trained"] == 1  # quick mode: one short epoch

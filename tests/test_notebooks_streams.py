@@ -6,15 +6,9 @@
 
 from __future__ import annotations
 
-import json
 import math
-import time
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
 def streams_env(tiny_data_root, tmp_path_factory):
@@ -22,33 +16,13 @@ def streams_env(tiny_data_root, tmp_path_factory):
     return {"data": tiny_data_root, "out": tmp_path_factory.mktemp("streams_out"), "seconds": {}}
 
 
-def run_notebook(name: str, env: dict, monkeypatch, **parameters) -> dict:
-    import papermill as pm
-
-    monkeypatch.setenv("TSN_DATA", str(env["data"]))
-    monkeypatch.setenv("TSN_OUTPUT", str(env["out"]))
-    monkeypatch.setenv("TSN_PROGRESS", "off")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    params = {"QUICK_RUN": True, "SYNTH_SIZE": "tiny", "NUM_WORKERS": 0, **parameters}
-    out_nb = env["out"] / "notebooks" / name
-    out_nb.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    pm.execute_notebook(str(ROOT / "notebooks" / name), str(out_nb), parameters=params,
-                        cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name="python3")
-    env["seconds"][name] = time.perf_counter() - start
-    results = env["out"] / "results" / f"{Path(name).stem}.json"
-    assert results.exists(), f"{name} recorded no results"
-    assert (env["out"] / "figures").is_dir()
-    return json.loads(results.read_text())
-
-
 def _frac(x) -> bool:
     return isinstance(x, (int, float)) and 0.0 <= x <= 1.0
 
 
 @pytest.mark.notebook
-def test_04_optical_flow_stream(streams_env, monkeypatch):
-    r = run_notebook("04_optical_flow_stream.ipynb", streams_env, monkeypatch)
+def test_04_optical_flow_stream(streams_env, run_notebook):
+    r = run_notebook("04_optical_flow_stream.ipynb", streams_env, NUM_WORKERS=0)
     # flow against the generator's truth: on the actor (what the classes differ by) DIS beats predicting no motion;
     # the whole frame is mostly background drifting by a fraction of a pixel, where no method gains much
     assert r["epe_by_hand_equals_library"] is True and r["quantize_by_hand_equals_library"] is True
@@ -80,14 +54,14 @@ def test_04_optical_flow_stream(streams_env, monkeypatch):
 
 
 @pytest.mark.notebook
-def test_05_two_stream_fusion_reuses_04(streams_env, monkeypatch):
+def test_05_two_stream_fusion_reuses_04(streams_env, run_notebook):
     from tsnlib.evaluation import ScoreSet
 
     flow_scores = streams_env["out"] / "runs" / "flow_k3" / "scores_test.npz"
     if not flow_scores.is_file():
         pytest.fail("notebook 04 must run first in this module (it leaves runs/flow_k3)")
     before = flow_scores.stat().st_mtime_ns
-    r = run_notebook("05_two_stream_fusion.ipynb", streams_env, monkeypatch)
+    r = run_notebook("05_two_stream_fusion.ipynb", streams_env, NUM_WORKERS=0)
     # 04's runs and scores are reused, not trained or tested again
     assert r["rgb_run_reused"] is True and r["flow_run_reused"] is True and r["flow_scores_reused"] is True
     assert flow_scores.stat().st_mtime_ns == before
