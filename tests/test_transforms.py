@@ -457,3 +457,18 @@ def test_preset_argument_errors():
         T.test_transform("RGB", num_crops=5)
     with pytest.raises(ValueError, match="num_fixed_crops"):
         T.MultiScaleCrop(224, num_fixed_crops=7)
+
+
+def test_ten_crop_rgb_normalises_before_cropping_with_the_same_values():
+    """The RGB 10-crop preset normalises the frames once, then crops: bit-identical to crop-then-normalise."""
+    from torchvision.transforms import v2
+    from torchvision import tv_tensors
+
+    from tsnlib.transforms import FormatShape, NormalizeRGB, ResizeShortSide, TenCrop, test_transform
+
+    g = torch.Generator().manual_seed(0)
+    video = tv_tensors.Video(torch.randint(0, 256, (5, 3, 120, 150), dtype=torch.uint8, generator=g))
+    fast = test_transform("RGB", 5, 1, 112, 128, num_crops=10)(video)
+    slow = v2.Compose([ResizeShortSide(128), TenCrop(112), NormalizeRGB(), FormatShape(5, 1)])(video)
+    assert fast.shape == (50, 3, 112, 112) and fast.dtype == torch.float32
+    assert torch.equal(torch.as_tensor(fast), torch.as_tensor(slow))
