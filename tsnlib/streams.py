@@ -133,12 +133,13 @@ def stream_config(
 
 
 def _get(cfg: Mapping, dotted: str):
-    node = cfg
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
+    """``cfg``'s value at a dotted key, None where the key is missing (an older run's config)."""
+    from tsnlib.config import ConfigError, get_value
+
+    try:
+        return get_value(cfg, dotted)
+    except ConfigError:
+        return None
 
 
 def _same(a, b) -> bool:

@@ -54,6 +54,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsnlib.evaluation import _model_device, softmax
+
 __all__ = [
     "CAM_METHODS",
     "GEOMETRIES",
@@ -129,12 +131,6 @@ def _tsn(model) -> nn.Module:
         if m is not None and hasattr(m, "forward_views"):
             return m
     return model
-
-
-def _model_device(model) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")
 
 
 def _cv2():
@@ -1212,12 +1208,6 @@ def plot_embedding(xy: np.ndarray, labels: np.ndarray, class_names: Sequence[str
 # ----------------------------------------------------------------------------------------------
 
 
-def _softmax(s: np.ndarray) -> np.ndarray:
-    s = np.asarray(s, dtype=np.float64)
-    e = np.exp(s - s.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def misclassified(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Indices of the videos whose top-1 class is wrong, most confident mistakes first.
 
@@ -1228,7 +1218,7 @@ def misclassified(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     labels = np.asarray(labels).astype(np.int64)
     pred = scores.argmax(1)
     wrong = np.flatnonzero(pred != labels)
-    conf = _softmax(scores)[wrong, pred[wrong]]
+    conf = softmax(scores)[wrong, pred[wrong]]
     return wrong[np.argsort(-conf, kind="stable")]
 
 
@@ -1257,7 +1247,7 @@ def plot_misclassified(paths: Sequence, frame_indices: np.ndarray, scores: np.nd
         ax.text(0.5, 0.5, "no misclassified videos", ha="center", va="center")
         return fig
     k = min(frame_indices.shape[1], int(max_frames))
-    probs = _softmax(scores)
+    probs = softmax(scores)
     fig, axes = plt.subplots(len(rows), k + 1, figsize=(1.9 * k + 3.2, 1.7 * len(rows) + 0.5), squeeze=False,
                              gridspec_kw={"width_ratios": [1] * k + [1.6]})
     for r, i in enumerate(rows):
@@ -1462,7 +1452,7 @@ def write_prediction_video(model, video, out, class_names: Sequence[str], predic
                          geometry=geometry, mode="test", target_class=target, method=method, target_layer=target_layer,
                          max_views_per_forward=max_views_per_forward, device=device)
     if predictions is None:
-        probs = _softmax(expl.video_scores)
+        probs = softmax(expl.video_scores)
         top = np.argsort(-probs, kind="stable")[: max(1, int(topk))]
         predictions = [(names[int(c)], float(probs[c])) for c in top]
     path = Path(video)
