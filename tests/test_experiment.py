@@ -10,6 +10,7 @@ import torch
 
 from tsnlib.cli import main
 from tsnlib.config import load_config
+from tsnlib import transforms as T
 from tsnlib.experiment import build_datasets, build_loaders, build_model_from_config, load_model_from_checkpoint
 from tsnlib.training import EpochSampler, load_checkpoint, read_metrics
 
@@ -34,9 +35,13 @@ def test_build_datasets_shapes_and_seeded_samples(small_cfg):
     ds = build_datasets(small_cfg)
     assert list(ds["label_map"].names) == sorted(CLASSES) or len(ds["label_map"]) == len(CLASSES)
     tr, va, te = ds["train"][0], ds["val"][0], ds["test"][0]
-    assert tr["imgs"].shape == (2, 3, 64, 64) and tr["imgs"].dtype == torch.float32
-    assert va["imgs"].shape == (2, 3, 64, 64)
-    assert te["imgs"].shape == (3 * 3, 3, 64, 64) and te["num_views"] == 3
+    # uint8 views: the model normalises them on its device (MMAction2's data preprocessor)
+    assert tr["imgs"].shape == (2, 3, 64, 64) and tr["imgs"].dtype == torch.uint8
+    assert va["imgs"].shape == (2, 3, 64, 64) and va["imgs"].dtype == torch.uint8
+    assert te["imgs"].shape == (3 * 3, 3, 64, 64) and te["num_views"] == 3 and te["imgs"].dtype == torch.uint8
+    model = build_model_from_config(small_cfg, len(ds["label_map"])).eval()
+    with torch.no_grad():
+        assert torch.equal(model.forward_views(te["imgs"]), model.forward_views(T.normalize_views(te["imgs"], "RGB", 1)))
     assert len(ds["train"]) + len(ds["test"]) == 72  # the tiny set: 12 classes x 6 videos, split 1
     # augmentation is a function of (seed, epoch, index)
     a = ds["train"][1]["imgs"]

@@ -72,11 +72,13 @@ def test_flow_stream_trains_from_rgb_weights_and_tests(frames, rgb_checkpoint, t
     assert torch.equal(start.backbone.layer3[1].conv2.weight, rgb_state["backbone.layer3.1.conv2.weight"])
     assert torch.equal(start.backbone.bn1.running_var, rgb_state["backbone.bn1.running_var"])
 
-    # samples: K stacks of 5 flow fields, flow normalised to [-1, 1]
+    # samples: K stacks of 5 quantised flow fields (uint8), which the model maps to [-1, 1] on its device
     ds = build_datasets(cfg, subsets=("train",))["train"]
     item = ds[0]
     assert item["imgs"].shape == (3, 10, 112, 112) and item["frame_indices"].shape == (3, 5)
-    assert item["imgs"].abs().max() <= 1.0
+    assert item["imgs"].dtype == torch.uint8
+    net_input = start.prepare(item["imgs"])
+    assert net_input.abs().max() <= 1.0 and torch.equal(net_input, (item["imgs"].float() - 128) / 128)
 
     work = tmp_path / "flow_k3"
     run = streams.train_or_reuse(cfg, work, device="cpu")
@@ -169,7 +171,12 @@ def test_rgbdiff_stream_trains_briefly(tiny_ucf101, rgb_checkpoint, tmp_path):
     start = build_model_from_config(cfg, num_classes=12)
     assert isinstance(start, TSN) and start.first_conv.in_channels == 15  # 5 differences x RGB
     item = build_datasets(cfg, subsets=("train",))["train"][0]
-    assert item["imgs"].shape == (3, 15, 112, 112)
+    # uint8: 6 raw frames x RGB per snippet; the model takes their 5 differences on its device
+    assert item["imgs"].shape == (3, 18, 112, 112) and item["imgs"].dtype == torch.uint8
+    diffs = start.prepare(item["imgs"])
+    assert diffs.shape == (3, 15, 112, 112)
+    raw = item["imgs"].float()
+    assert torch.equal(diffs[:, 3:6], (raw[:, 6:9] - raw[:, 3:6]) * (1.0 / 255.0))
     assert item["frame_indices"].shape == (3, 6)  # clip_len + 1 consecutive frames per snippet
     assert np.all(np.diff(item["frame_indices"].numpy(), axis=1) == 1)
     work = tmp_path / "rgbdiff_k3"

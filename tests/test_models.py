@@ -388,6 +388,27 @@ def test_eval_determinism_and_channels_last():
     assert torch.allclose(a, d, atol=1e-5)
 
 
+@pytest.mark.parametrize("modality,raw_channels", [("RGB", 3), ("Flow", 10), ("RGBDiff", 18)])
+def test_uint8_views_are_normalised_by_the_model(modality, raw_channels):
+    """uint8 views (the loaders' hand-over) score exactly as the same views normalised beforehand."""
+    from tsnlib.transforms import normalize_views
+
+    torch.manual_seed(0)
+    model = TSN(4, backbone="resnet18", modality=modality, fc_init_std=0.1, num_segments=2).eval()
+    g = torch.Generator().manual_seed(1)
+    raw = torch.randint(0, 256, (2, 2, raw_channels, 48, 48), dtype=torch.uint8, generator=g)
+    net_input = normalize_views(raw, modality, model.clip_len)
+    assert net_input.dtype == torch.float32 and net_input.shape[2] == model.in_channels
+    assert torch.equal(model.prepare(raw), net_input)
+    assert torch.equal(model.prepare(net_input), net_input)  # float views are taken as already normalised
+    with torch.no_grad():
+        assert torch.equal(model(raw), model(net_input))
+        assert torch.equal(model.forward_views(raw[0]), model.forward_views(net_input[0]))
+        assert torch.equal(model.features(raw), model.features(net_input))
+    with pytest.raises(ValueError, match="expects uint8 views"):
+        model(raw[:, :, 1:])  # a channel short
+
+
 def test_train_mode_dropout_is_active():
     torch.manual_seed(0)
     model = TSN(5, backbone="resnet18", fc_init_std=0.1).train()

@@ -48,6 +48,7 @@ def test_03_train_rgb(course_env, run_notebook):
     r = run_notebook("03_train_rgb.ipynb", course_env, NUM_WORKERS=0)
     assert r["consensus_is_mean_of_segments"] is True
     assert r["partial_bn_trainable_layers"] == 1  # only the first BN trains under partial BN
+    assert r["loader_views_dtype"] == "uint8" and r["device_normalisation_equals_worker"] is True
     assert r["epochs_trained"] == 1  # quick mode: one short epoch
     for key in ("test_top1", "test_top5", "test_mean_class_accuracy", "ablation_k1_top1"):
         assert 0.0 <= r[key] <= 1.0

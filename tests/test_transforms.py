@@ -472,3 +472,66 @@ def test_ten_crop_rgb_normalises_before_cropping_with_the_same_values():
     slow = v2.Compose([ResizeShortSide(128), TenCrop(112), NormalizeRGB(), FormatShape(5, 1)])(video)
     assert fast.shape == (50, 3, 112, 112) and fast.dtype == torch.float32
     assert torch.equal(torch.as_tensor(fast), torch.as_tensor(slow))
+
+
+# ---------------------------------------------------------------------------------------------
+# uint8 views, normalised on the model's device
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("modality,clip_len", [("RGB", 1), ("RGB", 2), ("Flow", 5), ("RGBDiff", 2)])
+@pytest.mark.parametrize("preset", ["train", "val", "test3", "test10"])
+def test_uint8_presets_then_normalize_views_equal_the_float_presets(modality, clip_len, preset):
+    """normalize=False stops at uint8; normalize_views of that is bit-identical to normalize=True, in any layout."""
+    K = 3
+    frames = random_video(K * (clip_len + (modality == "RGBDiff")), T.MODALITY_CHANNELS[modality], 90, 130, seed=3)
+    frames = tv_tensors.Video(frames.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2))  # decoder layout (T, H, W, C)
+    make = {
+        "train": lambda n: T.train_transform(modality, K, clip_len, 64, 72, normalize=n),
+        "val": lambda n: T.val_transform(modality, K, clip_len, 64, 72, normalize=n),
+        "test3": lambda n: T.test_transform(modality, K, clip_len, 64, 72, num_crops=3, normalize=n),
+        "test10": lambda n: T.test_transform(modality, K, clip_len, 64, 72, num_crops=10, normalize=n),
+    }[preset]
+    torch.manual_seed(11)
+    ref = make(True)(frames)
+    torch.manual_seed(11)
+    raw = make(False)(frames)
+    views = {"train": K, "val": K, "test3": 3 * K, "test10": 10 * K}[preset]
+    raw_channels = {"RGB": 3 * clip_len, "Flow": 2 * clip_len, "RGBDiff": 3 * (clip_len + 1)}[modality]
+    assert raw.dtype == torch.uint8 and tuple(raw.shape) == (views, raw_channels, 64, 64) and raw.is_contiguous()
+    assert ref.dtype == torch.float32 and tuple(ref.shape) == (views, ref.shape[1], 64, 64)
+    assert torch.equal(T.normalize_views(raw, modality, clip_len), ref)
+    cl = T.normalize_views(raw.contiguous(memory_format=torch.channels_last), modality, clip_len)
+    assert torch.equal(cl, ref)
+    if modality != "RGBDiff":
+        assert cl.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_normalize_views_values_and_bad_input():
+    x = torch.tensor([0, 128, 255], dtype=torch.uint8).view(1, 1, 1, 3).expand(1, 2, 1, 3).contiguous()
+    flow = T.normalize_views(x, "Flow", 1)
+    assert flow[0, 0, 0].tolist() == [-1.0, 0.0, 127 / 128]
+    rgb = T.normalize_views(torch.full((2, 3, 1, 1), 255, dtype=torch.uint8), "RGB", 1)
+    expect = [(1 - m) / s for m, s in zip(T.IMAGENET_MEAN, T.IMAGENET_STD)]
+    assert rgb[1, :, 0, 0].tolist() == pytest.approx(expect, rel=1e-6)
+    frames = torch.tensor([10, 20, 30, 250, 0, 30], dtype=torch.uint8).view(1, 6, 1, 1)  # two RGB frames
+    diff = T.normalize_views(frames, "RGBDiff", 1)
+    assert diff.shape == (1, 3, 1, 1) and diff.flatten().tolist() == pytest.approx([240 / 255, -20 / 255, 0.0])
+    with pytest.raises(TypeError, match="uint8"):
+        T.normalize_views(torch.zeros(1, 3, 4, 4), "RGB", 1)
+    with pytest.raises(ValueError, match=r"\(\.\.\., 9, H, W\)"):
+        T.normalize_views(torch.zeros(1, 6, 4, 4, dtype=torch.uint8), "RGBDiff", 2)
+    with pytest.raises(ValueError, match="modality"):
+        T.normalize_views(torch.zeros(1, 3, 4, 4, dtype=torch.uint8), "Depth", 1)
+
+
+def test_ten_crop_views_are_written_in_place_with_exact_mirrors():
+    video = random_video(4, 3, 40, 50, seed=5)
+    out = T.TenCrop(32)(video)
+    for i, (ox, oy) in enumerate(T.ten_crop_offsets(50, 40, 32, 32)):
+        crop = video[..., oy:oy + 32, ox:ox + 32]
+        assert torch.equal(out[i], crop) and torch.equal(out[5 + i], crop.flip(-1))
+    channels_last = tv_tensors.Video(video.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2))
+    assert torch.equal(T.TenCrop(32)(channels_last), out)
+    as_float = T.TenCrop(32)(tv_tensors.Video(video.float()))
+    assert as_float.dtype == torch.float32 and torch.equal(as_float, out.float())

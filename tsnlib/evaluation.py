@@ -696,8 +696,8 @@ def predict_scores(
 
     ``loader`` yields batches of dataset items (a ``DataLoader`` over a
     :class:`~tsnlib.datasets.TSNDataset` built with ``FrameSampler(num_clips, mode="test")`` and
-    ``test_transform(..., num_clips=num_clips, num_crops=num_views)``): ``batch["imgs"]`` float
-    ``(B, num_views * num_clips, C, H, W)`` view-major (row ``v * num_clips + k``), ``batch["label"]``
+    ``test_transform(..., num_clips=num_clips, num_crops=num_views)``): ``batch["imgs"]`` float, or
+    uint8 for the model to normalise (``normalize=False``), ``(B, num_views * num_clips, C, H, W)`` view-major (row ``v * num_clips + k``), ``batch["label"]``
     ``(B,)``, ``batch["index"]`` ``(B,)`` (an unbatched item with ``imgs`` ``(V*K, C, H, W)`` works too).
     ``num_views`` defaults to ``batch["num_views"]`` and ``num_clips`` to ``V*K / num_views``.
 
@@ -869,8 +869,9 @@ def predict_video(model, video_path, transform, sampler, class_names: Sequence[s
     ds = TSNDataset([record], sampler=sampler, transform=transform, modality=modality, source=source)
     item = ds[0]
     imgs = item["imgs"]
-    if not isinstance(imgs, torch.Tensor) or imgs.ndim != 4 or not imgs.is_floating_point():
-        raise ValueError("predict_video needs a transform returning float (views, C, H, W), e.g. tsnlib.transforms.test_transform")
+    if not isinstance(imgs, torch.Tensor) or imgs.ndim != 4 or not (imgs.is_floating_point() or imgs.dtype == torch.uint8):
+        raise ValueError("predict_video needs a transform returning views (views, C, H, W), float or uint8, "
+                         "e.g. tsnlib.transforms.test_transform")
     num_clips = int(item["frame_indices"].shape[0])
     num_views = int(item["num_views"])
     item = {"imgs": imgs, "label": -1, "index": 0, "num_views": num_views, "video_id": path.stem}

@@ -80,15 +80,16 @@ def _sampler(cfg: Mapping, mode: str, num_segments: int | None = None, twice: bo
 def test_protocol(cfg: Mapping, num_clips: int | None = None, num_crops: int | None = None):
     """``(sampler, transform)`` of the test protocol: ``test.num_clips`` snippets × ``test.num_crops`` views.
 
-    Introduced in notebooks/05_two_stream_fusion.ipynb. The transform returns float32
-    ``(num_crops * num_snippets, clip_len * C, input_size, input_size)``, view-major.
+    Introduced in notebooks/05_two_stream_fusion.ipynb. The transform returns uint8
+    ``(num_crops * num_snippets, C', input_size, input_size)``, view-major, which the TSN model
+    normalises on its device (``normalize=False``, see :func:`build_datasets`).
     """
     from tsnlib.transforms import test_transform
 
     d, t = cfg["data"], cfg["test"]
     sampler = _sampler(cfg, "test", num_segments=num_clips or t["num_clips"], twice=bool(t["twice"]))
     transform = test_transform(d["modality"], sampler.num_clips, int(d["clip_len"]), input_size=int(t["input_size"]),
-                               scale_size=t["scale_size"], num_crops=int(num_crops or t["num_crops"]))
+                               scale_size=t["scale_size"], num_crops=int(num_crops or t["num_crops"]), normalize=False)
     return sampler, transform
 
 
@@ -103,6 +104,11 @@ def build_datasets(cfg: Mapping, subsets: Sequence[str] = ("train", "val", "test
       ``data.val_scale_size``); items ``(K, C', H, W)``;
     * test: :func:`test_protocol` (``test.num_clips`` × ``test.num_crops``); items
       ``(num_crops * num_clips, C', H, W)``.
+
+    The views are uint8 (the presets' ``normalize=False``; ``C' = 3 * clip_len`` RGB, ``2 * clip_len``
+    Flow, ``3 * (clip_len + 1)`` RGBDiff raw frames): the :class:`~tsnlib.models.TSN` model normalises
+    them on its device (:func:`tsnlib.transforms.normalize_views`), as MMAction2 1.x's data
+    preprocessor does, so that the loader workers do no float work and move a quarter of the bytes.
 
     Every :class:`tsnlib.datasets.TSNDataset` gets ``seed=train.seed`` so that a sample is a pure
     function of ``(seed, epoch, index)``. The label maps of the subsets must agree.
@@ -129,11 +135,11 @@ def build_datasets(cfg: Mapping, subsets: Sequence[str] = ("train", "val", "test
             sampler = _sampler(cfg, "train")
             transform = train_transform(d["modality"], sampler.num_clips, int(d["clip_len"]), input_size=int(d["input_size"]),
                                         scale_size=d["scale_size"], crop=d["train_crop"],
-                                        num_fixed_crops=int(d["num_fixed_crops"]), flip=bool(d["flip"]))
+                                        num_fixed_crops=int(d["num_fixed_crops"]), flip=bool(d["flip"]), normalize=False)
         elif name == "val":
             sampler = _sampler(cfg, "val")
             transform = val_transform(d["modality"], sampler.num_clips, int(d["clip_len"]),
-                                      input_size=int(d["val_input_size"]), scale_size=d["val_scale_size"])
+                                      input_size=int(d["val_input_size"]), scale_size=d["val_scale_size"], normalize=False)
         else:
             sampler, transform = test_protocol(cfg)
         out[name] = TSNDataset(records, sampler, transform, **common)

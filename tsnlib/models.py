@@ -37,6 +37,8 @@ import torchvision
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm, _NormBase
 
+from tsnlib.transforms import normalize_views
+
 __all__ = [
     "MODALITIES",
     "CONSENSUS_TYPES",
@@ -390,9 +392,10 @@ class TSN(nn.Module):
 
     Input ``(N, V, C, H, W)`` float: N videos, V views (V = ``num_segments`` in training; any
     number at test time), ``C = in_channels`` = ``3 * clip_len`` (RGB), ``2 * clip_len`` (Flow,
-    channels ``[x_t, y_t, x_{t+1}, ...]``) or ``3 * clip_len`` (RGBDiff: the differences are
-    computed by the data pipeline, not by the model). Output ``(N, num_classes)`` class scores
-    (logits, before softmax).
+    channels ``[x_t, y_t, x_{t+1}, ...]``) or ``3 * clip_len`` (RGBDiff: frame differences).
+    Or the same views in uint8, as the ``normalize=False`` presets deliver them (RGBDiff: the
+    ``3 * (clip_len + 1)`` raw frames): :meth:`prepare` normalises them on the model's device
+    first. Output ``(N, num_classes)`` class scores (logits, before softmax).
 
     Computation: backbone on ``(N*V, C, H, W)`` → pooled features ``(N*V, D)`` → dropout →
     ``Linear(D, num_classes)`` → per-view scores ``(N, V, num_classes)`` → consensus over V.
@@ -647,7 +650,22 @@ class TSN(nn.Module):
                 f"got {tuple(x.shape)}"
             )
 
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """The backbone's input from views ``(..., C, H, W)``: uint8 views are normalised here, on their device.
+
+        Introduced in notebooks/03_train_rgb.ipynb. uint8 views come from the presets built with
+        ``normalize=False`` (the training and test pipelines of :mod:`tsnlib.experiment`):
+        :func:`tsnlib.transforms.normalize_views` turns them into the float32 network input
+        (ImageNet statistics for RGB, ``(q - 128) / 128`` for Flow, frame differences for RGBDiff,
+        whose uint8 views carry ``3 * (clip_len + 1)`` channels), keeping channels-last memory.
+        Float views are taken as already normalised and returned unchanged.
+        """
+        if x.dtype == torch.uint8:
+            return normalize_views(x, self.modality, self.clip_len)
+        return x
+
     def _features_views(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.prepare(x)
         self._check_views(x)
         f = self.backbone(x)
         if isinstance(f, (tuple, list)):  # e.g. InceptionOutputs; the logits slot holds features

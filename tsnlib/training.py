@@ -594,7 +594,7 @@ class Trainer:
     * ``model``: a :class:`tsnlib.models.TSN` (any module with the TSN interface and
       ``get_param_groups`` support): input ``(N, K, C, H, W)``, output ``(N, num_classes)``.
     * ``loaders``: ``{"train": DataLoader, "val": DataLoader | None}`` yielding dicts
-      ``{"imgs": (N, K, C, H, W) float, "label": (N,) int64}`` (see
+      ``{"imgs": (N, K, C, H, W) uint8 (normalised by the model on its device) or float, "label": (N,) int64}`` (see
       :func:`tsnlib.experiment.build_loaders`; the train loader's sampler should be an
       :class:`EpochSampler` for exact resume).
     * ``work_dir``: where ``config.yaml``, ``last.pth``, ``best.pth``, ``metrics.jsonl`` and

@@ -19,7 +19,11 @@ and adds what TSN needs that v2 lacks:
   ``(V, T, C, h, w)``; ten-crop mirrors invert flow-x too (MMAction2 forgets this);
 * :class:`NormalizeRGB`, :class:`NormalizeFlow`, :class:`RGBDiff` (uint8 → float32);
 * :class:`FormatShape`: the network input ``(V * num_clips, clip_len * C, H, W)``, float32;
-* presets :func:`train_transform`, :func:`val_transform`, :func:`test_transform`.
+* presets :func:`train_transform`, :func:`val_transform`, :func:`test_transform`;
+* :func:`normalize_views`: the normalisation moved to the model's device. With ``normalize=False``
+  the presets stop at uint8 views and the TSN model normalises them where it runs, as MMAction2
+  1.x's data preprocessor does; the training and test pipelines of :mod:`tsnlib.experiment` work
+  this way (a quarter of the bytes from the loader workers to the model, no float work in them).
 
 Speed: decoding dominates a training sample, and these transforms keep it that way. Crops are cut
 *before* resizing: the presets compute the crop box on the frame as it would be after resizing
@@ -578,14 +582,40 @@ class TenCrop(_GroupTransform):
             raise ValueError(f"TenCrop expects frames (T, C, H, W), got shape {tuple(inpt.shape)}")
         if self.flow:
             _check_uint8_flow(inpt, "TenCrop(flow=True)")
-        x = _plain(inpt)
+        x = _deinterleave_uint8(_plain(inpt))  # planar frames: each crop row below is a contiguous run
         h, w = x.shape[-2:]
         s = self.size
-        five = torch.stack([x[..., oy:oy + s, ox:ox + s] for ox, oy in ten_crop_offsets(w, h, s, s)], dim=0)
-        mirrored = five.flip(-1)
+        offsets = ten_crop_offsets(w, h, s, s)
+        # every view is written once, straight into the output (no stack, no concatenation)
+        out = torch.empty((10, *x.shape[:-2], s, s), dtype=x.dtype, device=x.device)
+        for i, (ox, oy) in enumerate(offsets):
+            out[i].copy_(x[..., oy:oy + s, ox:ox + s])
+        _mirror_into(out[:5], out[5:])
         if self.flow:
-            _invert_flow_x(mirrored)
-        return _wrap(torch.cat([five, mirrored], dim=0), inpt)
+            _invert_flow_x(out[5:])
+        return _wrap(out, inpt)
+
+
+def _mirror_into(src: torch.Tensor, dst: torch.Tensor) -> None:
+    """``dst[...] = src`` mirrored left-right (last dimension reversed); same shapes, contiguous ``dst``.
+
+    On the CPU, for uint8 and float32 frames, OpenCV's SIMD ``cv2.flip`` mirrors one plane at a
+    time, a few times faster than PyTorch's ``flip`` (which also allocates the result); elsewhere
+    ``dst.copy_(src.flip(-1))``.
+    """
+    if (src.device.type == "cpu" and src.dtype in (torch.uint8, torch.float32) and src.ndim >= 2
+            and src.is_contiguous() and dst.is_contiguous() and src.numel() > 0):
+        import cv2  # noqa: PLC0415 - a tsnlib dependency; imported here so the module stays torch-only to import
+
+        h, w = src.shape[-2:]
+        a, b = src.reshape(-1, h, w).numpy(), dst.reshape(-1, h, w).numpy()
+        for i in range(a.shape[0]):
+            row = b[i]
+            got = cv2.flip(a[i], 1, row)
+            if got is not row:  # cv2 writes into the given array; copy if it ever allocated
+                np.copyto(row, got)
+        return
+    dst.copy_(src.flip(-1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -685,7 +715,7 @@ class RGBDiff(_GroupTransform):
 
 
 class FormatShape(_GroupTransform):
-    """Final step: frames → network input float32 ``(V * num_clips, clip_len * C, H, W)``.
+    """Final step: frames → network input ``(V * num_clips, clip_len * C, H, W)``, uint8 or float32.
 
     Introduced in notebooks/02_segment_sampling.ipynb.
 
@@ -693,8 +723,10 @@ class FormatShape(_GroupTransform):
     :class:`TenCrop`) with ``T = num_clips * clip_len`` frames in clip-major order. Output rows are
     view-major (row ``v * num_clips + k``) and the ``clip_len`` frames of a snippet are stacked into
     channels in time order: ``[x_t, y_t, x_{t+1}, y_{t+1}, ...]`` for flow, ``[R, G, B, R, G, B, ...]``
-    for RGB stacks (tsn-pytorch ``Stack``, Caffe, MMAction2 ``NCHW``). Values are converted to
-    float32 without rescaling (normalise first). Returns a plain ``torch.Tensor``.
+    for RGB stacks (tsn-pytorch ``Stack``, Caffe, MMAction2 ``NCHW``). uint8 frames stay uint8 (the
+    presets' ``normalize=False``: the model normalises them on its device, :func:`normalize_views`);
+    any other dtype is converted to float32 without rescaling. Returns a plain contiguous
+    ``torch.Tensor`` in the standard (planar) layout.
     """
 
     def __init__(self, num_clips: int, clip_len: int = 1):
@@ -714,7 +746,62 @@ class FormatShape(_GroupTransform):
         K, nl = self.num_clips, self.clip_len
         if t != K * nl:
             raise ValueError(f"FormatShape(num_clips={K}, clip_len={nl}) expects {K * nl} frames, got {t} (shape {tuple(inpt.shape)})")
+        if x.dtype == torch.uint8:
+            return _deinterleave_uint8(x).reshape(v * K, nl * c, h, w).contiguous()
         return x.reshape(v * K, nl * c, h, w).to(torch.float32).contiguous()
+
+
+_VIEW_STATS: dict = {}
+
+
+def _rgb_stats(clip_len: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """NormalizeRGB's ``mean * 255`` and ``std * 255`` (float32), tiled over a stack: ``(3 * clip_len, 1, 1)``."""
+    key = (int(clip_len), str(device))
+    if key not in _VIEW_STATS:
+        m = torch.tensor(IMAGENET_MEAN, dtype=torch.float32).view(3, 1, 1) * 255.0
+        s = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(3, 1, 1) * 255.0
+        _VIEW_STATS[key] = (m.repeat(clip_len, 1, 1).to(device), s.repeat(clip_len, 1, 1).to(device))
+    return _VIEW_STATS[key]
+
+
+def normalize_views(x: torch.Tensor, modality: str = "RGB", clip_len: int = 1) -> torch.Tensor:
+    """The network input from uint8 views, computed on the views' own device (a GPU, or the CPU).
+
+    Introduced in notebooks/03_train_rgb.ipynb. The presets built with ``normalize=False`` (what
+    :func:`tsnlib.experiment.build_datasets` uses) stop at uint8; the :class:`~tsnlib.models.TSN`
+    model calls this on any uint8 input, after the batch has reached its device, as MMAction2 1.x's
+    data preprocessor does. The loader workers then skip the float conversion, and a quarter of the
+    bytes travel from the workers to the model (and to the GPU).
+
+    ``x``: uint8 ``(..., C, H, W)`` stacked as :class:`FormatShape` stacks them, ``C = 3 * clip_len``
+    (RGB), ``2 * clip_len`` (Flow) or ``3 * (clip_len + 1)`` (RGBDiff: the ``clip_len + 1`` raw
+    frames of each snippet). Returns float32 ``(..., 3 * clip_len | 2 * clip_len, H, W)``:
+
+    * RGB: ``(x - 255 mean) / (255 std)`` per channel (:class:`NormalizeRGB`);
+    * Flow: ``(x - 128) / 128`` (:class:`NormalizeFlow`);
+    * RGBDiff: ``(frame[j + 1] - frame[j]) / 255`` for ``j < clip_len`` (:class:`RGBDiff`).
+
+    The same float32 operations on the same values as those transforms, so the result is
+    bit-identical to the ``normalize=True`` presets (a test checks it). RGB and Flow keep the memory
+    format of ``x`` (convert the uint8 views to channels-last first, which is 4x cheaper than
+    converting the float ones).
+    """
+    if x.dtype != torch.uint8:
+        raise TypeError(f"normalize_views expects the uint8 views of a normalize=False preset, got {x.dtype}")
+    _check_modality(modality)
+    nl = int(clip_len)
+    c = int(x.shape[-3]) if x.ndim >= 3 else -1
+    want = {"RGB": 3 * nl, "Flow": 2 * nl, "RGBDiff": 3 * (nl + 1)}[modality]
+    if c != want:
+        raise ValueError(f"normalize_views({modality!r}, clip_len={nl}) expects uint8 views (..., {want}, H, W), "
+                         f"got shape {tuple(x.shape)}")
+    if modality == "RGB":
+        m, s = _rgb_stats(nl, x.device)
+        return x.to(torch.float32).sub_(m).div_(s)
+    if modality == "Flow":
+        return x.to(torch.float32).sub_(128.0).mul_(1.0 / 128.0)
+    frames = x.to(torch.float32).unflatten(-3, (nl + 1, 3))
+    return (frames[..., 1:, :, :, :] - frames[..., :-1, :, :, :]).mul_(1.0 / 255.0).flatten(-4, -3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -822,8 +909,10 @@ def _check_modality(modality: str) -> None:
         raise ValueError(f"modality must be one of {tuple(MODALITY_CHANNELS)}, got {modality!r}")
 
 
-def _finish(modality: str, num_clips: int, clip_len: int) -> list:
-    """Normalisation (or RGB difference) then FormatShape for a modality."""
+def _finish(modality: str, num_clips: int, clip_len: int, normalize: bool = True) -> list:
+    """Normalisation (or RGB difference) then FormatShape for a modality; only FormatShape (uint8) without."""
+    if not normalize:  # uint8 out; RGBDiff keeps its clip_len + 1 raw frames per snippet
+        return [FormatShape(num_clips, clip_len + (modality == "RGBDiff"))]
     if modality == "RGB":
         return [NormalizeRGB(), FormatShape(num_clips, clip_len)]
     if modality == "Flow":
@@ -840,6 +929,7 @@ def train_transform(
     crop: str = "multiscale",
     num_fixed_crops: int = 13,
     flip: bool = True,
+    normalize: bool = True,
 ) -> v2.Compose:
     """TSN training augmentation: one multi-scale corner crop (or RandomResizedCrop) + flip per sample.
 
@@ -856,7 +946,9 @@ def train_transform(
 
     Input: uint8 ``Video`` ``(T, C, H, W)``, ``T = num_clips * clip_len`` (RGBDiff:
     ``num_clips * (clip_len + 1)``). Output: float32 ``(num_clips, clip_len * C, input_size,
-    input_size)`` with ``C = 3`` (RGB, RGBDiff) or 2 (Flow).
+    input_size)`` with ``C = 3`` (RGB, RGBDiff) or 2 (Flow). ``normalize=False``: the same views
+    left uint8, for the model to normalise on its device (:func:`normalize_views`; RGBDiff then
+    keeps its ``clip_len + 1`` raw frames per snippet, ``3 * (clip_len + 1)`` channels).
     """
     _check_modality(modality)
     steps = []
@@ -869,7 +961,7 @@ def train_transform(
         raise ValueError(f"crop must be 'multiscale' or 'random_resized', got {crop!r}")
     if flip:
         steps.append(RandomHorizontalFlip(0.5, flow=modality == "Flow"))
-    return _TSNCompose(steps + _finish(modality, num_clips, clip_len))
+    return _TSNCompose(steps + _finish(modality, num_clips, clip_len, normalize))
 
 
 def val_transform(
@@ -878,15 +970,17 @@ def val_transform(
     clip_len: int = 1,
     input_size: int = 224,
     scale_size: int | None = 256,
+    normalize: bool = True,
 ) -> v2.Compose:
     """Validation: resize the short side to ``scale_size``, centre crop ``input_size``, normalise.
 
     Introduced in notebooks/02_segment_sampling.ipynb. Implemented as :class:`ResizedCenterCrop`
     (crop before resizing). Input: uint8 ``Video`` ``(T, C, H, W)`` as in :func:`train_transform`;
-    output float32 ``(num_clips, clip_len * C, input_size, input_size)``.
+    output float32 ``(num_clips, clip_len * C, input_size, input_size)`` (uint8 with
+    ``normalize=False``, as in :func:`train_transform`).
     """
     _check_modality(modality)
-    return _TSNCompose([ResizedCenterCrop(input_size, scale_size)] + _finish(modality, num_clips, clip_len))
+    return _TSNCompose([ResizedCenterCrop(input_size, scale_size)] + _finish(modality, num_clips, clip_len, normalize))
 
 
 def test_transform(
@@ -896,6 +990,7 @@ def test_transform(
     input_size: int = 224,
     scale_size: int | None = 256,
     num_crops: int = 1,
+    normalize: bool = True,
 ) -> v2.Compose:
     """Test-time views: 1 centre crop, 3 crops along the long side, or the paper's 10 crops.
 
@@ -910,16 +1005,17 @@ def test_transform(
 
     Input: uint8 ``Video`` ``(T, C, H, W)`` as in :func:`train_transform`. Output: float32
     ``(num_crops * num_clips, clip_len * C, input_size, input_size)``, view-major (row
-    ``v * num_clips + k``), so a model's scores reshape to ``(num_crops, num_clips, classes)``.
+    ``v * num_clips + k``), so a model's scores reshape to ``(num_crops, num_clips, classes)``;
+    uint8 with ``normalize=False``, as in :func:`train_transform`.
     """
     _check_modality(modality)
     if num_crops == 1:
-        return val_transform(modality, num_clips, clip_len, input_size, scale_size)
+        return val_transform(modality, num_clips, clip_len, input_size, scale_size, normalize)
     if num_crops == 3:
         steps = [ThreeCrop(input_size)]
     elif num_crops == 10:
         steps = ([ResizeShortSide(scale_size)] if scale_size is not None else [])
-        if modality == "RGB":
+        if modality == "RGB" and normalize:
             # normalise the frames once, then cut the ten views from the float frames: the same values
             # (an affine map per pixel commutes with crops and mirrors) for about a sixth of the
             # conversion work, since the views overlap; flow must invert x on uint8 first
@@ -927,7 +1023,7 @@ def test_transform(
         steps.append(TenCrop(input_size, flow=modality == "Flow"))
     else:
         raise ValueError(f"num_crops must be 1, 3 or 10, got {num_crops}")
-    return _TSNCompose(steps + _finish(modality, num_clips, clip_len))
+    return _TSNCompose(steps + _finish(modality, num_clips, clip_len, normalize))
 
 
 # ``test_transform`` is a preset, not a test: keep pytest from collecting it when a test module imports it.
