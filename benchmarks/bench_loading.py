@@ -21,7 +21,7 @@ Cases (all on the SAME frame indices, the ones the dataset drew):
 * ``tsnlib video, decode only``: :func:`tsnlib.decoding.open_video` + ``get_frames`` (decord backend);
 * ``tsnlib TSNDataset video, no aug``: ``dataset[i]`` without a transform (sampling + exact decode);
 * ``tsnlib TSNDataset video``: ``dataset[i]``: open, sample, exact decode, augmentation, uint8 tensor out;
-* ``tsnlib TSNDataset video, float out``: the same with ``normalize=True``, the float32 network input
+* ``tsnlib TSNDataset video, float``: the same with ``normalize=True``, the float32 network input
   made in the worker (the pipeline before the normalisation moved to the model's device);
 * ``tsnlib TSNDataset video (pyav)``: the same with the PyAV fallback (macOS/arm64);
 * ``full decode (decord)`` / ``full decode (pyav)``: every frame of the video;
@@ -50,9 +50,11 @@ machine that is the main process, per training sample).
 Reading the results: on these 336x224 JPEGs (quality 95) decoding one frame takes ~0.22 ms in a
 tight loop and ~0.33 ms here, interleaved with video decoding that evicts the CPU caches
 (libjpeg-turbo through ``cv2.imread``; Pillow and ``torchvision.io.decode_jpeg`` give the same
-pixels, no faster). The training augmentation (crop-resize, flip, normalisation to a 1.8 MB
-float32 tensor) costs ~0.3-0.6 ms in a tight loop but ~1 ms here, and it is paid by the video and
-the frame-folder samples alike, which caps target 2 at ``(video + aug) / (frames + aug)``.
+pixels, no faster). The training augmentation (crop and resize to 224, flip, de-interleave to a
+0.45 MB uint8 tensor) costs ~0.3-0.5 ms in a tight loop but ~0.8-1.1 ms here, and it is paid by
+the video and the frame-folder samples alike, which caps target 2 at
+``(video + aug) / (frames + aug)``: with these short GOP-12 videos, 3 frames decode in ~5.5 ms and
+3 JPEGs in ~1.1 ms, so even a free augmentation would leave the ratio under 5x.
 
 Introduced for notebooks/02_segment_sampling.ipynb (data loading cost).
 """
@@ -183,7 +185,7 @@ def main(argv=None) -> int:
             cases["tsnlib TSNDataset video"] = lambda i: ds_video[i]
             if block == "train":
                 ds_float = TSNDataset(records, sampler, float_train, backend="auto", seed=0)
-                cases["tsnlib TSNDataset video, float out"] = lambda i: ds_float[i]
+                cases["tsnlib TSNDataset video, float"] = lambda i: ds_float[i]
             cases["tsnlib TSNDataset video (pyav)"] = lambda i: ds_pyav[i]
             if block == "train":
                 if has_decord:
@@ -267,9 +269,9 @@ def main(argv=None) -> int:
     print(f"          ceiling of target 2 if the augmentation cost nothing: {bound:.2f}x (TSNDataset without a "
           f"transform, video / frames)")
     if has_decord:
-        float_ratio = summary[("train", "tsnlib TSNDataset video, float out")] / summary[("train", "decord get_batch (bare)")]
+        float_ratio = summary[("train", "tsnlib TSNDataset video, float")] / summary[("train", "decord get_batch (bare)")]
         print(f"normalisation: the model does it on its device, {norm_ms:.2f} ms per training sample on this CPU "
-              f"({tuple(sample.shape)} uint8 -> float32, one thread); done in the worker instead (float out) the "
+              f"({tuple(sample.shape)} uint8 -> float32, one thread); done in the worker instead (float) the "
               f"training sample is {float_ratio:.2f}x bare decord")
     return 0
 

@@ -401,7 +401,7 @@ def test_flow_resize_gives_torchvision_values(num_frames):
         assert resized  # the crops 30x30 / 26x26 / ... were really resized
 
 
-@pytest.mark.parametrize("preset", ["train", "train_fixed5", "val"])
+@pytest.mark.parametrize("preset", ["train", "train_fixed5", "val", "train_uint8", "val_uint8", "train_uint8_noflip"])
 def test_fused_presets_equal_their_steps_run_one_by_one(preset, monkeypatch):
     """The presets' fused RGB route (crop-resize, then flip and normalise frame by frame) draws the
     same parameters and gives bit-identical tensors to the steps applied one after the other, for
@@ -410,11 +410,14 @@ def test_fused_presets_equal_their_steps_run_one_by_one(preset, monkeypatch):
         "train": lambda: T.train_transform("RGB", 3, 1, 48, 56),
         "train_fixed5": lambda: T.train_transform("RGB", 2, 2, 40, None, num_fixed_crops=5),
         "val": lambda: T.val_transform("RGB", 3, 1, 48, 56),
+        "train_uint8": lambda: T.train_transform("RGB", 3, 1, 48, 56, normalize=False),
+        "val_uint8": lambda: T.val_transform("RGB", 3, 1, 48, 56, normalize=False),
+        "train_uint8_noflip": lambda: T.train_transform("RGB", 2, 2, 40, None, flip=False, normalize=False),
     }[preset]()
     steps = v2.Compose(list(tf.transforms))
     routes = set()
-    fused_frames = T._normalize_rgb_frames
-    monkeypatch.setattr(T, "_normalize_rgb_frames", lambda hwc, flip, in_place, *a: routes.add((flip, in_place)) or
+    fused_frames = T._planar_rgb_frames
+    monkeypatch.setattr(T, "_planar_rgb_frames", lambda hwc, flip, in_place, *a: routes.add((flip, in_place)) or
                         fused_frames(hwc, flip, in_place, *a))
     n = tf.transforms[-1].num_clips * tf.transforms[-1].clip_len
     for h, w in ((48, 64), (56, 80), (42, 48)):
@@ -427,9 +430,10 @@ def test_fused_presets_equal_their_steps_run_one_by_one(preset, monkeypatch):
                 torch.manual_seed(seed)
                 ref = steps(video)
                 assert type(fused) is torch.Tensor and fused.is_contiguous()
+                assert fused.dtype == (torch.uint8 if "uint8" in preset else torch.float32)
                 assert fused.shape == ref.shape and torch.equal(fused, ref), (preset, h, w, seed)
             assert torch.equal(video, before)  # the input is never modified (in-place flips touch scratch only)
-    if preset == "val":
+    if preset.startswith("val") or preset.endswith("noflip"):
         assert routes == {(False, True), (False, False)}  # resized crops, and crops used as they are
     else:
         assert routes == {(True, True), (True, False), (False, True), (False, False)}

@@ -46,7 +46,7 @@ outputs are bit-identical to the plain step-by-step PyTorch formulation; only th
   fastest case (:func:`_resize`, twice as fast as 2-channel frames);
 * flip + normalisation: the presets (``_TSNCompose``) run the usual RGB steps as one fused route
   that mirrors the resized crop in place and de-interleaves, converts and normalises it frame by
-  frame with OpenCV and NumPy, each intermediate staying in the cache (:func:`_normalize_rgb_frames`);
+  frame with OpenCV and NumPy, each intermediate staying in the cache (:func:`_planar_rgb_frames`);
   the separate transforms de-interleave with ``cv2.split`` (~0.03 ms) rather than PyTorch's strided
   copy (~0.25 ms) before their contiguous float passes;
 * Python overhead: crop geometry computed once per frame size (``MultiScaleCrop._candidates``),
@@ -809,24 +809,25 @@ def normalize_views(x: torch.Tensor, modality: str = "RGB", clip_len: int = 1) -
 # ---------------------------------------------------------------------------------------------
 
 
-def _normalize_rgb_frames(hwc: np.ndarray, flip: bool, in_place: bool, mean255: np.ndarray,
-                          std255: np.ndarray) -> torch.Tensor:
-    """Fused flip + :class:`NormalizeRGB` of interleaved uint8 frames ``(T, H, W, 3)`` → float32 ``(T, 3, H, W)``.
+def _planar_rgb_frames(hwc: np.ndarray, flip: bool, in_place: bool, mean255: np.ndarray | None = None,
+                       std255: np.ndarray | None = None) -> torch.Tensor:
+    """Fused flip + de-interleave (+ :class:`NormalizeRGB`) of uint8 frames ``(T, H, W, 3)`` → ``(T, 3, H, W)``.
 
     Frame by frame, so that every intermediate (a flipped frame, its three planes, its float copy)
     stays in the CPU cache: mirror with ``cv2.flip`` (in place when ``in_place``, i.e. the frames
-    are a scratch result of the resize), de-interleave with ``cv2.split``, then convert to float32,
-    subtract ``mean255`` and divide by ``std255`` (float32 ``(3, 1, 1)``) with NumPy's in-place
-    operators: the same IEEE float32 operations, in the same order, on the same values as the
-    separate transforms, so the result is bit-identical (NumPy rather than torch because a few
+    are a scratch result of the resize), de-interleave with ``cv2.split``; with ``mean255`` and
+    ``std255`` (float32 ``(3, 1, 1)``) then convert to float32, subtract and divide with NumPy's
+    in-place operators: the same IEEE float32 operations, in the same order, on the same values as
+    the separate transforms, so the result is bit-identical (NumPy rather than torch because a few
     NumPy calls cost less than the torch ones right after a video decode has evicted the caches).
+    Without them the planes are the uint8 output (the ``normalize=False`` presets).
     """
     import cv2  # noqa: PLC0415 - a tsnlib dependency; imported here so the module stays torch-only to import
 
     t, h, w, _ = hwc.shape
-    out = np.empty((t, 3, h, w), np.float32)
-    planes = np.empty((3, h, w), np.uint8)
-    dst = [planes[0], planes[1], planes[2]]
+    normalize = mean255 is not None
+    out = np.empty((t, 3, h, w), np.float32 if normalize else np.uint8)
+    planes = np.empty((3, h, w), np.uint8) if normalize else None
     mirrored = None if in_place or not flip else np.empty((h, w, 3), np.uint8)
     for i in range(t):
         frame = hwc[i]
@@ -836,13 +837,15 @@ def _normalize_rgb_frames(hwc: np.ndarray, flip: bool, in_place: bool, mean255: 
             if got is not target:  # cv2 writes into the given array; copy if it ever allocated
                 np.copyto(target, got)
             frame = target
+        dst = [planes[0], planes[1], planes[2]] if normalize else [out[i, 0], out[i, 1], out[i, 2]]
         for plane, res in zip(dst, cv2.split(frame, dst)):
             if res is not plane:
                 np.copyto(plane, res)
-        row = out[i]
-        row[...] = planes  # exact uint8 -> float32
-        row -= mean255
-        row /= std255
+        if normalize:
+            row = out[i]
+            row[...] = planes  # exact uint8 -> float32
+            row -= mean255
+            row /= std255
     return torch.from_numpy(out)
 
 
@@ -850,10 +853,10 @@ class _TSNCompose(v2.Compose):
     """``v2.Compose`` of a preset, with one fused route for the common RGB case (same draws, same values).
 
     For a lone uint8 RGB ``Video`` on the CPU and the steps ``MultiScaleCrop`` or
-    ``ResizedCenterCrop``, an optional ``RandomHorizontalFlip`` (RGB), ``NormalizeRGB`` and
-    ``FormatShape``, it draws the random parameters exactly as the steps would (crop, then flip),
-    cuts and resizes the crop, and then flips and normalises frame by frame
-    (:func:`_normalize_rgb_frames`) instead of three whole-tensor passes: no mirrored copy of the
+    ``ResizedCenterCrop``, an optional ``RandomHorizontalFlip`` (RGB), an optional ``NormalizeRGB``
+    and ``FormatShape``, it draws the random parameters exactly as the steps would (crop, then flip),
+    cuts and resizes the crop, and then flips, de-interleaves (and normalises) frame by frame
+    (:func:`_planar_rgb_frames`) instead of whole-tensor passes: no mirrored copy of the
     clip (the resized crop is mirrored in place), and every intermediate stays in the CPU cache.
     That saves about a third of the augmentation time right after a video decode has evicted the
     caches. Any other input or list of steps runs the steps one after the other.
@@ -869,18 +872,19 @@ class _TSNCompose(v2.Compose):
         return super().forward(*inputs)
 
     def _plan(self) -> tuple | None:
-        """``(crop, flip or None, normalize, format)`` when the steps are the fusable ones, else None (cached)."""
+        """``(crop, flip or None, normalize or None, format)`` when the steps are the fusable ones, else None (cached)."""
         steps = tuple(self.transforms)
         cached = self.__dict__.get("_plan_cache")
         if cached is not None and cached[0] == steps:
             return cached[1]
         plan = None
-        if len(steps) in (3, 4) and type(steps[0]) in (MultiScaleCrop, ResizedCenterCrop) \
-                and type(steps[-2]) is NormalizeRGB and type(steps[-1]) is FormatShape:
-            if len(steps) == 3:
-                plan = (steps[0], None, steps[-2], steps[-1])
-            elif type(steps[1]) is RandomHorizontalFlip and not steps[1].flow:
-                plan = (steps[0], steps[1], steps[-2], steps[-1])
+        if 2 <= len(steps) <= 4 and type(steps[0]) in (MultiScaleCrop, ResizedCenterCrop) \
+                and type(steps[-1]) is FormatShape:
+            middle = list(steps[1:-1])
+            norm = middle.pop() if middle and type(middle[-1]) is NormalizeRGB else None
+            flip = middle.pop() if middle and type(middle[-1]) is RandomHorizontalFlip and not middle[-1].flow else None
+            if not middle:
+                plan = (steps[0], flip, norm, steps[-1])
         self.__dict__["_plan_cache"] = (steps, plan)
         return plan
 
@@ -896,12 +900,13 @@ class _TSNCompose(v2.Compose):
             video = _wrap(frames, x)
             if flip is not None:
                 video = flip.transform(video, fparams)
-            return fmt.transform(norm.transform(video, {}), {})
+            return fmt.transform(norm.transform(video, {}) if norm is not None else video, {})
         hwc = frames.permute(0, 2, 3, 1).numpy()
-        out = _normalize_rgb_frames(hwc, fparams["flip"], resized, norm._m255.numpy(), norm._s255.numpy())
+        stats = (norm._m255.numpy(), norm._s255.numpy()) if norm is not None else ()
+        out = _planar_rgb_frames(hwc, fparams["flip"], resized, *stats)
         if frames.shape[0] != fmt.num_clips * fmt.clip_len:  # FormatShape's error
             return fmt.transform(out, {})
-        return out.view(fmt.num_clips, fmt.clip_len * c, fh, fw)  # FormatShape of a contiguous float32 clip
+        return out.view(fmt.num_clips, fmt.clip_len * c, fh, fw)  # FormatShape of a contiguous planar clip
 
 
 def _check_modality(modality: str) -> None:
