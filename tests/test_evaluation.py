@@ -125,6 +125,27 @@ def test_chunking_bounds_every_forward_and_changes_nothing():
     assert chunked.meta["protocol"] == "25x10" and chunked.meta["max_views_per_forward"] == 3
 
 
+@pytest.mark.parametrize("modality,channels,amp", [("RGB", 3, False), ("Flow", 10, False), ("RGBDiff", 18, False),
+                                                    ("RGB", 3, "bf16")])
+def test_uint8_views_score_as_the_normalised_ones_in_any_chunking(modality, channels, amp):
+    """uint8 views, normalised chunk by chunk into one reused buffer, score exactly as pre-normalised float views."""
+    from tsnlib.models import TSN
+    from tsnlib.transforms import normalize_views
+
+    torch.manual_seed(0)
+    model = TSN(4, backbone="resnet18", modality=modality, fc_init_std=0.1).eval()
+    g = torch.Generator().manual_seed(2)
+    raw = torch.randint(0, 256, (7, channels, 40, 40), dtype=torch.uint8, generator=g)
+    ref = normalize_views(raw, modality, model.clip_len)
+    with torch.inference_mode():
+        for cl in (False, True):
+            for step in (7, 3):  # chunks 7; and 3, 3, 1 (the last one a smaller slice of the buffer)
+                dtype = torch.bfloat16 if amp else None
+                expect = ev.view_scores_chunked(model, ref, step, dtype=dtype, channels_last=cl)
+                got = ev.view_scores_chunked(model, raw, step, dtype=dtype, channels_last=cl)
+                assert got.shape == (7, 4) and torch.equal(got, expect), (cl, step)
+
+
 def test_views_inferred_from_items_and_mismatch_is_explained():
     ds = ViewIndexDataset(2, num_clips=4, num_crops=3)
     out = predict_scores(ViewStub(), DataLoader(ds, batch_size=2), amp=False, progress=False)

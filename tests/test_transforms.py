@@ -529,6 +529,29 @@ def test_normalize_views_values_and_bad_input():
         T.normalize_views(torch.zeros(1, 3, 4, 4, dtype=torch.uint8), "Depth", 1)
 
 
+def test_normalize_views_routes_and_out_buffer():
+    """The CPU look-up route (interleaved and planar views) and the torch route (any other layout) agree bit for bit;
+    ``out`` is written and returned."""
+    raw = random_video(6, 6, 20, 24, seed=9)  # 6 views of an RGB stack of 2 frames, planar
+    ref = T.normalize_views(raw.clone(), "RGB", 2)
+    strided = torch.zeros(6, 6, 20, 48, dtype=torch.uint8)
+    strided[..., ::2] = raw
+    assert torch.equal(T.normalize_views(strided[..., ::2], "RGB", 2), ref)  # neither layout: the torch route
+    m = torch.tensor(T.IMAGENET_MEAN * 2).view(6, 1, 1) * 255.0
+    s = torch.tensor(T.IMAGENET_STD * 2).view(6, 1, 1) * 255.0
+    assert torch.equal(ref, (raw.float() - m) / s)
+    cl = raw.contiguous(memory_format=torch.channels_last)
+    buf = torch.empty(6, 6, 20, 24, memory_format=torch.channels_last)
+    got = T.normalize_views(cl, "RGB", 2, out=buf)
+    assert got.data_ptr() == buf.data_ptr() and torch.equal(got, ref)
+    flow = random_video(4, 4, 8, 8, seed=1)
+    assert torch.equal(T.normalize_views(flow, "Flow", 2), (flow.float() - 128) / 128)
+    assert torch.equal(T.normalize_views(flow.contiguous(memory_format=torch.channels_last), "Flow", 2),
+                       (flow.float() - 128) / 128)
+    with pytest.raises(ValueError, match="out must be"):
+        T.normalize_views(cl, "RGB", 2, out=torch.empty(6, 6, 20, 24, dtype=torch.float64))
+
+
 def test_ten_crop_views_are_written_in_place_with_exact_mirrors():
     video = random_video(4, 3, 40, 50, seed=5)
     out = T.TenCrop(32)(video)

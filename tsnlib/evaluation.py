@@ -601,7 +601,9 @@ def view_scores_chunked(model, views, max_views_per_forward: int = 64, device=No
     """Per-view class scores of ``views`` ``(B, C, H, W)`` → float32 CPU tensor ``(B, num_classes)``.
 
     Feeds at most ``max_views_per_forward`` views to ``model.forward_views`` at a time, moving each
-    chunk to ``device`` only when it is needed (GPU memory is bounded by the chunk). Call inside
+    chunk to ``device`` only when it is needed (GPU memory is bounded by the chunk). uint8 views
+    travel as they are and are normalised on the device by the model's ``prepare``
+    (:meth:`tsnlib.models.TSN.prepare`), into one float32 buffer reused for every chunk. Call inside
     ``torch.inference_mode()`` with the model in eval mode (:func:`predict_scores` does).
 
     Introduced in notebooks/03_train_rgb.ipynb.
@@ -613,11 +615,21 @@ def view_scores_chunked(model, views, max_views_per_forward: int = 64, device=No
         raise ValueError(f"max_views_per_forward must be >= 1, got {max_views_per_forward}")
     device = torch.device(device) if device is not None else _model_device(model)
     fn = _view_fn(model)
+    owner = getattr(fn, "__self__", None)
+    prepare = getattr(owner, "prepare", None)  # TSN.prepare: uint8 views -> network input (in_channels channels)
+    in_channels = getattr(owner, "in_channels", None)
+    buffer = None  # uint8 chunks are normalised into one reused float32 buffer (no 4-byte-per-value allocation each)
     outs = []
     for start in range(0, views.shape[0], step):
         chunk = views[start:start + step].to(device, non_blocking=True)
         if channels_last and chunk.ndim == 4:
             chunk = chunk.contiguous(memory_format=torch.channels_last)
+        if prepare is not None and in_channels is not None and chunk.dtype == torch.uint8 and chunk.ndim == 4:
+            shape = (chunk.shape[0], int(in_channels), *chunk.shape[2:])
+            if buffer is None or buffer.shape[1:] != shape[1:] or buffer.shape[0] < shape[0]:
+                buffer = torch.empty(shape, dtype=torch.float32, device=device,
+                                     memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+            chunk = prepare(chunk, out=buffer[:shape[0]])
         with _autocast(device, dtype):
             out = fn(chunk)
         if out.ndim != 2 or out.shape[0] != chunk.shape[0]:

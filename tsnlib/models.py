@@ -650,7 +650,7 @@ class TSN(nn.Module):
                 f"got {tuple(x.shape)}"
             )
 
-    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+    def prepare(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """The backbone's input from views ``(..., C, H, W)``: uint8 views are normalised here, on their device.
 
         Introduced in notebooks/03_train_rgb.ipynb. uint8 views come from the presets built with
@@ -658,10 +658,11 @@ class TSN(nn.Module):
         :func:`tsnlib.transforms.normalize_views` turns them into the float32 network input
         (ImageNet statistics for RGB, ``(q - 128) / 128`` for Flow, frame differences for RGBDiff,
         whose uint8 views carry ``3 * (clip_len + 1)`` channels), keeping channels-last memory.
-        Float views are taken as already normalised and returned unchanged.
+        Float views are taken as already normalised and returned unchanged. ``out``: a float32
+        tensor to write the normalised views into (see :func:`~tsnlib.transforms.normalize_views`).
         """
         if x.dtype == torch.uint8:
-            return normalize_views(x, self.modality, self.clip_len)
+            return normalize_views(x, self.modality, self.clip_len, out=out)
         return x
 
     def _features_views(self, x: torch.Tensor) -> torch.Tensor:
