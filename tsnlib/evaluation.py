@@ -708,9 +708,11 @@ def predict_scores(
 
     ``loader`` yields batches of dataset items (a ``DataLoader`` over a
     :class:`~tsnlib.datasets.TSNDataset` built with ``FrameSampler(num_clips, mode="test")`` and
-    ``test_transform(..., num_clips=num_clips, num_crops=num_views)``): ``batch["imgs"]`` float, or
-    uint8 for the model to normalise (``normalize=False``), ``(B, num_views * num_clips, C, H, W)`` view-major (row ``v * num_clips + k``), ``batch["label"]``
-    ``(B,)``, ``batch["index"]`` ``(B,)`` (an unbatched item with ``imgs`` ``(V*K, C, H, W)`` works too).
+    ``test_transform(..., num_clips=num_clips, num_crops=num_views)``): ``batch["imgs"]``
+    ``(B, num_views * num_clips, C, H, W)`` view-major (row ``v * num_clips + k``), float, or uint8
+    for the model to normalise (``normalize=False``, as :func:`tsnlib.experiment.test_protocol`
+    builds it), ``batch["label"]`` ``(B,)``, ``batch["index"]`` ``(B,)`` (an unbatched item with
+    ``imgs`` ``(V*K, C, H, W)`` works too).
     ``num_views`` defaults to ``batch["num_views"]`` and ``num_clips`` to ``V*K / num_views``.
 
     For each video every view is scored by ``model.forward_views`` (``(views, C, H, W) →

@@ -812,7 +812,8 @@ def _normalize_by_lut(x: torch.Tensor, lut: np.ndarray, out: torch.Tensor | None
         return None
     n = x4.shape[0]
     if interleaved:  # (N * H, W) pixels of C channels, a C-channel table (or one table for all)
-        pairs = [(x4.permute(0, 2, 3, 1).numpy().reshape(n * h, w, c), out4.permute(0, 2, 3, 1).numpy().reshape(n * h, w, c), lut)]
+        pixels = (n * h, w, c)
+        pairs = [(x4.permute(0, 2, 3, 1).numpy().reshape(pixels), out4.permute(0, 2, 3, 1).numpy().reshape(pixels), lut)]
     elif lut.ndim == 2:  # planar, one table for every channel
         pairs = [(x4.numpy().reshape(n * c, h * w), out4.numpy().reshape(n * c, h * w), lut)]
     else:  # planar, channel k's planes with channel k's table (rows of the view are C planes apart)
@@ -825,7 +826,8 @@ def _normalize_by_lut(x: torch.Tensor, lut: np.ndarray, out: torch.Tensor | None
     return out.view(x.shape) if out.shape != x.shape else out
 
 
-def normalize_views(x: torch.Tensor, modality: str = "RGB", clip_len: int = 1, out: torch.Tensor | None = None) -> torch.Tensor:
+def normalize_views(x: torch.Tensor, modality: str = "RGB", clip_len: int = 1,
+                    out: torch.Tensor | None = None) -> torch.Tensor:
     """The network input from uint8 views, computed on the views' own device (a GPU, or the CPU).
 
     Introduced in notebooks/03_train_rgb.ipynb. The presets built with ``normalize=False`` (what
@@ -858,8 +860,8 @@ def normalize_views(x: torch.Tensor, modality: str = "RGB", clip_len: int = 1, o
     if c != want:
         raise ValueError(f"normalize_views({modality!r}, clip_len={nl}) expects uint8 views (..., {want}, H, W), "
                          f"got shape {tuple(x.shape)}")
-    if out is not None and (out.dtype != torch.float32 or out.device != x.device
-                            or tuple(out.shape) != (*x.shape[:-3], c if modality != "RGBDiff" else 3 * nl, *x.shape[-2:])):
+    result_shape = (*x.shape[:-3], 3 * nl if modality == "RGBDiff" else c, *x.shape[-2:])
+    if out is not None and (out.dtype != torch.float32 or out.device != x.device or tuple(out.shape) != result_shape):
         raise ValueError(f"out must be a float32 tensor on {x.device} of the result's shape, got {out.dtype} "
                          f"{tuple(out.shape)} on {out.device}")
     if modality in ("RGB", "Flow") and x.device.type == "cpu" and x.ndim >= 3:
