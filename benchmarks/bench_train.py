@@ -1,6 +1,6 @@
 """Training and test throughput of tsnlib end to end, side by side with the backbone alone.
 
-    python benchmarks/bench_train.py [--config tsn_r18_synthetic_rgb] [--steps 12] [--videos 12] [key=value ...]
+    python benchmarks/bench_train.py [--config tsn_r8_synthetic_rgb] [--steps 12] [--videos 12] [key=value ...]
 
 Four numbers, measured in one run on the synthetic videos (generated first if missing):
 
@@ -173,7 +173,7 @@ def _peak_memory(device) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="tsn_r18_synthetic_rgb")
+    parser.add_argument("--config", default="tsn_r8_synthetic_rgb")
     parser.add_argument("--steps", type=int, default=12, help="timed training steps")
     parser.add_argument("--videos", type=int, default=12, help="timed test videos (the loader's start-up is timed "
                         "too: fewer videos weigh it more)")

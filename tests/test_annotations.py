@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from tsnlib.annotations import (
     LabelMap,
     VideoRecord,
+    available_subsets,
     build_lists,
     detect_layout,
     load_annotations,
@@ -211,10 +213,62 @@ def test_read_ucf101_missing_pieces(ucf, tmp_path):
     with pytest.raises(DataError, match=r"split file not found \(split 2, train\)"):
         read_ucf101(ucf, split=2)
     with pytest.raises(ValueError, match="subset must be one of"):
-        read_ucf101(ucf, subset="val")
+        read_ucf101(ucf, subset="validation")
     shutil.rmtree(ucf / "UCF-101")
     with pytest.raises(DataError, match="UCF101 videos folder not found"):
         read_ucf101(ucf)
+
+
+def _groups_by_class(videos: list[str]) -> dict[str, int]:
+    """``{class: number of groups}`` of synthetic ``UCF-101/<Class>/v_<Class>_gGG_cCC.avi`` paths."""
+    out: dict[str, int] = {}
+    for rel in videos:
+        cls, g = re.match(r"^UCF-101/(\w+)/v_\1_g(\d\d)_c\d\d\.avi$", rel).groups()
+        out[cls] = max(out.get(cls, 0), int(g))
+    return out
+
+
+def test_read_ucf101_val_of_the_synthetic_set(tiny_ucf101):
+    from tsnlib import synthetic
+
+    manifest = synthetic.load_manifest(tiny_ucf101)
+    num_groups = _groups_by_class(manifest["videos"])
+    for split in (1, 2, 3):
+        val, m = read_ucf101(tiny_ucf101, split, "val")
+        val_groups = {cls: synthetic._val_groups(n, split) for cls, n in num_groups.items()}
+        expected = sorted(rel for rel in manifest["videos"] if int(rel.split("_g")[-1][:2]) in val_groups[rel.split("/")[1]])
+        assert expected, "tiny: one val group per class"
+        assert sorted(r.path.relative_to(tiny_ucf101).as_posix() for r in val) == expected
+        assert all(m.name(r.label) == r.path.parent.name for r in val)  # label from the class folder
+        assert val[0].source == f"vallist0{split}.txt:1"
+        train, _ = read_ucf101(tiny_ucf101, split, "train")
+        test, _ = read_ucf101(tiny_ucf101, split, "test")
+        ids = [{r.video_id for r in recs} for recs in (train, val, test)]
+        assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+        assert sum(len(i) for i in ids) == len(manifest["videos"]) == len(ids[0] | ids[1] | ids[2])
+        assert available_subsets(tiny_ucf101, split) == ("train", "val", "test")
+    assert load_annotations(tiny_ucf101, split=1, subset="val") == read_ucf101(tiny_ucf101, 1, "val")
+
+
+def test_read_val_without_a_val_list_says_what_to_do(ucf, hmdb):
+    # the official UCF101 has no vallist0N.txt
+    with pytest.raises(DataError, match=r"no vallist01\.txt: only the synthetic dataset \(tsnlib synth\) has a "
+                       r"validation list, the official UCF101 does not; set data\.val_subset: test, as the "
+                       r"paper's protocol does") as info:
+        read_ucf101(ucf, split=1, subset="val")
+    assert "vallist01.txt" in str(info.value.path)
+    with pytest.raises(DataError, match=r"no vallist01\.txt.*data\.val_subset: test"):
+        load_annotations(ucf, split=1, subset="val")
+    with pytest.raises(DataError, match=r"HMDB51 has no validation subset.*data\.val_subset: test"):
+        read_hmdb51(hmdb, subset="val")
+    # loops over the subsets skip val quietly
+    assert available_subsets(ucf) == ("train", "test") and available_subsets(hmdb) == ("train", "test")
+    # a vallist0N.txt, same format as testlist0N.txt, is read as the val subset
+    set_lines(ucf / "ucfTrainTestlist" / "vallist01.txt", ["Basketball/v_Basketball_g01_c01.avi"])
+    val, _ = read_ucf101(ucf, split=1, subset="val")
+    assert [(r.label, r.path.name, r.source) for r in val] == [(1, "v_Basketball_g01_c01.avi", "vallist01.txt:1")]
+    assert available_subsets(ucf) == ("train", "val", "test") and available_subsets(ucf, split=2) == ("train", "test")
+    assert detect_layout(ucf / "ucfTrainTestlist" / "vallist01.txt") == "ucf101"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -346,6 +400,16 @@ def test_class_folders_with_train_test_subsets(tmp_path):
     assert detect_layout(root) == "folders"
     test, m = load_annotations(root, subset="test")
     assert m.names == ("a", "b") and [(r.path.name, r.label) for r in test] == [("3.avi", 1)]
+    assert available_subsets(root) == ("train", "test")
+    with pytest.raises(DataError, match=r"no 'val' folder"):
+        load_annotations(root, subset="val")
+    write_avi(root / "val" / "a" / "4.avi")
+    val, m = load_annotations(root, subset="val")
+    assert m.names == ("a", "b") and [(r.path.name, r.label) for r in val] == [("4.avi", 0)]
+    assert [r.path.name for r in load_annotations(root, subset="test")[0]] == ["3.avi"]  # test is still test/
+    assert available_subsets(root) == ("train", "val", "test")
+    with pytest.raises(DataError, match=r"no 'val' folder.*only under val/"):
+        load_annotations(root / "train", subset="val")  # an unsplit tree has no val subset
 
 
 def test_detect_layout_on_each(ucf, hmdb, tmp_path):
@@ -390,6 +454,26 @@ def test_write_read_round_trip_and_build_lists(ucf, tmp_path):
     assert m2 == m and [r.path.resolve() for r in again] == [r.path.resolve() for r in read_ucf101(ucf, subset="test")[0]]
     assert [r.source for r in again] == ["ucf101_test_split_1_videos.txt:1", "ucf101_test_split_1_videos.txt:2",
                                          "ucf101_test_split_1_videos.txt:3"]
+
+
+def test_build_lists_with_a_val_list(tiny_ucf101, tmp_path, capsys):
+    from tsnlib.cli import main
+
+    built = tmp_path / "built"
+    written = build_lists(tiny_ucf101, built, kind="video", splits=(1,))
+    assert [p.name for p in written] == ["classInd.txt", "ucf101_train_split_1_videos.txt",
+                                         "ucf101_val_split_1_videos.txt", "ucf101_test_split_1_videos.txt"]
+    assert available_subsets(built) == ("train", "val", "test")
+    assert available_subsets(built, split=2) == ("train", "test")
+    for subset in ("train", "val", "test"):  # the list kind finds each subset's own list by its name
+        recs, _ = load_annotations(built, split=1, subset=subset)
+        assert [r.path.resolve() for r in recs] == [r.path.resolve() for r in read_ucf101(tiny_ucf101, 1, subset)[0]]
+        assert recs[0].source == f"ucf101_{subset}_split_1_videos.txt:1"
+    with pytest.raises(DataError, match=r"no val list for split 2: expected \*_val_split_2_videos\.txt"):
+        load_annotations(built, split=2, subset="val")
+    n_val = len(read_ucf101(tiny_ucf101, 1, "val")[0])
+    assert main(["lists", str(tiny_ucf101), "--out", str(tmp_path / "cli"), "--splits", "1"]) == 0
+    assert f"ucf101_val_split_1_videos.txt  ({n_val} lines)" in capsys.readouterr().out
 
 
 def test_build_lists_frames_counts_from_disk(hmdb, tmp_path):

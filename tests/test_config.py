@@ -21,7 +21,7 @@ from tsnlib.config import (
 UCF = "tsn_r50_1x1x3_75e_ucf101_rgb"
 HMDB = "tsn_r50_1x1x8_50e_hmdb51_imagenet_rgb"
 PAPER = "tsn_paper_bninception_ucf101_rgb"
-SYNTH = "tsn_r18_synthetic_rgb"
+SYNTH = "tsn_r8_synthetic_rgb"
 
 
 def test_presets_listed_and_named_after_their_files():
@@ -72,8 +72,13 @@ def test_paper_preset():
 def test_synthetic_preset_is_cpu_sized(monkeypatch, tmp_path):
     monkeypatch.setenv("TSN_DATA", str(tmp_path))
     c = load_config(SYNTH)
-    assert c["model"]["backbone"] == "resnet18" and c["model"]["pretrained"] is None
-    assert c["data"]["input_size"] <= 128 and c["optim"]["epochs"] <= 30  # 30 x ~320 clips x K=3 at ~90 clips/s: ~6 min
+    assert c["model"]["backbone"] == "resnet8" and c["model"]["pretrained"] is None  # CourseResNet(width=32)
+    # 64-px snippets of the ~128 x 96 frames (short side 72) for training, validation and test
+    assert (c["data"]["input_size"], c["data"]["scale_size"]) == (64, 72)
+    assert (c["data"]["val_input_size"], c["data"]["val_scale_size"]) == (64, 72)
+    assert (c["test"]["input_size"], c["test"]["scale_size"]) == (64, 72)
+    assert c["data"]["val_subset"] == "val"  # model selection on the validation groups, never on test
+    assert (c["optim"]["lr"], c["optim"]["epochs"]) == (0.05, 25)  # ~420 clips x 25 epochs: about 100 s
     assert c["data"]["root"] == str(tmp_path / "synthetic" / "ucf101")
 
 

@@ -27,10 +27,11 @@ def test_second_run_skips_unchanged_notebooks(tmp_path, monkeypatch):
     monkeypatch.setattr(course, "execute_notebook", fake_execute)
     monkeypatch.setattr(course, "notebook_paths", lambda folder=None, only=None: [nb])
     monkeypatch.setattr("tsnlib.synthetic.generate_dataset", lambda root, **kw: root)
+    monkeypatch.setenv("TSN_OUTPUT", str(tmp_path / "env_out"))  # run_course sets it: restored after the test
     out = tmp_path / "out"
 
     records = course.run_course(out=out, quick=True)
-    assert len(calls) == 1 and calls[0][1] == {"QUICK_RUN": True}
+    assert len(calls) == 1 and calls[0][1] == {"QUICK_RUN": True, "SEED": 0}
     assert records == {"01_demo": {"answer": 42}}
     course.run_course(out=out, quick=True)
     assert len(calls) == 1, "an unchanged notebook must not run again"
@@ -78,6 +79,7 @@ def test_a_rerun_notebook_reruns_the_ones_after_it(tmp_path, monkeypatch):
     monkeypatch.setattr(course, "execute_notebook", fake_execute)
     monkeypatch.setattr(course, "notebook_paths", paths)
     monkeypatch.setattr("tsnlib.synthetic.generate_dataset", lambda root, **kw: root)
+    monkeypatch.setenv("TSN_OUTPUT", str(tmp_path / "env_out"))  # run_course sets it: restored after the test
     out = tmp_path / "out"
     course.run_course(out=out)
     assert calls == ["01_demo.ipynb", "02_demo.ipynb"]
@@ -89,3 +91,55 @@ def test_a_rerun_notebook_reruns_the_ones_after_it(tmp_path, monkeypatch):
     assert calls[3:] == ["02_demo.ipynb"]
     course.run_course(out=out)
     assert calls[4:] == ["01_demo.ipynb"]  # the second already ran against the edited first
+
+
+def test_seed_moves_data_and_output_and_writes_the_summary(tmp_path, monkeypatch):
+    """--seed N: the synthetic set of generator seed N under <data>/seed-N, the runs in <out>/seed-N, the seed
+    passed to every notebook; the lessons' summary.json at the end; a second call of the same process (which
+    finds $TSN_DATA and $TSN_OUTPUT already moved) uses the same folders and skips the unchanged notebook."""
+    from tsnlib.lessons import SUMMARY_KEYS
+
+    nb_dir = tmp_path / "notebooks"
+    nb_dir.mkdir()
+    nb = nb_dir / "01_demo.ipynb"
+    nb.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    calls, generated = [], []
+
+    def fake_execute(path, out, params, timeout=None):
+        calls.append((out, dict(params)))
+        for sub, name in (("notebooks", path.name), ("html", f"{path.stem}.html")):
+            (out / sub).mkdir(parents=True, exist_ok=True)
+            (out / sub / name).write_text("x")
+        return out / "notebooks" / path.name
+
+    monkeypatch.setattr(course, "execute_notebook", fake_execute)
+    monkeypatch.setattr(course, "notebook_paths", lambda folder=None, only=None: [nb])
+    monkeypatch.setattr("tsnlib.synthetic.generate_dataset", lambda root, **kw: generated.append((root, kw)) or root)
+    # run_course moves both variables for the notebooks it starts: monkeypatch restores them afterwards
+    monkeypatch.setenv("TSN_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("TSN_OUTPUT", str(tmp_path / "unused"))
+    out = tmp_path / "out"
+
+    course.run_course(out=out, quick=True, seed=3)
+    data3 = (tmp_path / "data" / "seed-3" / "synthetic" / "ucf101").resolve()
+    assert generated == [(data3, {"seed": 3})]
+    assert calls == [((out / "seed-3").resolve(), {"QUICK_RUN": True, "SEED": 3})]
+    summary = json.loads((out / "seed-3" / "results" / "summary.json").read_text())
+    assert list(summary) == list(SUMMARY_KEYS) and summary["seed"] == 3
+    # no notebook left a score file or a record: every lesson's number is None, not an error
+    assert all(summary[k] is None for k in SUMMARY_KEYS if k not in ("seed", "demo_seconds"))
+    assert isinstance(summary["demo_seconds"], float) and summary["demo_seconds"] >= 0
+
+    course.run_course(quick=True, seed=3)  # out from $TSN_OUTPUT, data from $TSN_DATA, both set by the first call
+    assert generated[1] == (data3, {"seed": 3}), "the data folder must not nest seed-3/seed-3"
+    assert len(calls) == 1, "the same seed, folders and notebook: skipped"
+
+
+def test_main_maps_smoke_and_seed(monkeypatch):
+    got = []
+    monkeypatch.setattr(course, "run_course", lambda **kw: got.append(kw) or {})
+    assert course.main(["--smoke", "--seed", "2", "--started", "100.5", "-p", "EPOCHS", "1"]) == 0
+    assert got[-1]["quick"] is True and got[-1]["seed"] == 2 and got[-1]["started"] == 100.5
+    assert got[-1]["parameters"] == {"EPOCHS": 1}
+    assert course.main([]) == 0
+    assert got[-1]["quick"] is False and got[-1]["seed"] == 0  # course mode and seed 0 by default

@@ -190,6 +190,7 @@ def test_seed_makes_samples_reproducible_and_epochs_differ(data):
     assert len({tuple(v) for v in u}) > 1
 
 
+@pytest.mark.slow  # DataLoader worker processes
 def test_dataloader_workers_draw_distinct_reproducible_samples(data):
     recs = data["video_recs"] * 4  # 12 items
     ds = TSNDataset(recs, FrameSampler(3), T.train_transform("RGB", 3, 1, SIZE, SCALE), backend="pyav")
@@ -251,6 +252,7 @@ def test_skip_bad_replaces_warns_once_and_records(with_bad):
     assert "v_Trunc_g01_c01.avi" in skipped[1][2] and "trainlist01.txt:8" in skipped[1][2]
 
 
+@pytest.mark.slow  # DataLoader worker processes
 def test_skip_bad_in_dataloader_workers_is_visible_in_the_main_process(with_bad):
     ds = TSNDataset(with_bad, FrameSampler(3), T.val_transform("RGB", 3, 1, SIZE, SCALE), skip_bad=True)
     loader = torch.utils.data.DataLoader(ds, batch_size=1, num_workers=2)

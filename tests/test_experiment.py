@@ -16,7 +16,7 @@ from tsnlib.training import EpochSampler, load_checkpoint, read_metrics
 
 torch.set_num_threads(1)
 
-PRESET = "tsn_r18_synthetic_rgb"
+PRESET = "tsn_r8_synthetic_rgb"
 #: small frames and batches: the whole pipeline, in seconds
 SMALL = ["data.input_size=64", "data.scale_size=72", "data.val_input_size=64", "data.val_scale_size=72",
          "test.input_size=64", "test.scale_size=72", "data.num_segments=2", "train.batch_size=4", "train.workers=0",
@@ -42,7 +42,8 @@ def test_build_datasets_shapes_and_seeded_samples(small_cfg):
     model = build_model_from_config(small_cfg, len(ds["label_map"])).eval()
     with torch.no_grad():
         assert torch.equal(model.forward_views(te["imgs"]), model.forward_views(T.normalize_views(te["imgs"], "RGB", 1)))
-    assert len(ds["train"]) + len(ds["test"]) == 72  # the tiny set: 12 classes x 6 videos, split 1
+    # the tiny set, split 1: 13 classes x 3 groups of 2 videos, one group each for train, val and test
+    assert (len(ds["train"]), len(ds["val"]), len(ds["test"])) == (26, 26, 26)
     # augmentation is a function of (seed, epoch, index)
     a = ds["train"][1]["imgs"]
     assert torch.equal(a, ds["train"][1]["imgs"])
@@ -63,13 +64,15 @@ def test_build_loaders(small_cfg):
 
 
 def test_model_from_config(small_cfg):
-    m = build_model_from_config(small_cfg, 12)
-    assert m.backbone_name == "resnet18" and m.num_segments == 2 and m.fc.out_features == 12
+    m = build_model_from_config(small_cfg, 13)
+    assert m.backbone_name == "resnet8" and m.num_segments == 2 and m.fc.out_features == 13
+    assert m.feature_dim == 128  # CourseResNet(width=32): widths 32/64/128
     assert m.dropout.p == small_cfg["model"]["dropout"]
     flow = load_config(PRESET, ["data.modality=Flow", "data.clip_len=5"])
-    assert build_model_from_config(flow, 12).in_channels == 10
+    assert build_model_from_config(flow, 13).in_channels == 10
 
 
+@pytest.mark.slow  # trains (two short runs) and tests a network
 def test_cli_train_test_predict_end_to_end(small_cfg, tiny_ucf101, tmp_path, capsys):
     from tsnlib.evaluation import ScoreSet
     from tsnlib.synthetic import CLASSES
@@ -83,7 +86,7 @@ def test_cli_train_test_predict_end_to_end(small_cfg, tiny_ucf101, tmp_path, cap
     for name in ("last.pth", "best.pth", "metrics.jsonl", "config.yaml"):
         assert (wd / name).exists(), name
     ck = load_checkpoint(wd / "last.pth")
-    assert ck["config"]["train"]["seed"] == 3 and len(ck["class_names"]) == 12
+    assert ck["config"]["train"]["seed"] == 3 and len(ck["class_names"]) == 13
     [rec] = read_metrics(wd)
     assert rec["epoch"] == 1 and rec["steps"] == 3 and 0 <= rec["val_top1"] <= 1
 
@@ -103,7 +106,7 @@ def test_cli_train_test_predict_end_to_end(small_cfg, tiny_ucf101, tmp_path, cap
     assert "top-1 accuracy" in out and "mean class accuracy" in out and "top-5 accuracy" in out
     scores = ScoreSet.load(scores_path)
     n_test = len(build_datasets(small_cfg, subsets=("test",))["test"])
-    assert scores.scores.shape == (n_test, 12) and scores.meta["protocol"] == "3x3"
+    assert n_test == 26 and scores.scores.shape == (n_test, 13) and scores.meta["protocol"] == "3x3"
     metrics = scores.evaluate()
     for key in ("top1", "top5", "mean_class_accuracy"):
         assert 0.0 <= metrics[key] <= 1.0
@@ -124,12 +127,13 @@ def test_cli_train_test_predict_end_to_end(small_cfg, tiny_ucf101, tmp_path, cap
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0 + 1e-6
 
 
+@pytest.mark.slow  # trains a network for one step
 def test_checkpoint_rebuilds_its_model(small_cfg, tmp_path):
     from tsnlib.training import Trainer
 
     ds = build_datasets(small_cfg, subsets=("train",))
     cfg = load_config(small_cfg, ["optim.epochs=1", "train.max_steps_per_epoch=1"])
-    model = build_model_from_config(cfg, 12)
+    model = build_model_from_config(cfg, len(ds["label_map"]))
     Trainer(cfg, model, build_loaders(cfg, ds), tmp_path, device="cpu", class_names=list(ds["label_map"].names)).fit()
     again, cfg2, names = load_model_from_checkpoint(tmp_path / "last.pth")
     assert names == list(ds["label_map"].names) and cfg2["data"] == cfg["data"]

@@ -360,6 +360,7 @@ def test_extract_dataset_resumes_after_interruption_identically(videos, tmp_path
     assert _tree_bytes(out) == _tree_bytes(ref_root)
 
 
+@pytest.mark.slow  # two worker processes
 def test_extract_dataset_parallel_lists_failures_and_continues(videos, tmp_path, capsys):
     broken = tmp_path / "broken.avi"
     broken.write_bytes(b"this is not a video" * 10)
@@ -464,12 +465,12 @@ def test_prepare_flow_dataset_stamp(tiny_ucf101, tmp_path, no_extraction):
 
     root = tmp_path / "frames"
     info = F.prepare_flow_dataset(tiny_ucf101, root, short_side=64, progress=False)
-    assert no_extraction[-1][0] == 72 and no_extraction[-1][1]["resume"] is True
+    assert no_extraction[-1][0] == 78 and no_extraction[-1][1]["resume"] is True  # 13 classes x 6 videos
     stamp = json.loads((root / F.FLOW_STAMP).read_text())
     assert stamp == info["stamp"]
     assert (stamp["method"], stamp["bound"], stamp["short_side"], stamp["size"]) == ("dis", 20.0, 64, None)
     assert stamp["source"]["synthetic"]["size"] == "tiny" and stamp["source"]["synthetic"]["seed"] == 0
-    sentinel = root / "Jump" / "v_Jump_g01_c01"
+    sentinel = root / "Swell" / "v_Swell_g01_c01"
     sentinel.mkdir(parents=True)
 
     # other settings: an error that names them, and nothing is touched
@@ -496,9 +497,59 @@ def test_prepare_flow_dataset_stamp(tiny_ucf101, tmp_path, no_extraction):
 
     # a folder without a stamp (frames made elsewhere) is resumed, never deleted
     other = tmp_path / "denseflow"
-    (other / "Jump" / "v_Jump_g01_c01").mkdir(parents=True)
+    (other / "Swell" / "v_Swell_g01_c01").mkdir(parents=True)
     F.prepare_flow_dataset(tiny_ucf101, other, progress=False)
-    assert (other / "Jump" / "v_Jump_g01_c01").is_dir()
+    assert (other / "Swell" / "v_Swell_g01_c01").is_dir()
+
+
+def test_prepare_flow_dataset_writes_val_lists(tiny_ucf101, tmp_path, monkeypatch):
+    """A root with a vallist0N.txt (the synthetic set): its val videos are extracted and get
+    ucf101_val_split_1_{rawframes,flow}.txt; a root without one (the official layout) still works."""
+    import shutil
+
+    from tsnlib.annotations import read_ucf101
+
+    ok, jpg = cv2.imencode(".jpg", np.full((8, 8), 128, np.uint8))
+    assert ok
+
+    def fake_extract(records, out_root, **kwargs):  # frame folders of 3 RGB and 2 flow frames, real JPEGs
+        for r in records:
+            folder = Path(out_root) / r.path.parent.name / r.video_id
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in ("img_00001", "img_00002", "img_00003", "flow_x_00001", "flow_x_00002", "flow_y_00001",
+                         "flow_y_00002"):
+                (folder / f"{name}.jpg").write_bytes(jpg.tobytes())
+        return [], []
+
+    monkeypatch.setattr(F, "extract_dataset_flow", fake_extract)
+    frames = tmp_path / "frames"
+    info = F.prepare_flow_dataset(tiny_ucf101, frames, progress=False)
+    assert [p.name for p in info["lists"]] == [
+        "classInd.txt", "ucf101_train_split_1_rawframes.txt", "ucf101_train_split_1_flow.txt",
+        "ucf101_val_split_1_rawframes.txt", "ucf101_val_split_1_flow.txt",
+        "ucf101_test_split_1_rawframes.txt", "ucf101_test_split_1_flow.txt"]
+    val, _ = read_ucf101(tiny_ucf101, 1, "val")
+    assert len(val) == 26 and info["videos"] == 78  # train + val + test: every video once
+    assert (frames / "ucf101_val_split_1_rawframes.txt").read_text().splitlines() == [
+        f"{r.path.parent.name}/{r.video_id} 3 {r.label}" for r in val]
+    assert (frames / "ucf101_val_split_1_flow.txt").read_text().splitlines() == [
+        f"{r.path.parent.name}/{r.video_id} 2 {r.label}" for r in val]
+    # tsnlib flow --subset val, and every subset by default
+    assert sorted(r.video_id for r in F._records_from_source(tiny_ucf101, 1, "val")) == sorted(r.video_id for r in val)
+    assert len(F._records_from_source(tiny_ucf101, 1, None)) == 78
+
+    # the official layout: no vallist0N.txt, no val lists, no error
+    official = tmp_path / "official"
+    official.mkdir()
+    (official / "UCF-101").symlink_to(tiny_ucf101 / "UCF-101", target_is_directory=True)
+    shutil.copytree(tiny_ucf101 / "ucfTrainTestlist", official / "ucfTrainTestlist",
+                    ignore=shutil.ignore_patterns("vallist*"))
+    info = F.prepare_flow_dataset(official, tmp_path / "frames2", progress=False)
+    assert [p.name for p in info["lists"]] == [
+        "classInd.txt", "ucf101_train_split_1_rawframes.txt", "ucf101_train_split_1_flow.txt",
+        "ucf101_test_split_1_rawframes.txt", "ucf101_test_split_1_flow.txt"]
+    assert info["videos"] == 78 - 26
+    assert len(F._records_from_source(official, 1, None)) == 78 - 26
 
 
 def test_prepare_flow_dataset_needs_official_splits(videos, tmp_path):
@@ -514,7 +565,7 @@ def test_cli_flow_on_a_ucf101_root_uses_the_stamp(tiny_ucf101, tmp_path, no_extr
 
     out = tmp_path / "frames"
     assert main(["flow", str(tiny_ucf101), "--out", str(out), "--short-side", "64", "--workers", "0"]) == 0
-    assert (out / F.FLOW_STAMP).is_file() and no_extraction[-1][0] == 72
+    assert (out / F.FLOW_STAMP).is_file() and no_extraction[-1][0] == 78
     # asking for other settings in the same folder is refused (exit 1), --no-resume redoes everything
     assert main(["flow", str(tiny_ucf101), "--out", str(out), "--workers", "0"]) == 1
     assert "other settings" in capsys.readouterr().out

@@ -19,7 +19,7 @@ from tsnlib.models import TSN  # noqa: E402
 from tsnlib.training import load_checkpoint, save_checkpoint  # noqa: E402
 
 # settings shared with notebook 04's defaults, so the frames folder of the session's tiny set serves both
-FLOW_SHORT_SIDE = 128
+FLOW_SHORT_SIDE = 72
 SHORT = ["train.batch_size=4", "train.max_steps_per_epoch=2", "train.tensorboard=false"]
 
 
@@ -34,48 +34,50 @@ def rgb_checkpoint(tiny_ucf101, tmp_path_factory):
     """An RGB TSN checkpoint (random weights, the synthetic RGB preset's network) in tsnlib's format."""
     cfg = streams.stream_config("rgb", data_root=tiny_ucf101, workers=0)
     torch.manual_seed(1)
-    model = build_model_from_config(cfg, num_classes=12)
+    model = build_model_from_config(cfg, num_classes=13)
     path = tmp_path_factory.mktemp("rgb_run") / "best.pth"
-    save_checkpoint({"model": model.state_dict(), "config": cfg, "class_names": [f"c{i}" for i in range(12)]}, path)
+    save_checkpoint({"model": model.state_dict(), "config": cfg, "class_names": [f"c{i}" for i in range(13)]}, path)
     return path
 
 
 def test_prepare_flow_dataset_writes_folders_and_both_lists(frames, tiny_ucf101):
     root = frames["frames_root"]
     assert root == tiny_ucf101 / "rawframes"
-    assert frames["videos"] == 72  # 12 classes x 6 videos, train and test
+    assert frames["videos"] == 78  # 13 classes x 6 videos, train, val and test
     names = sorted(p.name for p in frames["lists"])
     assert names == ["classInd.txt", "ucf101_test_split_1_flow.txt", "ucf101_test_split_1_rawframes.txt",
-                     "ucf101_train_split_1_flow.txt", "ucf101_train_split_1_rawframes.txt"]
+                     "ucf101_train_split_1_flow.txt", "ucf101_train_split_1_rawframes.txt",
+                     "ucf101_val_split_1_flow.txt", "ucf101_val_split_1_rawframes.txt"]
     rgb = [ln.split() for ln in (root / "ucf101_test_split_1_rawframes.txt").read_text().splitlines()]
     flo = [ln.split() for ln in (root / "ucf101_test_split_1_flow.txt").read_text().splitlines()]
-    assert len(rgb) == len(flo) == 24
+    assert len(rgb) == len(flo) == 26
     for r, f in zip(rgb, flo):
         assert r[0] == f[0] and r[2] == f[2] and int(r[1]) == int(f[1]) + 1  # N RGB frames, N - 1 flow fields
         assert is_complete_flow_folder(root / f[0])
     # a second call finds every video done
     again = prepare_flow_dataset(tiny_ucf101, method="dis", short_side=FLOW_SHORT_SIDE, workers=0, progress=False)
-    assert (again["extracted"], again["reused"]) == (0, 72)
+    assert (again["extracted"], again["reused"]) == (0, 78)
 
 
+@pytest.mark.slow  # trains the flow stream for one short epoch
 def test_flow_stream_trains_from_rgb_weights_and_tests(frames, rgb_checkpoint, tmp_path):
     cfg = streams.stream_config("flow", data_root=frames["frames_root"], workers=0, quick=True,
                                 overrides=[f"model.rgb_weights={rgb_checkpoint}", *SHORT, "test.num_clips=3"])
     rgb_state = load_checkpoint(rgb_checkpoint)["model"]
 
     # before training: the network train() builds starts from the inflated RGB weights
-    start = build_model_from_config(cfg, num_classes=12)
-    w_rgb = rgb_state["backbone.conv1.weight"]  # (64, 3, 7, 7)
+    start = build_model_from_config(cfg, num_classes=13)
+    w_rgb = rgb_state["backbone.conv1.weight"]  # resnet8's 3x3 stem: (32, 3, 3, 3)
     expected = (w_rgb[:, 0] + w_rgb[:, 1] + w_rgb[:, 2]).div(3).unsqueeze(1).repeat(1, 10, 1, 1)
-    assert start.first_conv.weight.shape == (64, 10, 7, 7)
+    assert start.first_conv.weight.shape == (32, 10, 3, 3)
     assert torch.allclose(start.first_conv.weight, expected, atol=1e-7, rtol=0)
-    assert torch.equal(start.backbone.layer3[1].conv2.weight, rgb_state["backbone.layer3.1.conv2.weight"])
+    assert torch.equal(start.backbone.layer3[0].conv2.weight, rgb_state["backbone.layer3.0.conv2.weight"])
     assert torch.equal(start.backbone.bn1.running_var, rgb_state["backbone.bn1.running_var"])
 
     # samples: K stacks of 5 quantised flow fields (uint8), which the model maps to [-1, 1] on its device
     ds = build_datasets(cfg, subsets=("train",))["train"]
     item = ds[0]
-    assert item["imgs"].shape == (3, 10, 112, 112) and item["frame_indices"].shape == (3, 5)
+    assert item["imgs"].shape == (3, 10, 64, 64) and item["frame_indices"].shape == (3, 5)
     assert item["imgs"].dtype == torch.uint8
     net_input = start.prepare(item["imgs"])
     assert net_input.abs().max() <= 1.0 and torch.equal(net_input, (item["imgs"].float() - 128) / 128)
@@ -91,9 +93,9 @@ def test_flow_stream_trains_from_rgb_weights_and_tests(frames, rgb_checkpoint, t
     # the test protocol: 3 stacks x 1 crop per test video
     scores, reused = streams.test_or_reuse(cfg, work, device="cpu")
     assert reused is False
-    assert scores.scores.shape == (24, 12) and np.isfinite(scores.scores).all()
+    assert scores.scores.shape == (26, 13) and np.isfinite(scores.scores).all()
     assert (scores.meta["num_clips"], scores.meta["num_views"], scores.meta["modality"]) == (3, 1, "Flow")
-    assert scores.video_ids[0].startswith("v_") and len(set(scores.video_ids)) == 24
+    assert scores.video_ids[0].startswith("v_") and len(set(scores.video_ids)) == 26
     assert (work / "scores_test.npz").is_file()
     again, reused = streams.test_or_reuse(cfg, work, device="cpu")
     assert reused is True and np.array_equal(again.scores, scores.scores)
@@ -150,13 +152,13 @@ def test_random_first_layer_start_for_the_ablation(frames, rgb_checkpoint, tmp_p
     w_rgb = rgb_state["backbone.conv1.weight"]
     assert torch.allclose(a["backbone.conv1.weight"], w_rgb.mean(1, keepdim=True).expand(-1, 10, -1, -1))
     assert not torch.allclose(b["backbone.conv1.weight"], a["backbone.conv1.weight"])
-    assert b["backbone.conv1.weight"].shape == (64, 10, 7, 7)
+    assert b["backbone.conv1.weight"].shape == (32, 10, 3, 3)
     # every other backbone tensor is the RGB network's in both starts; the classifiers are the same new one
-    for key in ("backbone.layer1.0.conv1.weight", "backbone.layer4.1.bn2.weight", "backbone.bn1.running_mean"):
+    for key in ("backbone.layer1.0.conv1.weight", "backbone.layer3.0.bn2.weight", "backbone.bn1.running_mean"):
         assert torch.equal(a[key], rgb_state[key]) and torch.equal(b[key], rgb_state[key])
-    assert torch.equal(a["fc.weight"], b["fc.weight"]) and a["fc.weight"].shape == (12, 512)
+    assert torch.equal(a["fc.weight"], b["fc.weight"]) and a["fc.weight"].shape == (13, 128)
     # loadable as init_from: a model of the config accepts every tensor
-    model = build_model_from_config(cfg, num_classes=12, pretrained=False)
+    model = build_model_from_config(cfg, num_classes=13, pretrained=False)
     from tsnlib.training import init_from_checkpoint
 
     report = init_from_checkpoint(model, random, verbose=False)
@@ -165,16 +167,17 @@ def test_random_first_layer_start_for_the_ablation(frames, rgb_checkpoint, tmp_p
         streams.save_stream_init(streams.stream_config("rgb", workers=0), rgb_checkpoint, tmp_path / "x.pth")
 
 
+@pytest.mark.slow  # trains the RGB-difference stream for one short epoch
 def test_rgbdiff_stream_trains_briefly(tiny_ucf101, rgb_checkpoint, tmp_path):
     cfg = streams.stream_config("rgbdiff", data_root=tiny_ucf101, workers=0, quick=True,
                                 overrides=[f"model.rgb_weights={rgb_checkpoint}", *SHORT, "test.num_clips=2"])
-    start = build_model_from_config(cfg, num_classes=12)
+    start = build_model_from_config(cfg, num_classes=13)
     assert isinstance(start, TSN) and start.first_conv.in_channels == 15  # 5 differences x RGB
     item = build_datasets(cfg, subsets=("train",))["train"][0]
     # uint8: 6 raw frames x RGB per snippet; the model takes their 5 differences on its device
-    assert item["imgs"].shape == (3, 18, 112, 112) and item["imgs"].dtype == torch.uint8
+    assert item["imgs"].shape == (3, 18, 64, 64) and item["imgs"].dtype == torch.uint8
     diffs = start.prepare(item["imgs"])
-    assert diffs.shape == (3, 15, 112, 112)
+    assert diffs.shape == (3, 15, 64, 64)
     raw = item["imgs"].float()
     assert torch.equal(diffs[:, 3:6], (raw[:, 6:9] - raw[:, 3:6]) * (1.0 / 255.0))
     assert item["frame_indices"].shape == (3, 6)  # clip_len + 1 consecutive frames per snippet
@@ -183,4 +186,4 @@ def test_rgbdiff_stream_trains_briefly(tiny_ucf101, rgb_checkpoint, tmp_path):
     run = streams.train_or_reuse(cfg, work, device="cpu")
     assert len(run["history"]) == 1 and np.isfinite(run["history"][0]["train_loss"])
     scores, _ = streams.test_or_reuse(cfg, work, device="cpu")
-    assert scores.scores.shape == (24, 12) and scores.meta["modality"] == "RGBDiff"
+    assert scores.scores.shape == (26, 13) and scores.meta["modality"] == "RGBDiff"

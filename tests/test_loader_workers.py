@@ -6,7 +6,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 
+
+@pytest.mark.slow  # a subprocess with two DataLoader worker processes
 def test_workers_start_after_parent_used_opencv_threads(tiny_ucf101):
     script = textwrap.dedent(f"""
         import cv2, numpy as np, torch

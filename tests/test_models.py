@@ -40,6 +40,8 @@ def _x(n=2, v=3, c=3, s=64, seed=0):
         ("resnet18", "RGB", 3),
         ("resnet18", "Flow", 10),
         ("resnet18", "RGBDiff", 15),
+        ("resnet8", "RGB", 3),
+        ("resnet8", "Flow", 10),
         ("mobilenet_v3_small", "RGB", 3),
         ("mobilenet_v3_small", "Flow", 10),
         ("densenet121", "RGBDiff", 15),
@@ -69,6 +71,31 @@ def test_feature_dims_and_surgery():
     assert isinstance(mb.backbone.classifier[2], nn.Identity) and isinstance(mb.backbone.classifier[3], nn.Identity)
     assert mb.first_conv_name == "features.0.0"
     assert TSN(4, backbone="densenet121").feature_dim == 1024
+
+
+def test_course_resnet8_maps_and_features():
+    """resnet8 (CourseResNet(width=32)): a 3x3 stride-2 stem, one BasicBlock per stage (32/64/128 wide,
+    strides 1/2/2), a max pool named avgpool: 64-px views give maps of 32, 16 and 8 px and 128 features."""
+    torch.manual_seed(0)
+    model = TSN(4, backbone="resnet8").eval()
+    net = model.backbone
+    assert isinstance(net, models.CourseResNet) and model.feature_dim == 128 and model.fc.weight.shape == (4, 128)
+    assert (net.conv1.kernel_size, net.conv1.stride, net.conv1.out_channels) == ((3, 3), (2, 2), 32)
+    assert [len(layer) for layer in (net.layer1, net.layer2, net.layer3)] == [1, 1, 1] and not hasattr(net, "layer4")
+    assert isinstance(net.avgpool, nn.AdaptiveMaxPool2d) and model.first_conv_name == "conv1"
+    shapes = {}
+
+    def record(name):
+        def hook(module, inputs, output):
+            shapes[name] = tuple(output.shape)  # returns None: the output is left as it is
+        return hook
+
+    hooks = [getattr(net, n).register_forward_hook(record(n)) for n in ("layer1", "layer2", "layer3")]
+    with torch.no_grad():
+        assert model.features(_x(n=1, v=2)).shape == (1, 2, 128)
+    for h in hooks:
+        h.remove()
+    assert shapes == {"layer1": (2, 32, 32, 32), "layer2": (2, 64, 16, 16), "layer3": (2, 128, 8, 8)}
 
 
 def test_inception_v3_small_input():

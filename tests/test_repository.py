@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import json
 import re
@@ -71,7 +72,62 @@ def test_notebook_committed_clean_with_one_parameters_cell(path):
         ast.literal_eval(node.value)  # literals only, so papermill can override them
         names.append(target)
     assert "QUICK_RUN" in names
+    assert "SEED" in names  # python -m tsnlib.course passes {"QUICK_RUN": ..., "SEED": ...} to every notebook
     # every parameter carries a one-line comment on its trade-off
     for line in "".join(params[0]["source"]).splitlines():
         if "=" in line:
             assert "#" in line, f"{path.name}: parameter line without a comment: {line!r}"
+
+
+def test_info_marks_absent_optional_parts_apart_from_failures(monkeypatch, capsys):
+    """`tsnlib info` (Makefile setup, notebook 01): FAIL only for required parts; absent optional ones read '--'."""
+    from tsnlib import info
+
+    rows = [("python", True, "3.11"), ("flow tvl1", False, "pip install opencv-contrib-python-headless"),
+            ("flow raft", False, "no RAFT weights"), ("decoder decord", False, "not installed")]
+    text = info.format_info(rows)
+    lines = text.splitlines()
+    assert lines[0].startswith("OK    python")
+    assert lines[1].startswith("--    flow tvl1") and "optional, not available: pip install opencv-contrib" in lines[1]
+    assert lines[2].startswith("--    flow raft") and lines[3].startswith("--    decoder decord")
+    assert "FAIL" not in text
+    monkeypatch.setattr(info, "collect_info", lambda: rows)
+    assert info.cli_info(argparse.Namespace(strict=False)) == 0  # absent optional parts never fail setup
+    assert info.cli_info(argparse.Namespace(strict=True)) == 1
+    capsys.readouterr()
+
+    broken = rows + [("torch", False, "not importable (ImportError: boom)")]
+    assert "FAIL  torch" in info.format_info(broken)
+    monkeypatch.setattr(info, "collect_info", lambda: broken)
+    assert info.cli_info(argparse.Namespace(strict=False)) == 1
+    assert "Missing required components: torch" in capsys.readouterr().out
+
+
+def test_info_on_this_machine_has_no_fail_line():
+    from tsnlib.info import collect_info, format_info
+
+    text = format_info(collect_info())
+    assert not [line for line in text.splitlines() if line.startswith("FAIL")], text
+
+
+def test_progress_bar_never_warns_in_a_kernel_without_ipywidgets(monkeypatch):
+    """tqdm.auto prints 'TqdmWarning: IProgress not found' into every executed notebook without ipywidgets."""
+    import importlib.util
+    import sys
+    import types
+    import warnings
+
+    from tqdm.std import tqdm as console_tqdm
+
+    from tsnlib import utils
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name == "ipywidgets" else real_find_spec(name, *a, **k))
+    for mode in ("bar", "off"):
+        monkeypatch.setenv("TSN_PROGRESS", mode)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert utils._tqdm_class() is console_tqdm
+            assert list(utils.progress(range(3), disable=True)) == [0, 1, 2]

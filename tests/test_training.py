@@ -124,7 +124,7 @@ class ToyClips(Dataset):
 
 
 def _toy_cfg(*overrides):
-    return load_config("tsn_r18_synthetic_rgb", ["train.amp=false", "train.tensorboard=false", "train.workers=0",
+    return load_config("tsn_r8_synthetic_rgb", ["train.amp=false", "train.tensorboard=false", "train.workers=0",
                                                  "data.num_segments=2", "optim.warmup_epochs=0", *overrides])
 
 
@@ -151,6 +151,7 @@ def test_epoch_sampler_is_a_function_of_seed_and_epoch():
     assert [i for _, i in r0] == perm[0::2] and [i for _, i in r1] == perm[1::2]
 
 
+@pytest.mark.slow  # trains a toy network
 def test_param_group_multipliers_are_applied(tmp_path):
     cfg = _toy_cfg("optim.schedule=multistep", "optim.steps=[1]", "optim.lr=0.1", "optim.weight_decay=0.001",
                    "optim.epochs=2", "train.batch_size=4", "optim.warmup_epochs=0.5", "optim.warmup_start_factor=0.2")
@@ -189,6 +190,7 @@ def test_flow_first_conv_multipliers(tmp_path):
     assert lrs["first_conv_weight"] == pytest.approx(0.05) and lrs["normal_weight"] == pytest.approx(0.01)
 
 
+@pytest.mark.slow  # a DataLoader worker process
 def test_epoch_reaches_persistent_workers():
     # set_epoch in the main process never reaches a persistent worker's copy of the dataset;
     # EpochSampler sends the epoch with every index instead
@@ -265,6 +267,7 @@ def test_save_checkpoint_refuses_objects_and_is_atomic(tmp_path):
         load_checkpoint(tmp_path / "missing.pth")
 
 
+@pytest.mark.slow  # trains a toy network
 def test_checkpoint_contents_and_init_from(tmp_path, capsys):
     cfg = _toy_cfg("optim.epochs=1", "train.batch_size=4", "train.max_keep=2")
     torch.manual_seed(0)
@@ -286,13 +289,14 @@ def test_checkpoint_contents_and_init_from(tmp_path, capsys):
     assert [d.split()[0] for d in report["dropped_classifier"]] == ["fc.weight", "fc.bias"]
     assert "classifier dropped" in capsys.readouterr().out
     assert torch.equal(new.backbone.conv1.weight, ck["model"]["backbone.conv1.weight"])
-    assert new.fc.weight.shape == (6, 512)
+    assert new.fc.weight.shape == (6, 128)  # resnet8: 128 features
     # resuming needs a full checkpoint
     torch.save({"fc.weight": torch.zeros(1)}, tmp_path / "weights.pth")
     with pytest.raises(CheckpointError, match="init_from"):
         t.resume(tmp_path / "weights.pth")
 
 
+@pytest.mark.slow  # trains a toy network
 def test_a_fresh_run_in_a_used_folder_logs_only_its_own_epochs(tmp_path):
     cfg = _toy_cfg("optim.epochs=2", "train.batch_size=4")
     for _ in range(2):  # the second run starts from epoch 0 in the same folder (no resume)
@@ -327,7 +331,7 @@ _KILL_SCRIPT = textwrap.dedent(
         if trainer.epoch == 1:
             os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, like a crash or a pre-empted job
 
-    cfg = load_config("tsn_r18_synthetic_rgb", sys.argv[2:])
+    cfg = load_config("tsn_r8_synthetic_rgb", sys.argv[2:])
     train(cfg, work_dir=sys.argv[1], device="cpu", hooks=[kill_after_first_epoch])
     """
 )
@@ -345,7 +349,7 @@ def test_resume_after_kill_equals_uninterrupted(tiny_ucf101, tmp_path, monkeypat
     monkeypatch.setenv("TSN_PROGRESS", "off")
     overrides = _resume_overrides(tiny_ucf101)
     # A: two epochs without interruption (in this process, no loader workers)
-    a = train(load_config("tsn_r18_synthetic_rgb", overrides), work_dir=tmp_path / "a", device="cpu")
+    a = train(load_config("tsn_r8_synthetic_rgb", overrides), work_dir=tmp_path / "a", device="cpu")
     # B: another process with a persistent loader worker, killed (SIGKILL) right after the epoch-1
     # checkpoint is written; samples depend on (seed, epoch, index) only, not on who loads them
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
@@ -355,7 +359,7 @@ def test_resume_after_kill_equals_uninterrupted(tiny_ucf101, tmp_path, monkeypat
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
     assert load_checkpoint(tmp_path / "b" / "last.pth")["epoch"] == 1
     # C: a new Trainer resumes B's work folder for the second epoch
-    c = train(load_config("tsn_r18_synthetic_rgb", overrides), work_dir=tmp_path / "b", device="cpu", resume=True)
+    c = train(load_config("tsn_r8_synthetic_rgb", overrides), work_dir=tmp_path / "b", device="cpu", resume=True)
     sa, sc = a.raw_model.state_dict(), c.raw_model.state_dict()
     assert sa.keys() == sc.keys()
     for k in sa:
@@ -406,6 +410,7 @@ def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
     dist.destroy_process_group()
 
 
+@pytest.mark.slow  # trains in one process, then in two
 def test_two_process_gloo_step_equals_one_process(tmp_path):
     import torch.multiprocessing as mp
 

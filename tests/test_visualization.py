@@ -13,7 +13,7 @@ from tsnlib.models import TSN
 
 torch.set_num_threads(1)
 
-PRESET = "tsn_r18_synthetic_rgb"
+PRESET = "tsn_r8_synthetic_rgb"
 #: small frames: the whole pipeline in seconds (as tests/test_experiment.py)
 SMALL = ["data.input_size=64", "data.scale_size=72", "data.val_input_size=64", "data.val_scale_size=72",
          "test.input_size=64", "test.scale_size=72", "train.workers=0", "test.workers=0", "train.tensorboard=false"]
@@ -46,6 +46,7 @@ def _videos(tiny_ucf101):
     "backbone, size, default, channels",
     [
         ("resnet18", 64, "backbone.layer4.1", 512),
+        ("resnet8", 64, "backbone.layer3.0", 128),  # the course's CourseResNet: its last map is 8 x 8 at 64 px
         ("mobilenet_v3_small", 64, "backbone.features.12", 576),
         ("densenet121", 64, "backbone.features", 1024),
         ("efficientnet_b0", 64, "backbone.features.8", 1280),
@@ -60,6 +61,8 @@ def test_target_layer_helper_on_backbones(backbone, size, default, channels):
     assert all(len(shape) == 3 for _, shape in cands)
     assert V.default_target_layer(model, input_size=size) == default
     assert dict(cands)[default][0] == channels  # the last feature map, before global pooling
+    if backbone == "resnet8":
+        assert dict(cands)[default] == (128, 8, 8)
     name, module = V.resolve_target_layer(model, default[len("backbone."):])  # relative to the backbone works too
     assert name == default and module is model.get_submodule(default)
     # the default block's map is the last spatial map: every later candidate has the same shape
@@ -458,7 +461,7 @@ def test_predict_writes_a_playable_video(small_cfg, tiny_ucf101, tmp_path, capsy
     text = capsys.readouterr().out
     ranked = [ln for ln in text.splitlines() if ln.strip()[:2] in {f"{i}." for i in range(1, 6)}]
     assert len(ranked) == 5 and all(ln.split()[1] in names for ln in ranked)  # the text output is unchanged
-    assert f"wrote {out}" in text and "backbone.layer4.1" in text
+    assert f"wrote {out}" in text and "backbone.layer3.0" in text  # the preset's resnet8: its last block
     with open_video(out) as r:  # decoded back with tsnlib.decoding: every frame is there
         assert r.num_frames == n and r.fps == pytest.approx(fps, rel=1e-3)
         assert r.height > h and r.width > w  # the frame, a label panel on the right, a timeline strip below

@@ -8,7 +8,9 @@ or frame folder, with a 0-based ``label`` and the ``source`` line it came from, 
 
 * **UCF101** (:func:`read_ucf101`): ``UCF-101/<Class>/v_<Class>_gGG_cCC.avi`` and
   ``ucfTrainTestlist/`` with ``classInd.txt`` (``"1 ApplyEyeMakeup"``, 1-based on disk),
-  ``trainlist0N.txt`` (``"Class/v_Class_g08_c01.avi 1"``) and ``testlist0N.txt`` (no label).
+  ``trainlist0N.txt`` (``"Class/v_Class_g08_c01.avi 1"``) and ``testlist0N.txt`` (no label); the
+  synthetic set (:mod:`tsnlib.synthetic`) also has ``vallist0N.txt`` (no label, groups disjoint from
+  train and test), which the official UCF101 lacks.
 * **HMDB51** (:func:`read_hmdb51`): ``hmdb51_org/<class>/<name>.avi`` and
   ``testTrainMulti_7030_splits/<class>_test_splitN.txt`` with ``"<name>.avi <tag>"`` lines,
   tag 1 = train, 2 = test, 0 = not used in that split. Labels: class names sorted.
@@ -46,6 +48,7 @@ __all__ = [
     "read_class_folders",
     "detect_layout",
     "load_annotations",
+    "available_subsets",
     "write_list_file",
     "write_label_map",
     "build_lists",
@@ -60,7 +63,10 @@ VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
 LAYOUTS = ("ucf101", "hmdb51", "list", "folders")
 #: What a list file or class folder holds: video files, RGB frame folders, or flow frame folders.
 LIST_KINDS = ("video", "frames", "flow")
-SUBSETS = ("train", "test")
+#: The subsets a reader accepts. ``"val"`` exists only where the dataset has one: the synthetic
+#: UCF101 layout's ``vallist0N.txt``, ``*_val_split_N_*.txt`` lists, a ``val/`` class-folder tree
+#: (see :func:`available_subsets`); the official UCF101 and HMDB51 splits have none.
+SUBSETS = ("train", "val", "test")
 
 #: Frame files of a frame folder: ``img_00001.jpg``, ``flow_x_00001.jpg``, ``flow_y_00001.jpg``.
 FRAME_FILE = re.compile(r"^(img|flow_x|flow_y)_(\d+)\.jpg$")
@@ -70,7 +76,7 @@ _UCF_VIDEO_DIRS = ("UCF-101", "videos", "UCF101")
 _HMDB_ANN_DIRS = ("testTrainMulti_7030_splits", "annotations")
 _HMDB_VIDEO_DIRS = ("hmdb51_org", "hmdb51", "videos")
 _HMDB_SPLIT_FILE = re.compile(r"^(?P<cls>.+)_test_split(?P<split>\d+)\.txt$")
-_UCF_LIST_FILE = re.compile(r"^(?P<subset>train|test)list(?P<split>\d+)\.txt$", re.IGNORECASE)
+_UCF_LIST_FILE = re.compile(r"^(?P<subset>train|test|val)list(?P<split>\d+)\.txt$", re.IGNORECASE)
 _HMDB_TAGS = {"0": None, "1": "train", "2": "test"}
 _LIST_SUFFIX = {"video": "videos", "frames": "rawframes", "flow": "flow"}
 
@@ -380,15 +386,31 @@ def _ucf101_splits(ann: Path) -> list[int]:
     return sorted(found)
 
 
+_NO_VAL_LIST = ("no vallist0{split}.txt: only the synthetic dataset (tsnlib synth) has a validation list, the "
+                "official UCF101 does not; set data.val_subset: test, as the paper's protocol does")
+
+
+def _ucf101_list_path(ann: Path, split: int, subset: str) -> Path | None:
+    """The ``<subset>list0N.txt`` file of ``ann`` (its name's case may differ on disk), or None."""
+    path = ann / f"{subset}list{int(split):02d}.txt"
+    if path.is_file():
+        return path
+    try:
+        return next((p for p in ann.iterdir() if p.name.casefold() == path.name.casefold() and p.is_file()), None)
+    except OSError:
+        return None
+
+
 def _ucf101_list(ann: Path, video_dir: Path, label_map: LabelMap, split: int, subset: str, report: Report,
                  resolve: _Resolver | None = None) -> list[VideoRecord]:
-    path = ann / f"{subset}list{int(split):02d}.txt"
-    if not path.is_file():
-        alt = next((p for p in ann.iterdir() if p.name.casefold() == path.name.casefold()), None)
-        if alt is None:
-            report("missing-file", f"UCF101 split file not found (split {split}, {subset})", path, error=DataError)
-            return []
-        path = alt
+    path = _ucf101_list_path(ann, split, subset)
+    if path is None:
+        missing = ann / f"{subset}list{int(split):02d}.txt"
+        if subset == "val":
+            report("missing-file", _NO_VAL_LIST.format(split=f"{int(split)}"), missing, error=DataError)
+        else:
+            report("missing-file", f"UCF101 split file not found (split {split}, {subset})", missing, error=DataError)
+        return []
     resolve = resolve or _Resolver(video_dir)
     records: list[VideoRecord] = []
     seen: dict[str, int] = {}
@@ -442,11 +464,13 @@ def read_ucf101(root, split: int = 1, subset: str = "train", videos_root=None) -
     ``root``: the dataset folder holding ``UCF-101/`` (videos; ``videos/`` also accepted, as
     MMAction2 names it) and ``ucfTrainTestlist/`` (or ``annotations/``); or the annotation folder
     itself (videos are then looked for beside it); ``videos_root`` overrides the videos folder.
-    ``split``: 1, 2 or 3; ``subset``: ``"train"`` (``trainlist0N.txt``) or ``"test"``
-    (``testlist0N.txt``).
+    ``split``: 1, 2 or 3; ``subset``: ``"train"`` (``trainlist0N.txt``), ``"test"``
+    (``testlist0N.txt``) or ``"val"`` (``vallist0N.txt``: only the synthetic set has one; a missing
+    one raises :class:`~tsnlib.errors.DataError` saying to set ``data.val_subset: test``, as the
+    paper's protocol does).
 
     Labels are 0-based: ``classInd.txt``'s 1-based index minus one. A train line's label must
-    match its class folder; test lines have no label, it comes from the class folder through
+    match its class folder; test and val lines have no label, it comes from the class folder through
     ``classInd.txt``. CRLF line ends and blank lines (both in the official files) are fine.
     Class folder names are matched to ``classInd.txt`` case-insensitively, and a listed video
     path that does not exist as written is looked up case-insensitively on disk: the official
@@ -557,7 +581,8 @@ def read_hmdb51(root, split: int = 1, subset: str = "train", videos_root=None) -
     ``testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt`` (or ``annotations/``), or the
     split folder itself; ``videos_root`` overrides the videos folder. Each split line is
     ``"<video name> <tag>"``, tag 1 = train, 2 = test, 0 = unused in that split (such videos are
-    in neither subset). Labels: the class names (from the split file names) sorted
+    in neither subset). HMDB51 has no validation subset: ``subset="val"`` raises
+    :class:`~tsnlib.errors.DataError`. Labels: the class names (from the split file names) sorted
     alphabetically, 0-based, like the ``classInd.txt`` MMAction2 generates.
 
     Real names contain ``&``, ``(``, ``)``, ``!``, ``#`` and ``'``: lines are split at their last
@@ -569,6 +594,9 @@ def read_hmdb51(root, split: int = 1, subset: str = "train", videos_root=None) -
     """
     subset = _check_subset(subset)
     ann, video = _hmdb51_dirs(root, videos_root)
+    if subset == "val":
+        raise DataError("HMDB51 has no validation subset: its split tags are 1 (train), 2 (test) and 0 (unused); "
+                        "set data.val_subset: test, as the paper's protocol does", path=ann)
     label_map, files = _hmdb51_classes(ann)
     if split not in files:
         raise DataError(f"no HMDB51 split {split}: found split files for splits {sorted(files)}", path=ann)
@@ -817,11 +845,17 @@ def _class_folder_records(root, extensions: Sequence[str], kind: str, label_map:
 
 
 def _subset_folder(root: Path, subset: str) -> Path | None:
-    """``root/<subset>`` when the root is split into ``train/``, ``test/`` (``val/``) folders."""
+    """``root/<subset>`` when the root is split into ``train/``, ``test/`` (``val/``) folders, else None.
+
+    ``"test"`` falls back to ``val/`` when there is no ``test/``; ``"val"`` needs a ``val/`` folder
+    (an unsplit tree has no validation subset: :class:`~tsnlib.errors.DataError`).
+    """
     names = {d.name.casefold(): d for d in _class_dirs(root)}
     if not ({"train", "test", "val"} & set(names)):
+        if subset == "val":
+            raise DataError("no 'val' folder: a folder per class has a validation subset only under val/", path=root)
         return None
-    aliases = {"test": ("test", "val"), "train": ("train",)}[subset]
+    aliases = {"test": ("test", "val"), "train": ("train",), "val": ("val",)}[subset]
     hit = next((names[a] for a in aliases if a in names), None)
     if hit is None:
         raise DataError(f"no {subset!r} folder: the root is split into {sorted(names)}", path=root)
@@ -913,13 +947,22 @@ def detect_layout(path) -> str:
 
 
 def _find_list(d: Path, split: int, subset: str, list_kind: str | None) -> tuple[Path, str]:
+    """``(list file, list kind)`` of ``*_{subset}_split_{split}_{videos|rawframes|flow}.txt`` in ``d``.
+
+    ``"val"`` reads the ``*_val_split_*`` lists; ``"test"`` the ``*_test_split_*`` ones, or the
+    ``*_val_split_*`` ones when the folder has no test list at all (datasets that call their
+    held-out set "val").
+    """
     subsets = ("test", "val") if subset == "test" else (subset,)
     found: dict[str, Path] = {}
-    for p in _list_files_in(d):
-        for s in subsets:
+    files = _list_files_in(d)
+    for s in subsets:
+        for p in files:
             for kind, suffix in _LIST_SUFFIX.items():
                 if p.name.endswith(f"_{s}_split_{split}_{suffix}.txt"):
                     found.setdefault(kind, p)
+        if found:
+            break
     if list_kind is not None:
         if list_kind in found:
             return found[list_kind], list_kind
@@ -938,9 +981,12 @@ def load_annotations(path, split: int = 1, subset: str = "train", kind: str | No
 
     ``path``: a UCF101 or HMDB51 root (or their annotation folder), a list file, a folder of
     lists written by :func:`build_lists`, or a folder per class (see :func:`detect_layout`).
-    ``split`` and ``subset`` (``"train"``/``"test"``) choose the official split lists, the
-    ``*_{subset}_split_{split}_*.txt`` list of a folder of lists, or the ``train/``/``test/``
-    (``val/``) sub-folder of a class-folder tree; a single list file is read as it is.
+    ``split`` and ``subset`` (``"train"``/``"val"``/``"test"``) choose the official split lists
+    (``"val"``: the synthetic UCF101 layout's ``vallist0N.txt``; the official UCF101 and HMDB51 have
+    no validation subset and raise :class:`~tsnlib.errors.DataError`), the
+    ``*_{subset}_split_{split}_*.txt`` list of a folder of lists, or the ``train/``/``val/``/``test/``
+    sub-folder of a class-folder tree; a single list file is read as it is.
+    :func:`available_subsets` says which subsets a dataset has.
     ``kind``: None (detect) or a layout name (``"ucf101"``, ``"hmdb51"``, ``"list"``,
     ``"folders"``, as ``data.dataset`` in the configs) — or, as a shorthand, ``"video"``,
     ``"frames"`` or ``"flow"`` for ``list_kind``, what a list or class folder holds (default:
@@ -967,6 +1013,33 @@ def load_annotations(path, split: int = 1, subset: str = "train", kind: str | No
             path, list_kind = _find_list(path, split, subset, list_kind)
         return read_list_file(path, kind=list_kind, data_prefix=data_prefix)
     return _read_folders(path, subset, list_kind)
+
+
+def available_subsets(path, split: int = 1, kind: str | None = None) -> tuple[str, ...]:
+    """The subsets of ``split`` that a dataset path has, in :data:`SUBSETS` order; returns a tuple.
+
+    ``("train", "test")``, with ``"val"`` between them only when the dataset has a validation
+    subset: a UCF101 root with ``vallist0N.txt`` (the synthetic set; the official UCF101 has none),
+    a folder of lists with ``*_val_split_N_*.txt`` lists, or a class-folder tree with a ``val/``
+    folder. HMDB51 (its tags have no validation subset) and single list files: never ``"val"``.
+    ``kind``: the layout (as :func:`load_annotations`'s), None to detect it. Loops over the subsets
+    of a dataset (:func:`build_lists`, ``tsnlib flow``, ``tsnlib check``) use it so that a dataset
+    without a validation list still works and one with it has its val videos handled too.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    path = Path(path)
+    layout = kind if kind in LAYOUTS else detect_layout(path)
+    has_val = False
+    if layout == "ucf101":
+        ann_dir, _ = _ucf101_dirs(path, require_videos=False)
+        has_val = _ucf101_list_path(ann_dir, split, "val") is not None
+    elif layout == "list" and path.is_dir():
+        has_val = any(p.name.endswith(f"_val_split_{int(split)}_{suffix}.txt")
+                      for p in _list_files_in(path) for suffix in _LIST_SUFFIX.values())
+    elif layout == "folders" and path.is_dir():
+        has_val = any(d.name.casefold() == "val" for d in _class_dirs(path))
+    return tuple(s for s in SUBSETS if s != "val" or has_val)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1036,8 +1109,10 @@ def build_lists(root, out_dir, kind: str = "video", splits: Sequence[int] = (1, 
                 frames_root=None, relative_to=None) -> list[Path]:
     """Write the MMAction2-style lists of every split of a UCF101/HMDB51 root; returns the paths.
 
-    Writes ``<out_dir>/classInd.txt`` and, per split and subset, ``<dataset>_<subset>_split_<n>_
-    videos.txt`` (``kind="video"``: ``"path label"``) or ``..._rawframes.txt`` (``kind="frames"``:
+    Writes ``<out_dir>/classInd.txt`` and, per split and subset (train, test, and val where the root
+    has a validation list: the synthetic UCF101 layout's ``vallist0N.txt``, see
+    :func:`available_subsets`), ``<dataset>_<subset>_split_<n>_videos.txt`` (``kind="video"``:
+    ``"path label"``) or ``..._rawframes.txt`` (``kind="frames"``:
     ``"frame_dir total_frames label"`` with the ``img_*`` count) plus ``..._flow.txt`` (the
     ``flow_x_*`` count) when the folders hold flow. Frame folders are
     ``frames_root/<class folder>/<video_id>`` (default ``root/rawframes``), counted on disk; a
@@ -1061,7 +1136,7 @@ def build_lists(root, out_dir, kind: str = "video", splits: Sequence[int] = (1, 
     written: list[Path] = []
     label_map = None
     for split in splits:
-        for subset in SUBSETS:
+        for subset in available_subsets(root, split, layout):
             records, label_map = reader(root, split=split, subset=subset)
             stem = out_dir / f"{layout}_{subset}_split_{split}"
             if kind == "video":

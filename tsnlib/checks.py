@@ -249,6 +249,8 @@ def _gather(path: Path, split: int | None, kind: str | None, report, extra_probl
         resolve = ann._Resolver(video_dir)
         for s in splits:
             for subset in ann.SUBSETS:
+                if subset == "val" and ann._ucf101_list_path(ann_dir, s, "val") is None:
+                    continue  # only the synthetic set has a vallist0N.txt: none is no problem
                 recs = ann._ucf101_list(ann_dir, video_dir, label_map, s, subset, report, resolve)
                 items += [(r, "video") for r in recs]
         return items, video_dir, layout

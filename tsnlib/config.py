@@ -64,6 +64,7 @@ _ANY_SCALAR = {
     "train.amp",
     "train.compile",
     "train.channels_last",
+    "train.tensorboard",
     "test.amp",
     "data.start_index",
     "data.annotations",
@@ -71,6 +72,7 @@ _ANY_SCALAR = {
 
 #: Accepted values of the keys that are choices (checked by :func:`validate_config`).
 CHOICES = {
+    "train.tensorboard": ("auto", True, False),
     "data.dataset": ("ucf101", "hmdb51", "list", "folders"),
     "data.modality": ("RGB", "Flow", "RGBDiff"),
     "data.source": ("video", "frames", "auto"),
@@ -105,7 +107,7 @@ def list_presets() -> list[str]:
 
 
 def preset_path(name_or_path: str | os.PathLike, relative_to: Path | None = None) -> Path:
-    """The YAML file of a preset name (``tsn_r18_synthetic_rgb``) or of a path to a YAML file.
+    """The YAML file of a preset name (``tsn_r8_synthetic_rgb``) or of a path to a YAML file.
 
     A relative path is looked up next to ``relative_to`` (the file that names it as ``base:``)
     first, then in the current folder. Raises :class:`ConfigError` listing the presets.

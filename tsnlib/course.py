@@ -1,11 +1,18 @@
 """Run the whole course in one go: ``python -m tsnlib.course`` (what ``make demo`` calls).
 
-1. generates the built-in synthetic dataset (skipped when it is already there);
-2. executes every ``notebooks/NN_*.ipynb`` with papermill, in quick mode unless ``--full``,
-   into ``<out>/notebooks/`` (later notebooks reuse the checkpoints of earlier ones from ``<out>``);
+1. generates the built-in synthetic dataset for ``--seed`` (skipped when it is already there);
+2. executes every ``notebooks/NN_*.ipynb`` with papermill into ``<out>/notebooks/``, in *course mode*
+   (what a notebook opened in Jupyter does: enough training to learn) or, with ``--smoke``, in the
+   seconds-long smoke mode the tests use (its numbers mean nothing); later notebooks reuse the runs
+   of earlier ones from ``<out>``;
 3. renders each executed notebook to HTML in ``<out>/html/`` so it reads in any browser
    (figures are also saved as PNG files in ``<out>/figures/`` by the notebooks themselves);
-4. prints a table of the numbers the notebooks recorded (``<out>/results/*.json``).
+4. judges the course's lessons from what the notebooks left (:mod:`tsnlib.lessons`), prints one
+   row per lesson with its 95 % interval and the paper's figure, and writes
+   ``<out>/results/summary.json``.
+
+``--seed N`` regenerates the synthetic set with generator seed N (under ``<data>/seed-N`` unless N is
+0) and seeds every run with it, in ``<out>/seed-N`` (unless 0): the lessons must hold for any seed.
 
 Papermill parameters can be passed to every notebook, as an instructor does in class:
 ``python -m tsnlib.course -p EPOCHS 1 -p NUM_SEGMENTS 5``.
@@ -21,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+from tsnlib.lessons import combine_seeds, format_lessons, format_seeds, measure_lessons, write_summary
 from tsnlib.records import load_records
 from tsnlib.utils import output_dir, repo_root
 
@@ -105,28 +113,37 @@ def format_results(records: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def run_course(out=None, quick: bool = True, only=None, parameters: dict | None = None, data=None,
-               force: bool = False) -> dict:
+def run_course(out=None, quick: bool = False, only=None, parameters: dict | None = None, data=None,
+               force: bool = False, seed: int = 0, started: float | None = None) -> dict:
     """Generate the data, execute the notebooks, render HTML; returns the recorded results.
 
     A notebook is skipped when it already ran with the same text, parameters and library sources,
     and every notebook before it is unchanged too (its key, :func:`run_key`, is kept in
     ``<out>/notebooks/.<name>.key``); ``force=True`` runs everything again.
     """
+    started = time.time() if started is None else float(started)
+    seed = int(seed)
     out = output_dir(out).resolve()
+    if seed and out.name != f"seed-{seed}":
+        out = out / f"seed-{seed}"
     os.environ["TSN_OUTPUT"] = str(out)
     os.environ.setdefault("TSN_PROGRESS", "off")  # papermill would log every bar update
     os.environ.setdefault("MPLBACKEND", "Agg")
     if data:
         os.environ["TSN_DATA"] = str(Path(data).resolve())
+    if seed:
+        from tsnlib.utils import data_root
+
+        base = Path(data_root()).resolve()  # already <data>/seed-N when an earlier call of this process set it
+        os.environ["TSN_DATA"] = str(base if base.name == f"seed-{seed}" else base / f"seed-{seed}")
 
     from tsnlib.synthetic import generate_dataset
     from tsnlib.utils import synthetic_root
 
-    print(f"[course] synthetic dataset: {synthetic_root()}")
-    generate_dataset(synthetic_root())
+    print(f"[course] synthetic dataset: {synthetic_root()} (generator seed {seed})")
+    generate_dataset(synthetic_root(), seed=seed)
 
-    params = {"QUICK_RUN": bool(quick)}
+    params = {"QUICK_RUN": bool(quick), "SEED": seed}
     params.update(parameters or {})
     paths = notebook_paths(only=only)
     if not paths:
@@ -142,22 +159,35 @@ def run_course(out=None, quick: bool = True, only=None, parameters: dict | None 
             print(f"[course] {path.name}: unchanged since its last run, skipped (--force runs it again)")
             continue
         start = time.perf_counter()
-        print(f"[course] running {path.name} ({'quick' if quick else 'full'} mode) ...", flush=True)
+        print(f"[course] running {path.name} ({'smoke' if quick else 'course'} mode) ...", flush=True)
         key_file.unlink(missing_ok=True)
         execute_notebook(path, out, params)
         key_file.write_text(key)
         print(f"[course]   done in {time.perf_counter() - start:.0f} s", flush=True)
     records = load_records(out)
+    result = measure_lessons(out, seed=seed, demo_seconds=time.time() - started)
+    summary_path = write_summary(result, out)
     print()
-    print(format_results(records))
-    print(f"\nExecuted notebooks: {out / 'notebooks'}\nHTML: {out / 'html'}\nFigures: {out / 'figures'}")
+    if quick:
+        print("SMOKE RUN: the networks trained for a few batches; these numbers are not results.")
+    print(format_lessons(result))
+    print(f"\nEvery recorded number: {out / 'results'} (summary: {summary_path.name})\n"
+          f"Executed notebooks: {out / 'notebooks'}\nHTML: {out / 'html'}\nFigures: {out / 'figures'}")
     return records
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tsnlib.course", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=None, help="output folder (default $TSN_OUTPUT or outputs/)")
-    parser.add_argument("--full", action="store_true", help="full mode instead of quick mode")
+    parser.add_argument("--smoke", action="store_true",
+                        help="the seconds-long smoke mode of the tests (QUICK_RUN True) instead of the course mode")
+    parser.add_argument("--seed", type=int, default=0, help="generator and training seed (default 0)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="run the course once per seed (seed 0 in --out, seed N in <out>/seed-N) and print the "
+                             "headline numbers over them")
+    parser.add_argument("--full", action="store_true", help="the full mode: the course over seeds 0, 1 and 2 (--seeds 0 1 2)")
+    parser.add_argument("--started", type=float, default=None,
+                        help="Unix time the demo started (make demo passes it, so that set-up counts in the time)")
     parser.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     parser.add_argument("--data", default=None, help="data folder (default $TSN_DATA or data/)")
     parser.add_argument("--force", action="store_true", help="run every notebook, even those unchanged since their last run")
@@ -165,7 +195,29 @@ def main(argv=None) -> int:
                         help="papermill parameter for every notebook, e.g. -p EPOCHS 1")
     args = parser.parse_args(argv)
     params = {name: _parse_value(value) for name, value in args.parameter}
-    run_course(out=args.out, quick=not args.full, only=args.only, parameters=params, data=args.data, force=args.force)
+    seeds = [0, 1, 2] if args.full else args.seeds
+    if not seeds:
+        run_course(out=args.out, quick=args.smoke, only=args.only, parameters=params, data=args.data, force=args.force,
+                   seed=args.seed, started=args.started)
+        return 0
+    from tsnlib.utils import data_root
+
+    base_out, base_data = output_dir(args.out).resolve(), data_root(args.data).resolve()  # before any seed moves them
+    summaries, held = [], []
+    for seed in seeds:
+        print(f"\n[course] ===== seed {seed} =====", flush=True)
+        run_course(out=base_out, quick=args.smoke, only=args.only, parameters=params, data=base_data,
+                   force=args.force, seed=seed, started=args.started if seed == seeds[0] else None)
+        seed_out = base_out / f"seed-{seed}" if seed else base_out
+        summary = json.loads((seed_out / "results" / "summary.json").read_text())
+        summaries.append(summary)
+        held.append(measure_lessons(seed_out, seed=seed)["all_hold"])
+    combined = combine_seeds(summaries)
+    path = base_out / "results" / "summary_seeds.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(combined, indent=2) + "\n")
+    print("\nThe headline numbers over seeds (" + str(path) + "):")
+    print(format_seeds(combined, held))
     return 0
 
 

@@ -132,6 +132,36 @@ def _ranks(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return higher + tied_before
 
 
+def wilson_interval(correct: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of an accuracy of ``correct`` right out of ``n`` (a binomial proportion).
+
+    ``(lo, hi)`` in [0, 1]; ``(0.0, 1.0)`` when ``n == 0``. Unlike the normal approximation
+    ``p ± z sqrt(p(1-p)/n)`` it stays inside [0, 1] and is not zero-wide at 0 or n right, which
+    matters on the course's ~20 test videos per class:
+
+    $$ \\frac{p + z^2/2n \\pm z\\sqrt{p(1-p)/n + z^2/4n^2}}{1 + z^2/n}, \\qquad p = \\text{correct}/n. $$
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+    """
+    from statistics import NormalDist
+
+    correct, n = int(correct), int(n)
+    if not 0 <= correct <= n:
+        raise ValueError(f"need 0 <= correct <= n, got {correct} of {n}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if n == 0:
+        return 0.0, 1.0
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    # the bounds at 0 and n right are exactly 0 and 1 (centre - half would leave a rounding residue)
+    lo = 0.0 if correct == 0 else max(0.0, centre - half)
+    hi = 1.0 if correct == n else min(1.0, centre + half)
+    return float(lo), float(hi)
+
+
 def top_k_accuracy(scores, labels, k: int = 1) -> float:
     """Fraction of videos whose true class is among the ``k`` highest scores.
 

@@ -304,7 +304,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
     Introduced in notebooks/03_train_rgb.ipynb.
     """
-    parser.add_argument("config", help="preset name (e.g. tsn_r18_synthetic_rgb) or YAML file")
+    parser.add_argument("config", help="preset name (e.g. tsn_r8_synthetic_rgb) or YAML file")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. optim.lr=0.01")
     parser.add_argument("--work-dir", default=None, help="checkpoints, logs and config go here "
                         "(default: train.work_dir or <outputs>/runs/<name>)")

@@ -846,13 +846,15 @@ def prepare_flow_dataset(
     """Everything the temporal stream needs from a UCF101 / HMDB51 root: frame folders, flow, lists.
 
     ``root``: a dataset in the UCF101 or HMDB51 layout (the synthetic set included). Every video of
-    the train and test lists of ``split`` is extracted by :func:`extract_dataset_flow` into
+    the train and test lists of ``split`` (and of the val list, where the root has one: the synthetic
+    UCF101 layout's ``vallist0N.txt``) is extracted by :func:`extract_dataset_flow` into
     ``frames_root/<class folder>/<video_id>/`` (default ``frames_root = root/rawframes``, MMAction2's
     place; ``img_*.jpg``, ``flow_x_*.jpg``, ``flow_y_*.jpg``, 1-based), resumably and in parallel
     (``workers``); then :func:`tsnlib.annotations.build_lists` writes into ``frames_root``
-    ``classInd.txt`` and, per subset, ``<dataset>_<subset>_split_<split>_rawframes.txt`` (RGB counts)
-    and ``..._flow.txt`` (flow counts). A config then reads them with ``data.dataset=list``,
-    ``data.root=<frames_root>``, ``data.source=frames`` (the ``tsn_*_flow`` presets).
+    ``classInd.txt`` and, per subset (train, test, and val with a val list),
+    ``<dataset>_<subset>_split_<split>_rawframes.txt`` (RGB counts) and ``..._flow.txt`` (flow
+    counts). A config then reads them with ``data.dataset=list``, ``data.root=<frames_root>``,
+    ``data.source=frames`` (the ``tsn_*_flow`` presets).
 
     ``frames_root/flow.json`` records how the flow was made (method, bound, sizes, quality, method
     options) and from what (a synthetic dataset's generator version, size and seed; else the root's
@@ -874,7 +876,7 @@ def prepare_flow_dataset(
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    from tsnlib.annotations import build_lists, detect_layout, load_annotations
+    from tsnlib.annotations import available_subsets, build_lists, detect_layout, load_annotations
 
     root = Path(root)
     layout = detect_layout(root)
@@ -913,7 +915,7 @@ def prepare_flow_dataset(
                 "--no-resume) to extract everything again", path=frames_root / FLOW_STAMP)
     start = time.perf_counter()
     records: dict[Path, object] = {}
-    for subset in ("train", "test"):
+    for subset in available_subsets(root, split, layout):
         for r in load_annotations(root, split=split, subset=subset, kind=layout)[0]:
             records.setdefault(Path(r.path), r)
     recs = list(records.values())
@@ -1082,7 +1084,7 @@ def add_flow_arguments(parser) -> None:
     parser.add_argument("--bound", type=float, default=DEFAULT_BOUND, help="quantisation bound in pixels (default: 20)")
     parser.add_argument("--jpeg-quality", type=int, default=95, help="JPEG quality (default: 95)")
     parser.add_argument("--split", type=int, default=1, help="split number for UCF101/HMDB51 roots (default: 1)")
-    parser.add_argument("--subset", default=None, help="train or test (default: both)")
+    parser.add_argument("--subset", default=None, help="train, val or test (default: all the dataset has)")
     parser.add_argument("--level", type=int, default=2, choices=(1, 2),
                         help="2: out/<class>/<video> (default, as tsnlib frames), 1: out/<video>")
     parser.add_argument("--no-resume", action="store_true", help="redo videos whose folders are already complete")
@@ -1090,13 +1092,14 @@ def add_flow_arguments(parser) -> None:
 
 def _records_from_source(source: Path, split: int, subset: str | None) -> list:
     """Records for ``tsnlib flow``: what :func:`tsnlib.annotations.load_annotations` reads from
-    ``source`` (both subsets unless one is named, each video once), else the videos of a plain
-    folder, unlabelled (label -1)."""
-    from tsnlib.annotations import load_annotations
+    ``source`` (every subset it has, :func:`tsnlib.annotations.available_subsets`: train, test and
+    val where there is a val list, unless one is named; each video once), else the videos of a
+    plain folder, unlabelled (label -1)."""
+    from tsnlib.annotations import available_subsets, load_annotations
 
     try:
         records = []
-        for s in [subset] if subset else ["train", "test"]:
+        for s in [subset] if subset else available_subsets(source, split):
             records.extend(load_annotations(source, split=split, subset=s)[0])
     except (DataError, OSError) as exc:
         videos = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS) \
@@ -1116,7 +1119,8 @@ def cli_flow(args) -> int:
     """``tsnlib flow``: extract frame folders, then write the list files into ``--out``.
 
     For a UCF101/HMDB51 root with ``--level 2`` and no ``--subset``: :func:`prepare_flow_dataset`
-    (both subsets of split ``--split``, the settings stamp ``flow.json``, and the official lists
+    (every subset of split ``--split``, val included where the root has a val list, the settings
+    stamp ``flow.json``, and the official lists
     ``<dataset>_<subset>_split_<n>_rawframes.txt`` with RGB counts, ``..._flow.txt`` with flow
     counts, and ``classInd.txt``, by :func:`tsnlib.annotations.build_lists`); otherwise
     ``rgb_list.txt`` and ``flow_list.txt`` (:func:`write_flow_lists`), when every video has a label.

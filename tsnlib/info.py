@@ -1,7 +1,10 @@
-"""``tsnlib info``: what this machine offers the course, one OK/FAIL line per component.
+"""``tsnlib info``: what this machine offers the course, one line per component.
 
-Introduced in notebooks/01_data_preparation.ipynb (setup). Run it first when something fails:
-it names the missing piece (a decoder, a flow method, the GPU) instead of a traceback.
+Each line starts with a status word: ``OK`` (works), ``--`` (an optional part that is not
+available here, with how to get it; the course runs without it) or ``FAIL`` (a part the course
+needs is missing or broken). Introduced in notebooks/01_data_preparation.ipynb (setup). Run it
+first when something fails: it names the missing piece (a decoder, a flow method, the GPU)
+instead of a traceback.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ def _version(module: str) -> tuple[bool, str]:
 def collect_info() -> list[tuple[str, bool, str]]:
     """Rows ``(component, ok, detail)`` describing the environment.
 
-    Optional components (decord on machines without wheels, TV-L1, timm, tensorboard) report
-    FAIL with the reason but do not make the whole environment unusable; see :func:`cli_info`.
+    ``ok`` is False for anything that cannot be used here; :func:`status` tells a missing
+    optional component (:data:`OPTIONAL`: decord on machines without wheels, TV-L1 flow, RAFT
+    weights) from a broken required one; see :func:`cli_info`.
     """
     rows: list[tuple[str, bool, str]] = [("python", sys.version_info >= (3, 10), platform.python_version())]
     for name in ["torch", "torchvision", "numpy", "cv2", "av", "decord", "pytorch_grad_cam", "papermill", "matplotlib"]:
@@ -46,38 +50,63 @@ def collect_info() -> list[tuple[str, bool, str]]:
     try:
         from tsnlib.decoding import available_backends
 
-        for name, status in available_backends().items():
-            rows.append((f"decoder {name}", status is True, "available" if status is True else str(status)))
+        for name, state in available_backends().items():
+            rows.append((f"decoder {name}", state is True, "available" if state is True else str(state)))
     except Exception as exc:
         rows.append(("decoders", False, f"tsnlib.decoding: {exc}"))
 
     try:
         from tsnlib.flow import available_flow_methods
 
-        for name, status in available_flow_methods().items():
-            rows.append((f"flow {name}", status is True, "available" if status is True else str(status)))
+        for name, state in available_flow_methods().items():
+            rows.append((f"flow {name}", state is True, "available" if state is True else str(state)))
     except Exception as exc:
         rows.append(("flow methods", False, f"tsnlib.flow: {exc}"))
     return rows
 
 
-#: Components without which the course cannot run; the others are optional.
-REQUIRED = {"python", "torch", "torchvision", "numpy", "cv2", "av", "papermill", "matplotlib", "device"}
+#: Optional components: when absent, their line says so (status ``--``) with how to get them;
+#: the course runs without them. Every other component is required (``FAIL`` when not usable).
+OPTIONAL = {"decord", "decoder decord", "flow tvl1", "flow raft"}
+
+#: Status words of :func:`format_info`, all of the same width.
+OK, ABSENT, FAIL = "OK  ", "--  ", "FAIL"
+
+
+def status(name: str, ok: bool) -> str:
+    """``"OK  "`` when usable, ``"--  "`` for an absent optional part, ``"FAIL"`` for a required one."""
+    if ok:
+        return OK
+    return ABSENT if name in OPTIONAL else FAIL
 
 
 def format_info(rows) -> str:
+    """The table of :func:`collect_info`'s rows, one ``STATUS  component  detail`` line each.
+
+    Absent optional parts read ``--    flow tvl1   optional, not available: <how to get it>``,
+    followed by one line that says what ``--`` means.
+    """
     width = max(len(r[0]) for r in rows)
-    return "\n".join(f"{'OK  ' if ok else 'FAIL'}  {name:<{width}}  {detail}" for name, ok, detail in rows)
+    lines = []
+    for name, ok, detail in rows:
+        word = status(name, ok)
+        if word == ABSENT:
+            detail = f"optional, not available: {detail}"
+        lines.append(f"{word}  {name:<{width}}  {detail}")
+    if any(status(name, ok) == ABSENT for name, ok, _ in rows):
+        lines.append("(--: an optional part that is not available here; the course runs without it)")
+    return "\n".join(lines)
 
 
 def add_info_arguments(parser) -> None:
-    parser.add_argument("--strict", action="store_true", help="exit 1 if any component fails, optional ones included")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 if any component is not usable, absent optional ones (--) included")
 
 
 def cli_info(args) -> int:
     rows = collect_info()
     print(format_info(rows))
-    failed_required = [name for name, ok, _ in rows if not ok and name in REQUIRED]
+    failed_required = [name for name, ok, _ in rows if status(name, ok) == FAIL]
     failed_any = [name for name, ok, _ in rows if not ok]
     if failed_required:
         print(f"\nMissing required components: {', '.join(failed_required)}")

@@ -245,6 +245,67 @@ def _read_weights(weights) -> tuple[dict, str]:
 
 
 # --------------------------------------------------------------------------------------------
+# The course's small backbone
+# --------------------------------------------------------------------------------------------
+
+
+class CourseResNet(nn.Module):
+    """A small ResNet for 64-px snippets on a CPU: the course's backbone (``backbone="resnet8"``).
+
+    Introduced in notebooks/03_train_rgb.ipynb.
+
+    torchvision's ResNet-18 is built for 224-px ImageNet photos: at 64 px its output map is 2 x 2
+    and one training step costs about seven times this network's. ``resnet8`` keeps ResNet's
+    parts and names (``conv1``, ``bn1``, ``layer1``-``layer3`` of torchvision ``BasicBlock`` s,
+    ``avgpool``, ``fc``) so that everything that works on a ResNet works on it (cross-modality
+    init, partial BN, Grad-CAM's ``backbone.layer3.0``), with a stride-2 3x3 stem, no max-pool,
+    one block per stage and widths ``(w, 2w, 4w)``: input ``(N, 3, 64, 64)`` -> maps of
+    ``(w, 32, 32)``, ``(2w, 16, 16)``, ``(4w, 8, 8)`` -> pooled features ``(N, 4w)``.
+
+    Its global pooling takes the *maximum* over the last map, not the mean: the synthetic actor
+    fills a fifth of the frame, and an average dilutes its evidence with the background's. On the
+    synthetic set, trained from scratch for the same 20 epochs, the maximum reached 0.96 on the
+    appearance classes of held-out groups where the average reached 0.8-0.9 and lost the event
+    classes (design runs on a generator seed the course never reports).
+    """
+
+    def __init__(self, width: int = 32, num_classes: int = 1000):
+        super().__init__()
+        from torchvision.models.resnet import BasicBlock
+
+        def stage(cin: int, cout: int, stride: int) -> nn.Sequential:
+            down = None
+            if stride != 1 or cin != cout:
+                down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            return nn.Sequential(BasicBlock(cin, cout, stride, down))
+
+        w = int(width)
+        self.conv1 = nn.Conv2d(3, w, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(w)
+        self.relu = nn.ReLU(inplace=True)
+        self.layer1 = stage(w, w, 1)
+        self.layer2 = stage(w, 2 * w, 2)
+        self.layer3 = stage(2 * w, 4 * w, 2)
+        self.avgpool = nn.AdaptiveMaxPool2d(1)  # named as in ResNet; see the class docstring
+        self.fc = nn.Linear(4 * w, num_classes)
+        for m in self.modules():  # torchvision's ResNet initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+#: backbones of the course itself, by name, beside torchvision's and timm's
+COURSE_BACKBONES = {"resnet8": lambda: CourseResNet(width=32)}
+
+
+# --------------------------------------------------------------------------------------------
 # Backbone surgery
 # --------------------------------------------------------------------------------------------
 
@@ -323,6 +384,10 @@ def _build_backbone(name: str, timm_pretrained: bool) -> tuple[nn.Module, int, l
         cfg = getattr(net, "pretrained_cfg", None) or getattr(net, "default_cfg", None) or {}
         heads = cfg.get("classifier", "head")
         return net, int(net.num_features), list(heads) if isinstance(heads, (list, tuple)) else [heads]
+    if name in COURSE_BACKBONES:
+        net = COURSE_BACKBONES[name]()
+        feat_dim, removed = _replace_classifier(net)
+        return net, feat_dim, removed
     kwargs = {}
     if name in ("inception_v3", "googlenet"):
         # No auxiliary heads, no built-in input re-normalisation, explicit init (no warning).
@@ -330,7 +395,8 @@ def _build_backbone(name: str, timm_pretrained: bool) -> tuple[nn.Module, int, l
     if name not in torchvision.models.list_models(module=torchvision.models):
         raise ValueError(
             f"unknown backbone {name!r}: use a torchvision classification model "
-            "(torchvision.models.list_models(module=torchvision.models)) or 'timm:<name>'"
+            f"(torchvision.models.list_models(module=torchvision.models)), one of the course's "
+            f"({', '.join(COURSE_BACKBONES)}) or 'timm:<name>'"
         )
     net = torchvision.models.get_model(name, weights=None, **kwargs)
     feat_dim, removed = _replace_classifier(net)

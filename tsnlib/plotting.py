@@ -27,10 +27,29 @@ MODE_COLORS = {
     "twice": "#8c564b",
 }
 
+#: The colour of the synthetic generator's actor box wherever a frame shows it (notebooks 01 and 06):
+#: yellow stays visible on the synthetic set's green, blue and magenta backgrounds, where green does not.
+ACTOR_BOX_COLOR = "yellow"
 
-def setup_style(figsize=(7.0, 3.5), dpi: int = 100) -> None:
-    """Set the course's matplotlib defaults: figure size, line width, grid, font sizes."""
+#: The text :func:`mark_smoke` writes across the figures of a smoke (quick) run.
+SMOKE_TEXT = "SMOKE RUN — numbers are not results"
+
+
+#: whether :func:`save_figure` watermarks what it saves as a smoke run (set by :func:`setup_style`)
+_SMOKE = False
+
+
+def setup_style(figsize=(7.0, 3.5), dpi: int = 100, smoke: bool | None = None) -> None:
+    """Set the course's matplotlib defaults: figure size, line width, grid, font sizes.
+
+    ``smoke=True`` (a notebook's ``QUICK_RUN``) makes every :func:`save_figure` of this process
+    watermark its figure with :func:`mark_smoke`; ``None`` leaves that setting as it is.
+    """
     import matplotlib as mpl
+
+    global _SMOKE
+    if smoke is not None:
+        _SMOKE = bool(smoke)
 
     mpl.rcParams.update(
         {
@@ -52,7 +71,9 @@ def setup_style(figsize=(7.0, 3.5), dpi: int = 100) -> None:
 
 
 def save_figure(fig, name: str, out: str | Path | None = None) -> Path:
-    """Save ``fig`` as ``<output>/figures/<name>.png`` and return the path."""
+    """Save ``fig`` as ``<output>/figures/<name>.png`` and return the path (watermarked in a smoke run,
+    see :func:`setup_style`)."""
+    mark_smoke(fig, _SMOKE)
     folder = output_dir(out) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
@@ -94,3 +115,39 @@ def plot_sampling_timeline(samples: dict, num_frames: int, title: str | None = N
     if title:
         ax.set_title(title)
     return fig
+
+
+def draw_chance(ax, chance: float, orientation: str = "h", label: str | None = "chance"):
+    """Draw the chance level on an accuracy plot: a dashed grey line, labelled; returns the line.
+
+    ``chance`` is the accuracy of guessing, e.g. ``1 / num_classes``. ``orientation="h"`` draws a
+    horizontal line at ``y = chance`` (accuracy against epochs, segments, ...); ``"v"`` a vertical
+    line at ``x = chance`` (horizontal bar charts of accuracy per class or per method). ``label``
+    names it in the legend (``None``: no legend entry). Used by every accuracy plot of the course.
+    """
+    if orientation not in ("h", "v"):
+        raise ValueError(f"orientation must be 'h' or 'v', got {orientation!r}")
+    style = dict(color="0.5", ls="--", lw=1.0, zorder=1.5, label=label if label else "_nolegend_")
+    return ax.axhline(chance, **style) if orientation == "h" else ax.axvline(chance, **style)
+
+
+def mark_smoke(fig, smoke: bool):
+    """Watermark ``fig`` as a smoke run: returns the text artist, or ``None`` when ``smoke`` is False.
+
+    A smoke (quick) run trains for a few steps to check that everything runs; its accuracies mean
+    nothing. When ``smoke`` is True this writes :data:`SMOKE_TEXT` large, diagonal and
+    semi-transparent across the whole figure (figure coordinates), so a saved picture cannot be
+    mistaken for a result.
+    """
+    import math
+
+    if not smoke:
+        return None
+    if getattr(fig, "_tsn_smoke_mark", None) is not None:  # once per figure
+        return fig._tsn_smoke_mark
+    w, h = fig.get_size_inches()
+    diagonal = math.hypot(w, h)  # inches; the text spans about 70 % of it, whatever the figure's size
+    fig._tsn_smoke_mark = fig.text(0.5, 0.5, SMOKE_TEXT, transform=fig.transFigure, ha="center", va="center",
+                                   rotation=math.degrees(math.atan2(h, w)), rotation_mode="anchor",
+                                   fontsize=2.2 * diagonal, fontweight="bold", color="tab:red", alpha=0.25, zorder=100)
+    return fig._tsn_smoke_mark

@@ -8,9 +8,9 @@ one run folder under ``<output>/runs/`` (:func:`tsnlib.utils.output_dir`), named
 ==============  =============================  ===============================  ===================
 run             preset                         input of one snippet             left by
 ==============  =============================  ===============================  ===================
-``rgb_k3``      ``tsn_r18_synthetic_rgb``      one RGB frame ``(3, H, W)``      notebook 03
-``flow_k3``     ``tsn_r18_synthetic_flow``     5 flow fields ``(10, H, W)``     notebook 04
-``rgbdiff_k3``  ``tsn_r18_synthetic_rgbdiff``  5 RGB differences ``(15, H, W)``  notebook 05
+``rgb_k3``      ``tsn_r8_synthetic_rgb``      one RGB frame ``(3, H, W)``      notebook 03
+``flow_k3``     ``tsn_r8_synthetic_flow``     5 flow fields ``(10, H, W)``     notebook 04
+``rgbdiff_k3``  ``tsn_r8_synthetic_rgbdiff``  5 RGB differences ``(15, H, W)``  notebook 05
 ==============  =============================  ===============================  ===================
 
 each holding ``best.pth``, ``last.pth``, ``metrics.jsonl``, ``config.yaml`` and, once tested,
@@ -47,11 +47,11 @@ __all__ = [
     "save_stream_init",
 ]
 
-#: The course's preset of each stream (all ResNet-18 from scratch on the synthetic set, 112 px).
+#: The course's preset of each stream (all resnet8 from scratch on the synthetic set, 64 px).
 STREAM_PRESETS = {
-    "rgb": "tsn_r18_synthetic_rgb",
-    "flow": "tsn_r18_synthetic_flow",
-    "rgbdiff": "tsn_r18_synthetic_rgbdiff",
+    "rgb": "tsn_r8_synthetic_rgb",
+    "flow": "tsn_r8_synthetic_flow",
+    "rgbdiff": "tsn_r8_synthetic_rgbdiff",
 }
 
 #: What quick mode changes in every notebook (as notebook 03): one short epoch, a cheap test protocol.

@@ -2,19 +2,23 @@
 with the generator's ground truth (actor boxes, true motion, event spans) saved beside each video.
 
 UCF101 and HMDB51 cannot be downloaded everywhere, so the course ships this stand-in. It is small
-(12 classes x 40 videos, generated in under a minute on two cores) but built to teach TSN's lessons:
+(13 classes x 60 videos of 2-4 s at about 128 x 96, generated in about 15 s on two cores) but built so
+that a small network trained from scratch on a CPU learns TSN's lessons from it in minutes:
 
-* ``appearance`` classes share one motion distribution and differ only in the actor's look
-  (texture or shape): one RGB frame is enough;
+* ``appearance`` classes share one motion distribution and differ only in the actor's look: each
+  has its own colour family (:data:`_ACTOR_HUES`), shape and texture. One RGB frame is enough;
+  optical flow sees none of the colour and little of the rest;
 * ``motion`` classes share one actor appearance distribution and differ only in how it moves
   (left/right translation, clockwise/counter-clockwise rotation, zoom in/out). The marginal
   distribution of a single frame (actor position, size, angle, colours) is the same for all of
   them by construction (but for the Move actors being seen partly outside the frame as they
   wrap round): one RGB frame cannot tell them apart, optical flow can (the motion is
-  fast enough to see: 1.6-3.2 px per frame for Move, 4-10 degrees per frame for Rotate, a 2.5x
-  zoom every 1.0-1.6 s for Zoom);
-* ``event`` classes share a base behaviour and differ by a brief event (15-25 % of the video)
-  at a random moment: sparse sampling over the whole video catches it, one short clip often not.
+  fast enough to see: 1.5-2.7 px per frame for Move (at 128 px), 7-12 degrees per frame for Rotate,
+  a 2.5x zoom every 0.8-1.2 s for Zoom);
+* ``event`` classes show the same grey actor wandering and differ by an event filling 34-40 % of the
+  video at a random moment: a red flash (``FlashRed``), growth to 2.2x and back (``Swell``), or none
+  (``NoEvent``). Sparse sampling of three segments catches the event in almost every sample, one
+  snippet in about a third of them.
 
 Every video has a textured, slowly drifting background, camera shake, distractor blobs and
 per-frame noise, so that no single pixel statistic separates the classes. Unlike UCF101, where
@@ -24,7 +28,8 @@ that a network has to learn the actor rather than the backgrounds of the trainin
 test split holds other groups).
 
 Videos are MPEG-4 Part 2 (codec tag ``XVID``) ``.avi`` files with a GOP of 12, like UCF101's, or
-H.264 ``.mp4`` (``codec="h264"``, GOP 50), 25 fps, 2-8 s, frame sizes around 320x240.
+H.264 ``.mp4`` (``codec="h264"``, GOP 50), 25 fps, 2-4 s, frame sizes around 128x96 (``size="tiny"``: 1-2 s
+around 160x120).
 
 Ground truth (``<video stem>.truth.npz`` beside each video, read with :func:`load_truth`):
 
@@ -71,13 +76,13 @@ import numpy as np
 from tsnlib.errors import DataError
 
 #: bump when the generator's output changes: an existing dataset with another version is regenerated
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "5"
 
 #: the classes, grouped by the lesson they teach (CamelCase names, as in the UCF101 layout)
 CLASS_GROUPS: dict[str, list[str]] = {
     "appearance": ["PlainDisc", "StripedDisc", "DottedDisc", "PlainSquare"],
     "motion": ["MoveLeft", "MoveRight", "RotateCW", "RotateCCW", "ZoomIn", "ZoomOut"],
-    "event": ["FlashRed", "Jump"],
+    "event": ["FlashRed", "Swell", "NoEvent"],
 }
 
 #: every class, in a fixed canonical order (the seeds of the generator depend on it)
@@ -88,10 +93,10 @@ FPS = 25
 #: the size presets of :func:`generate_dataset`
 SIZES: dict[str, dict] = {
     "default": {
-        "videos_per_class": 40,
-        "widths": (320, 304, 336, 352, 288),
-        "heights": (240, 224, 256),
-        "duration_s": (2.0, 8.0),
+        "videos_per_class": 60,
+        "widths": (128, 120, 136, 112),
+        "heights": (96, 88, 104),
+        "duration_s": (2.0, 4.0),
     },
     "tiny": {
         "videos_per_class": 6,
@@ -117,6 +122,10 @@ _TEXTURE = 512  # background texture side (periodic)
 _NOISE_PAD = 32  # random offset range into the noise bank
 _RED = np.array([235.0, 30.0, 30.0], dtype=np.float32)
 _FLASH_STRENGTH = 0.8
+_SWELL = 1.2  # the Swell event's peak growth: 1 + 1.2 = 2.2x, beyond the 1.5x that multi-scale cropping fakes
+#: each appearance class has its own colour family (hue in 0..1, none of them red): colour is what a
+#: network trained from scratch on a few hundred clips picks up first, and what optical flow cannot see
+_ACTOR_HUES = {"PlainDisc": 0.15, "StripedDisc": 0.58, "DottedDisc": 0.35, "PlainSquare": 0.8}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -212,6 +221,21 @@ def _test_groups(num_groups: int, split: int) -> set[int]:
     """1-based groups held out for testing in ``split`` (1..3): a contiguous block of about 30 %."""
     block = max(1, round(0.3 * num_groups))
     start = ((split - 1) * block) % num_groups
+    return {(start + i) % num_groups + 1 for i in range(block)}
+
+
+def _val_groups(num_groups: int, split: int) -> set[int]:
+    """1-based groups held out for validation in ``split`` (1..3); returns them as a set.
+
+    The contiguous block of ``max(1, round(0.15 * num_groups))`` groups right after the test block
+    of :func:`_test_groups` (wrapping around), so it never overlaps it. Empty when the two blocks
+    would leave no training group (at least one training group always remains).
+    """
+    test_block = max(1, round(0.3 * num_groups))
+    block = max(1, round(0.15 * num_groups))
+    if test_block + block >= num_groups:
+        return set()
+    start = ((split - 1) * test_block + test_block) % num_groups
     return {(start + i) % num_groups + 1 for i in range(block)}
 
 
@@ -316,8 +340,8 @@ def _texture_bank(seed: int, count: int = 8) -> np.ndarray:
 def _noise_bank(seed: int, count: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame sensor noise, split into its positive and negative parts (uint8, for saturating adds)."""
     rng = _rng(seed, 8)
-    h = max(SIZES["default"]["heights"]) + _NOISE_PAD
-    w = max(SIZES["default"]["widths"]) + _NOISE_PAD
+    h = max(max(p["heights"]) for p in SIZES.values()) + _NOISE_PAD
+    w = max(max(p["widths"]) for p in SIZES.values()) + _NOISE_PAD
     noise = np.rint(rng.normal(0.0, 2.5, size=(count, h, w, 3)))
     pos = np.clip(noise, 0, 255).astype(np.uint8)
     neg = np.clip(-noise, 0, 255).astype(np.uint8)
@@ -329,11 +353,16 @@ def _noise_bank(seed: int, count: int = 6) -> tuple[np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _random_colour(rng: np.random.Generator, avoid_red: bool = False) -> np.ndarray:
+def _random_colour(rng: np.random.Generator, avoid_red: bool = False, hue: float | None = None) -> np.ndarray:
     """An RGB colour, float32 ``(3,)`` in 0..255; ``avoid_red`` keeps the hue away from the red that
-    the ``FlashRed`` event tints the actor with."""
+    the ``FlashRed`` event tints the actor with; ``hue`` draws a saturated colour within 0.04 of
+    that hue (0..1) instead (an appearance class's own colour family)."""
     import colorsys
 
+    if hue is not None:
+        h = (hue + rng.uniform(-0.04, 0.04)) % 1.0
+        s, v = rng.uniform(0.6, 1.0), rng.uniform(0.6, 1.0)
+        return np.array(colorsys.hsv_to_rgb(h, s, v), dtype=np.float32) * 255
     h = rng.uniform(0.1, 0.9) if avoid_red else rng.uniform(0, 1)
     s, v = rng.uniform(0.35, 1.0), rng.uniform(0.45, 1.0)
     return np.array(colorsys.hsv_to_rgb(h, s, v), dtype=np.float32) * 255
@@ -386,7 +415,7 @@ def _actor_template(kind: str, rng: np.random.Generator, c1: np.ndarray, c2: np.
         phi = np.arctan2(y, x)
         rr = radius * (0.75 + 0.25 * np.cos(phi)) / np.sqrt(np.cos(phi) ** 2 + (np.sin(phi) / 0.8) ** 2)
         alpha = np.clip((rr - r) * 1.0 + 0.5, 0, 1)
-        n = _smooth_noise(rng, (s, s), 3.0)[..., None]
+        n = _smooth_noise(rng, (s, s), 1.5)[..., None]  # fine texture: something for optical flow to track
         rgb = c1 * (1 - n) + c2 * n
         # a dark "eye" off the centre line makes the actor chiral
         ex, ey = radius * 0.45, -radius * 0.2
@@ -434,22 +463,28 @@ def _scene(spec: VideoSpec) -> tuple[dict, dict]:
     # shared scenes a ResNet-18 learned the training groups' backgrounds and stayed at chance on
     # the held-out groups; per-clip looks leave the actor as the only thing that carries the class.
     tex_ids = rng.choice(8, size=2, replace=False)
-    bg_colours = np.stack([_random_colour(rng) for _ in range(2)])
     bg_contrast = rng.uniform(0.25, 0.5)
+    hue = _ACTOR_HUES.get(cls)
     for _ in range(200):  # keep the actor visible: its main and mean colours differ from the background's,
         # and its two colours from each other (stripes and dots must show)
-        actor_c1, actor_c2 = _random_colour(rng, avoid_red=True), _random_colour(rng, avoid_red=True)
+        bg_colours = np.stack([_random_colour(rng) for _ in range(2)])
+        if group == "event":  # a grey actor: the event group is visible in every frame, the class only in the event
+            actor_c1 = np.full(3, rng.uniform(150, 235), dtype=np.float32)
+            actor_c2 = np.full(3, rng.uniform(20, 90), dtype=np.float32)
+        else:
+            actor_c1 = _random_colour(rng, avoid_red=True) if hue is None else _random_colour(rng, hue=hue)
+            actor_c2 = _random_colour(rng, avoid_red=True)
         if (min(np.abs(a - c).sum() for a in (actor_c1, (actor_c1 + actor_c2) / 2) for c in bg_colours) > 150
                 and np.abs(actor_c1 - actor_c2).sum() > 200):
             break
 
     # --- camera: slow background drift plus shake (a smoothed random walk)
-    shake_sigma = rng.uniform(0.15, 0.6)
+    shake_sigma = rng.uniform(0.05, 0.25)
     camera = np.zeros((T, 2))
     steps = rng.normal(0, shake_sigma, size=(T, 2))
     for i in range(1, T):
         camera[i] = 0.6 * camera[i - 1] + steps[i]
-    speed = rng.uniform(0.05, 0.4)
+    speed = rng.uniform(0.02, 0.2)
     heading = rng.uniform(0, 2 * np.pi)
     drift = np.array([np.cos(heading), np.sin(heading)]) * speed
     bg_offset = rng.uniform(0, _TEXTURE, 2)
@@ -467,7 +502,7 @@ def _scene(spec: VideoSpec) -> tuple[dict, dict]:
         # parameter drawn uniformly) and is fast enough for optical flow to see it clearly:
         # 1.6-3.2 px per frame for Move (at 320 px), 4-10 degrees per frame for Rotate, a 2.5x zoom
         # every 1.0-1.6 s for Zoom.
-        d_mid = rng.uniform(0.22, 0.32) * H  # actor diameter at the middle of its zoom range
+        d_mid = rng.uniform(0.38, 0.48) * H  # actor diameter at the middle of its zoom range
         zoom = math.log(2.5)  # log of the zoom ratio over one saw-tooth period
         u_static = rng.uniform(-0.5, 0.5, 2)  # a frozen point of the sweep for non-moving parameters
         log_scale = np.full(T, math.log(d_mid / _TEMPLATE) + zoom * u_static[0])
@@ -481,36 +516,35 @@ def _scene(spec: VideoSpec) -> tuple[dict, dict]:
             # empty for the frame or two it spends fully outside)
             reach = 0.5 * _TEMPLATE * float(np.exp(log_scale[0])) + 1  # the template's radius on screen
             span = W + 2 * reach
-            speed = rng.uniform(0.005, 0.01) * W * (1 if cls == "MoveRight" else -1)
+            speed = rng.uniform(0.012, 0.02) * W * (1 if cls == "MoveRight" else -1)
             cx = np.mod(rng.uniform(0, span) + speed * t, span) - reach
         elif cls in ("RotateCW", "RotateCCW"):
-            omega = rng.uniform(4.0, 10.0)  # degrees per frame
+            omega = rng.uniform(7.0, 12.0)  # degrees per frame
             angle = angle0 + omega * t * (1 if cls == "RotateCW" else -1)
         elif cls in ("ZoomIn", "ZoomOut"):
-            period = rng.uniform(1.0, 1.6) * FPS  # frames per saw-tooth
+            period = rng.uniform(0.8, 1.2) * FPS  # frames per saw-tooth
             u = np.mod(t / period + rng.uniform(0, 1), 1.0) - 0.5
             log_scale = math.log(d_mid / _TEMPLATE) + zoom * u * (1 if cls == "ZoomIn" else -1)
         scale = np.exp(log_scale)
     else:
         # appearance and event classes: one "wander" behaviour (smooth random path, slight wobble)
-        d = rng.uniform(0.3, 0.42) * H
+        d = rng.uniform(0.45, 0.6) * H if group == "appearance" else rng.uniform(0.32, 0.42) * H
         scale = np.full(T, d / _TEMPLATE)
         margin = 0.5 * d + 2
         cx = _wander(rng, T, margin, W - margin)
         cy = _wander(rng, T, 0.4 * H, H - margin)
         angle = rng.uniform(0, 360) + rng.uniform(8, 25) * np.sin(
             2 * np.pi * rng.uniform(0.1, 0.4) * t / FPS + rng.uniform(0, 2 * np.pi))
-        if group == "event":
-            dur = max(2, int(round(rng.uniform(0.15, 0.25) * T)))
+        if group == "event" and cls != "NoEvent":
+            dur = max(2, int(round(rng.uniform(0.34, 0.4) * T)))
             start = int(rng.integers(0, T - dur + 1))
             event_span = (start, start + dur - 1)
             k = np.arange(dur)
             if cls == "FlashRed":
                 tint[start:start + dur] = _FLASH_STRENGTH
-            elif cls == "Jump":
-                height = rng.uniform(0.22, 0.32) * H
-                cy = cy.copy()
-                cy[start:start + dur] -= height * np.sin(np.pi * (k + 1) / (dur + 1))
+            elif cls == "Swell":  # grows to 2.2x its size and back: seen in one frame, and by flow
+                scale = scale.copy()
+                scale[start:start + dur] *= 1.0 + _SWELL * np.sin(np.pi * (k + 1) / (dur + 1))
             else:  # pragma: no cover - a new event class needs its event here
                 raise NotImplementedError(cls)
     cx = cx + camera[:, 0]
@@ -955,7 +989,19 @@ def _worker(job: tuple[VideoSpec, str]) -> str:
 
 
 def _write_lists(root: Path, layout: str, specs: list[VideoSpec]) -> list[str]:
-    """Write the split files of the layout; returns their paths relative to ``root``."""
+    """Write the split files of the layout; returns their paths relative to ``root``.
+
+    UCF101 layout: ``ucfTrainTestlist/classInd.txt`` and, per split N in 1..3, ``trainlist0N.txt``
+    (``"Class/v_Class_gGG_cCC.avi <1-based label>"``), ``testlist0N.txt`` (the :func:`_test_groups`)
+    and ``vallist0N.txt`` (the :func:`_val_groups`; no label, like the test list), CRLF line ends as
+    in the official files. Train, val and test hold disjoint groups and every video is in exactly
+    one of them. The official UCF101 has no ``vallist0N.txt``: only the synthetic set gives a
+    validation subset that never reads the test split.
+
+    HMDB51 layout: ``testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt`` with tags 1 (train),
+    2 (test) and 0 (unused). HMDB51's official tags have no validation subset, so this layout keeps
+    the val groups in train.
+    """
     names = class_names(layout)
     by_class: dict[str, list[VideoSpec]] = {}
     for s in specs:
@@ -968,19 +1014,25 @@ def _write_lists(root: Path, layout: str, specs: list[VideoSpec]) -> list[str]:
         (d / "classInd.txt").write_bytes("".join(f"{i} {n}{nl}" for i, n in enumerate(names, 1)).encode())
         written.append("ucfTrainTestlist/classInd.txt")
         for split in (1, 2, 3):
-            train, test = [], []
+            train, val, test = [], [], []
             for cls in names:
                 vids = by_class[cls]
-                held = _test_groups(max(v.group for v in vids), split)
+                num_groups = max(v.group for v in vids)
+                held = _test_groups(num_groups, split)
+                held_val = _val_groups(num_groups, split)
                 for v in sorted(vids, key=lambda v: v.rel_path):
                     rel = v.rel_path.split("/", 1)[1]
                     if v.group in held:
                         test.append(rel)
+                    elif v.group in held_val:
+                        val.append(rel)
                     else:
                         train.append(f"{rel} {names.index(cls) + 1}")
             (d / f"trainlist0{split}.txt").write_bytes("".join(line + nl for line in train).encode())
+            (d / f"vallist0{split}.txt").write_bytes("".join(line + nl for line in val).encode())
             (d / f"testlist0{split}.txt").write_bytes("".join(line + nl for line in test).encode())
-            written += [f"ucfTrainTestlist/trainlist0{split}.txt", f"ucfTrainTestlist/testlist0{split}.txt"]
+            written += [f"ucfTrainTestlist/trainlist0{split}.txt", f"ucfTrainTestlist/vallist0{split}.txt",
+                        f"ucfTrainTestlist/testlist0{split}.txt"]
     else:
         d = root / "testTrainMulti_7030_splits"
         d.mkdir(parents=True, exist_ok=True)
@@ -1067,13 +1119,16 @@ def generate_dataset(root=None, layout: str = "ucf101", size: str = "default", v
     """Write the synthetic action dataset under ``root`` in the UCF101 or HMDB51 layout; returns ``root``.
 
     ``layout="ucf101"``: ``root/UCF-101/<Class>/v_<Class>_gGG_cCC.avi`` and ``root/ucfTrainTestlist/``
-    (``classInd.txt``, ``trainlist0{1,2,3}.txt``, ``testlist0{1,2,3}.txt``). ``layout="hmdb51"``:
-    ``root/hmdb51_org/<class>/<name>.avi`` and ``root/testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt``.
+    (``classInd.txt``, ``trainlist0{1,2,3}.txt``, ``vallist0{1,2,3}.txt``, ``testlist0{1,2,3}.txt``:
+    whole groups held out, about 30 % for test and 15 % for validation, disjoint; the official UCF101
+    has no ``vallist``). ``layout="hmdb51"``: ``root/hmdb51_org/<class>/<name>.avi`` and
+    ``root/testTrainMulti_7030_splits/<class>_test_split{1,2,3}.txt`` (train/test tags only, as
+    HMDB51's: no validation subset, the val groups stay in train).
     A ``<video stem>.truth.npz`` lies beside every video (see :func:`load_truth`), a ``synthetic.json``
     manifest at the root (see :func:`load_manifest`).
 
-    ``size="default"``: 12 classes x 40 videos of 2-8 s around 320x240 (under a minute on two cores);
-    ``"tiny"``: 12 x 6 videos of 1-2 s around 160x120 (seconds, for tests). ``videos_per_class``
+    ``size="default"``: 13 classes x 60 videos of 2-4 s around 128x96 (about 15 s on two cores);
+    ``"tiny"``: 13 x 6 videos of 1-2 s around 160x120 (seconds, for tests). ``videos_per_class``
     overrides the preset's count (at least 3). ``codec``: ``"xvid"`` (MPEG-4 Part 2 in ``.avi``, like
     UCF101) or ``"h264"`` (``.mp4``). Deterministic from ``seed``: the same seed gives byte-identical
     truth files and the same frames.
@@ -1173,7 +1228,7 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``tsnlib synth [--root R] [--layout ucf101|hmdb51] [--size default|tiny] ...``."""
     parser.add_argument("--root", default=None, help="output folder (default: <data>/synthetic/<layout>)")
     parser.add_argument("--layout", default="ucf101", choices=LAYOUTS, help="folder and split-file layout")
-    parser.add_argument("--size", default="default", choices=tuple(SIZES), help="default: 12x40 videos; tiny: 12x6")
+    parser.add_argument("--size", default="default", choices=tuple(SIZES), help="default: 13x60 videos; tiny: 13x6")
     parser.add_argument("--videos-per-class", type=int, default=None, help="override the preset's count (>= 3)")
     parser.add_argument("--codec", default="xvid", choices=tuple(CODECS), help="xvid (.avi, like UCF101) or h264 (.mp4)")
     parser.add_argument("--seed", type=int, default=0, help="the dataset is deterministic from this seed")

@@ -562,12 +562,12 @@ def plot_curves(metrics_path: str | os.PathLike):
 _TB_WARNED = False
 
 
-def _tensorboard_writer(folder: Path):
+def _tensorboard_writer(folder: Path, quiet: bool = False):
     global _TB_WARNED
     try:
         from torch.utils.tensorboard import SummaryWriter
     except Exception:  # tensorboard not installed
-        if not _TB_WARNED:
+        if not _TB_WARNED and not quiet:
             print("tsnlib: tensorboard is not installed; TensorBoard logging is off (metrics.jsonl has every number)")
             _TB_WARNED = True
         return None
@@ -751,8 +751,8 @@ class Trainer:
         if base and not self.optim_cfg.get("auto_scale_lr") and int(base) != self.total_batch:
             print(f"tsnlib: note: the preset's lr was tuned for a total batch of {base}; with {self.total_batch} "
                   f"consider optim.auto_scale_lr=true (linear scaling: lr x {self.total_batch}/{base})")
-        if self.train_cfg.get("tensorboard"):
-            self._writer = _tensorboard_writer(self.work_dir / "tb")
+        if self.train_cfg.get("tensorboard"):  # "auto" or True
+            self._writer = _tensorboard_writer(self.work_dir / "tb", quiet=self.train_cfg["tensorboard"] == "auto")
 
     # -- one epoch -------------------------------------------------------------------------------
     def _set_train_mode(self) -> None:

@@ -58,10 +58,36 @@ def progress_mode() -> str:
     return "off" if mode in {"off", "0", "false", "no", "quiet"} else "bar"
 
 
-def progress(iterable=None, **kwargs):
-    """A ``tqdm.auto`` progress bar that stays quiet under papermill (see :func:`progress_mode`)."""
-    from tqdm.auto import tqdm
+def _tqdm_class():
+    """The console ``tqdm`` unless a notebook bar can really be drawn (Jupyter with ipywidgets).
 
+    ``tqdm.auto`` in a Jupyter kernel without ipywidgets warns ``TqdmWarning: IProgress not
+    found`` (into every executed notebook) and falls back to the console bar anyway; with
+    ``TSN_PROGRESS=off`` no bar is drawn, so no widget is needed either.
+    """
+    import importlib.util
+    import sys
+    import warnings
+
+    if progress_mode() == "off" or "ipykernel" not in sys.modules or importlib.util.find_spec("ipywidgets") is None:
+        from tqdm.std import tqdm
+
+        return tqdm
+    from tqdm.std import TqdmWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmWarning)  # TqdmExperimentalWarning is a TqdmWarning too
+        from tqdm.auto import tqdm
+    return tqdm
+
+
+def progress(iterable=None, **kwargs):
+    """A progress bar (``tqdm``; the widget bar in Jupyter when ipywidgets is installed).
+
+    Quiet with ``TSN_PROGRESS=off``, as under papermill (see :func:`progress_mode`), and never
+    prints tqdm's "IProgress not found" warning into a notebook.
+    """
+    tqdm = _tqdm_class()
     kwargs.setdefault("disable", progress_mode() == "off")
     kwargs.setdefault("dynamic_ncols", True)
     kwargs.setdefault("mininterval", 0.5)
