@@ -732,13 +732,20 @@ class Trainer:
         self._announced = True
         if not self.is_main:
             return
-        from tsnlib.config import format_config, save_config
+        from tsnlib.config import save_config
 
         self.work_dir.mkdir(parents=True, exist_ok=True)
         save_config(self.cfg, self.work_dir / "config.yaml")
         prec = {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast + GradScaler"}[self.amp_dtype]
-        print(f"tsnlib: effective config (saved to {self.work_dir / 'config.yaml'}):")
-        print(format_config(self.cfg))
+        m, d, o = self.cfg["model"], self.cfg["data"], self.cfg["optim"]
+        print(f"tsnlib: effective config saved to {self.work_dir / 'config.yaml'} (tsnlib.config.format_config prints "
+              f"it): {self.cfg.get('name')}, {m['backbone']} {d['modality']} K={d['num_segments']} {d['input_size']} px, "
+              f"{o['epochs']} epochs, lr {o['lr']:g} {o['schedule']}, train on '{d['train_subset']}', "
+              f"validate on '{d['val_subset']}'")
+        if d["val_subset"] == d["test_subset"] and self.train_cfg.get("save_best"):
+            print(f"tsnlib: note: validation reads the test split ('{d['test_subset']}'; UCF101 and HMDB51 have no "
+                  "validation split), so best.pth is chosen on the test set and its test accuracy is optimistic: "
+                  "report last.pth, as notebook 03 does")
         loader = self.loaders["train"]
         print(f"tsnlib: training on {self.device} ({prec}, channels_last={self.channels_last}, "
               f"compile={bool(self.train_cfg.get('compile'))}), {self.dist.world_size} process(es), "
