@@ -413,3 +413,12 @@ def test_extract_dataset_frames_is_resumable_and_reports_failures(videos, tmp_pa
     # a second run does nothing but still returns all folder records
     again = extract_dataset_frames(recs[:1] + recs[2:], out, workers=0, progress=False)
     assert [r.num_frames for r in again] == [N_FRAMES] * 3
+
+
+def test_frames_command_takes_every_subset_the_dataset_has(tiny_ucf101):
+    """``tsnlib frames`` on the synthetic set: train, validation and test videos, each once (13 x 6)."""
+    from tsnlib.decoding import _video_records
+
+    records = _video_records(tiny_ucf101, 1, None)
+    assert len(records) == 78 and len({r.path for r in records}) == 78
+    assert len(_video_records(tiny_ucf101, 1, "val")) == 26

@@ -1032,20 +1032,20 @@ def add_frames_arguments(parser) -> None:
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU core)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default: 95)")
     parser.add_argument("--split", type=int, default=1, help="split number for UCF101/HMDB51 roots (default: 1)")
-    parser.add_argument("--subset", default=None, help="train or test (default: both)")
+    parser.add_argument("--subset", default=None, help="train, val or test (default: all the dataset has)")
     parser.add_argument("--no-resume", action="store_true", help="redo videos whose folders are already complete")
 
 
 def _video_records(source: Path, split: int, subset: str | None) -> list:
     """Records for ``tsnlib frames``: through tsnlib.annotations when it reads ``source``, else a folder of videos."""
     try:
-        from tsnlib.annotations import load_annotations  # noqa: PLC0415
+        from tsnlib.annotations import available_subsets, load_annotations  # noqa: PLC0415
     except ImportError:
         load_annotations = None
     if load_annotations is not None:
         try:
             records = []
-            for s in ([subset] if subset else ["train", "test"]):
+            for s in ([subset] if subset else available_subsets(source, split)):
                 records.extend(load_annotations(source, split=split, subset=s)[0])
             unique: dict[Path, object] = {}
             for r in records:
