@@ -113,6 +113,15 @@ def format_results(records: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def seed_folder(base: Path, seed: int) -> Path:
+    """Where the course of generator ``seed`` keeps its data or outputs: ``base`` for seed 0, else
+    ``base/seed-N`` (``base`` itself when it already is that folder, as after an earlier call of this
+    process moved ``$TSN_OUTPUT`` / ``$TSN_DATA`` there)."""
+    if not seed or base.name == f"seed-{seed}":
+        return base
+    return base / f"seed-{seed}"
+
+
 def run_course(out=None, quick: bool = False, only=None, parameters: dict | None = None, data=None,
                force: bool = False, seed: int = 0, started: float | None = None) -> dict:
     """Generate the data, execute the notebooks, render HTML; returns the recorded results.
@@ -121,21 +130,18 @@ def run_course(out=None, quick: bool = False, only=None, parameters: dict | None
     and every notebook before it is unchanged too (its key, :func:`run_key`, is kept in
     ``<out>/notebooks/.<name>.key``); ``force=True`` runs everything again.
     """
+    from tsnlib.utils import data_root
+
     started = time.time() if started is None else float(started)
     seed = int(seed)
-    out = output_dir(out).resolve()
-    if seed and out.name != f"seed-{seed}":
-        out = out / f"seed-{seed}"
+    out = seed_folder(output_dir(out).resolve(), seed)
     os.environ["TSN_OUTPUT"] = str(out)
     os.environ.setdefault("TSN_PROGRESS", "off")  # papermill would log every bar update
     os.environ.setdefault("MPLBACKEND", "Agg")
     if data:
         os.environ["TSN_DATA"] = str(Path(data).resolve())
     if seed:
-        from tsnlib.utils import data_root
-
-        base = Path(data_root()).resolve()  # already <data>/seed-N when an earlier call of this process set it
-        os.environ["TSN_DATA"] = str(base if base.name == f"seed-{seed}" else base / f"seed-{seed}")
+        os.environ["TSN_DATA"] = str(seed_folder(Path(data_root()).resolve(), seed))
 
     from tsnlib.synthetic import generate_dataset
     from tsnlib.utils import synthetic_root
@@ -208,7 +214,7 @@ def main(argv=None) -> int:
         print(f"\n[course] ===== seed {seed} =====", flush=True)
         run_course(out=base_out, quick=args.smoke, only=args.only, parameters=params, data=base_data,
                    force=args.force, seed=seed, started=args.started if seed == seeds[0] else None)
-        seed_out = base_out / f"seed-{seed}" if seed else base_out
+        seed_out = seed_folder(base_out, seed)
         summary = json.loads((seed_out / "results" / "summary.json").read_text())
         summaries.append(summary)
         held.append(measure_lessons(seed_out, seed=seed)["all_hold"])
