@@ -470,7 +470,7 @@ def test_prepare_flow_dataset_stamp(tiny_ucf101, tmp_path, no_extraction):
     assert stamp == info["stamp"]
     assert (stamp["method"], stamp["bound"], stamp["short_side"], stamp["size"]) == ("dis", 20.0, 64, None)
     assert stamp["source"]["synthetic"]["size"] == "tiny" and stamp["source"]["synthetic"]["seed"] == 0
-    sentinel = root / "Swell" / "v_Swell_g01_c01"
+    sentinel = root / "FlashBlue" / "v_FlashBlue_g01_c01"
     sentinel.mkdir(parents=True)
 
     # other settings: an error that names them, and nothing is touched
@@ -497,9 +497,9 @@ def test_prepare_flow_dataset_stamp(tiny_ucf101, tmp_path, no_extraction):
 
     # a folder without a stamp (frames made elsewhere) is resumed, never deleted
     other = tmp_path / "denseflow"
-    (other / "Swell" / "v_Swell_g01_c01").mkdir(parents=True)
+    (other / "FlashBlue" / "v_FlashBlue_g01_c01").mkdir(parents=True)
     F.prepare_flow_dataset(tiny_ucf101, other, progress=False)
-    assert (other / "Swell" / "v_Swell_g01_c01").is_dir()
+    assert (other / "FlashBlue" / "v_FlashBlue_g01_c01").is_dir()
 
 
 def test_prepare_flow_dataset_writes_val_lists(tiny_ucf101, tmp_path, monkeypatch):

@@ -188,11 +188,11 @@ def test_cli_fuse_prints_each_stream_and_the_fusion(rgb, flow, tmp_path, capsys)
 def test_group_accuracy_and_table_by_hand():
     from tsnlib.fusion import accuracy_table, class_groups_of, format_accuracy_table, group_accuracy
 
-    names = ["Swell", "MoveLeft", "MoveRight", "PlainDisc", "StripedDisc"]
+    names = ["FlashBlue", "MoveLeft", "MoveRight", "PlainDisc", "StripedDisc"]
     assert class_groups_of(names) == {"appearance": [3, 4], "motion": [1, 2], "event": [0]}
-    assert class_groups_of(["move_left", "swell", "no_event"]) == {"motion": [0], "event": [1, 2]}  # HMDB-style names too
+    assert class_groups_of(["move_left", "flash_blue", "no_event"]) == {"motion": [0], "event": [1, 2]}  # HMDB-style names too
     assert class_groups_of(["ApplyEyeMakeup", "Archery"]) == {}  # a real dataset: no groups
-    # 6 videos; predictions (argmax): Swell ok; MoveLeft 1 of 2; MoveRight 0 of 1; PlainDisc ok; StripedDisc ok
+    # 6 videos; predictions (argmax): FlashBlue ok; MoveLeft 1 of 2; MoveRight 0 of 1; PlainDisc ok; StripedDisc ok
     labels = [0, 1, 1, 2, 3, 4]
     preds = [0, 1, 2, 1, 3, 4]
     scores = np.eye(5, dtype=np.float32)[preds]

@@ -83,12 +83,12 @@ def _set(scores, labels, class_names, ids=None, **meta) -> ScoreSet:
 
 
 def test_group_top1_counts_videos_of_the_group_with_the_argmax_over_all_classes():
-    names = ["FlashRed", "MoveLeft", "PlainDisc", "Swell"]  # event, motion, appearance, event
+    names = ["FlashRed", "MoveLeft", "PlainDisc", "FlashBlue"]  # event, motion, appearance, event
     scores = [
         [3, 0, 0, 0],  # FlashRed -> FlashRed: right
         [0, 0, 5, 1],  # FlashRed -> PlainDisc: wrong (an appearance class, outside the event group)
-        [0, 0, 0, 2],  # Swell -> Swell: right
-        [0, 2, 0, 2],  # Swell: a tie of MoveLeft and Swell goes to the lower index, MoveLeft: wrong
+        [0, 0, 0, 2],  # FlashBlue -> FlashBlue: right
+        [0, 2, 0, 2],  # FlashBlue: a tie of MoveLeft and FlashBlue goes to the lower index, MoveLeft: wrong
         [0, 1, 0, 0],  # MoveLeft -> MoveLeft: right
         [0, 0, 1, 0],  # PlainDisc -> PlainDisc: right
         [0, 4, 1, 0],  # PlainDisc -> MoveLeft: wrong
@@ -102,7 +102,7 @@ def test_group_top1_counts_videos_of_the_group_with_the_argmax_over_all_classes(
     assert group_top1(s, "event").value == 0.5
     assert group_top1(s, "event").interval == wilson_interval(2, 4)
     with pytest.raises(KeyError, match="appearance"):
-        group_top1(_set(scores, labels, ["FlashRed", "MoveLeft", "ZoomIn", "Swell"]), "appearance")
+        group_top1(_set(scores, labels, ["FlashRed", "MoveLeft", "ZoomIn", "FlashBlue"]), "appearance")
 
 
 def test_accuracy_value_and_text():

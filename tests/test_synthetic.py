@@ -212,7 +212,7 @@ def test_videos_decode_with_decord_and_pyav(ucf_root):
     import av
     import decord
 
-    path = ucf_root / "UCF-101" / "Swell" / "v_Swell_g02_c01.avi"
+    path = ucf_root / "UCF-101" / "FlashBlue" / "v_FlashBlue_g02_c01.avi"
     truth = synthetic.load_truth(path)
     H, W = truth["frame_size"]
     vr = decord.VideoReader(str(path))
@@ -321,7 +321,7 @@ def test_missing_truth_and_manifest_name_the_file(tmp_path):
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls", ["StripedDisc", "PlainSquare", "ZoomOut", "Swell"])
+@pytest.mark.parametrize("cls", ["StripedDisc", "PlainSquare", "ZoomOut", "FlashBlue"])
 def test_boxes_hold_the_actor(tiny_specs, cls):
     spec = _spec(tiny_specs, cls, group=2)
     truth = synthetic.make_truth(spec)
@@ -407,20 +407,18 @@ def test_event_spans(tiny_specs):
         truth = synthetic.make_truth(spec)
         T = truth["num_frames"]
         e0, e1 = truth["event_span"]
-        if spec.class_name in ("FlashRed", "Swell"):
+        if spec.class_name in ("FlashRed", "FlashBlue"):
             assert 0 <= e0 <= e1 <= T - 1
-            assert 0.34 * T - 0.5 <= e1 - e0 + 1 <= 0.4 * T + 0.5  # 34-40 % of the video, rounded
-            if spec.class_name == "FlashRed":
-                active = np.flatnonzero(truth["tint"] > 0)
-                assert active[0] == e0 and active[-1] == e1 and len(active) == e1 - e0 + 1
-            else:  # the actor swells to 2.2x its size during the event, and only then
-                scale = truth["actor"][:, 3].astype(np.float64)
-                base = scale[0] if e0 > 0 else scale[-1]
-                assert np.allclose(np.delete(scale, np.arange(e0, e1 + 1)), base)
-                assert scale[e0:e1 + 1].max() / base == pytest.approx(2.2, abs=0.05)
+            assert 0.25 * T - 0.5 <= e1 - e0 + 1 <= 0.32 * T + 0.5  # 25-32 % of the video, rounded
+            active = np.flatnonzero(truth["tint"] > 0)
+            assert active[0] == e0 and active[-1] == e1 and len(active) == e1 - e0 + 1
+            red, blue = (235, 30, 30), (40, 40, 235)
+            assert tuple(truth["tint_colour"]) == (red if spec.class_name == "FlashRed" else blue)
+            scale = truth["actor"][:, 3]
+            assert np.all(scale == scale[0])  # the event changes the colour only
         else:
             assert (e0, e1) == (-1, -1)
-            assert not truth["tint"].any()
+            assert not truth["tint"].any() and not truth["tint_colour"].any()
 
 
 def test_actor_colours_carry_the_appearance_class_and_the_event_group():
@@ -442,6 +440,18 @@ def test_actor_colours_carry_the_appearance_class_and_the_event_group():
             assert min(abs(h - centre), 1 - abs(h - centre)) <= 0.05, (spec.class_name, h)
 
 
+def test_actor_colours_avoid_the_flash_hues():
+    """Motion actors (and appearance actors' second colour) never take the red or blue of a flash."""
+    import colorsys
+
+    rng = np.random.default_rng(0)
+    hues = np.array([colorsys.rgb_to_hsv(*(synthetic._random_colour(rng, avoid_flash=True) / 255))[0]
+                     for _ in range(2000)])
+    assert not ((hues >= 0.9) | (hues < 0.1) | ((hues > 0.6) & (hues < 0.74))).any()
+    assert (hues < 0.6).mean() == pytest.approx(0.5 / 0.66, abs=0.04)  # uniform over the hues left
+    assert (hues > 0.74).mean() == pytest.approx(0.16 / 0.66, abs=0.04)
+
+
 def test_truth_file_round_trip(ucf_root, tiny_specs):
     spec = _spec(tiny_specs, "DottedDisc", group=3, clip=2)
     saved = synthetic.load_truth(ucf_root / spec.rel_path)
@@ -449,7 +459,7 @@ def test_truth_file_round_trip(ucf_root, tiny_specs):
     assert saved["class_name"] == "DottedDisc" and saved["group"] == "appearance"
     assert saved["video_id"] == "v_DottedDisc_g03_c02" and saved["fps"] == 25
     assert saved["frame_size"] == (spec.height, spec.width)
-    for key in ("boxes", "actor", "bg_shift", "camera", "distractors", "actor_alpha", "tint"):
+    for key in ("boxes", "actor", "bg_shift", "camera", "distractors", "actor_alpha", "tint", "tint_colour"):
         np.testing.assert_array_equal(saved[key], made[key])
     assert saved["distractors"].shape[1:] == (saved["distractors"].shape[1], 3)
 
@@ -459,7 +469,7 @@ def test_truth_file_round_trip(ucf_root, tiny_specs):
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls", ["MoveLeft", "RotateCW", "ZoomIn", "Swell"])
+@pytest.mark.parametrize("cls", ["MoveLeft", "RotateCW", "ZoomIn", "FlashBlue"])
 def test_true_flow_warps_frame_back(tiny_specs, cls):
     import cv2
 

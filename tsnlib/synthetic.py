@@ -15,10 +15,11 @@ that a small network trained from scratch on a CPU learns TSN's lessons from it 
   wrap round): one RGB frame cannot tell them apart, optical flow can (the motion is
   fast enough to see: 1.5-2.7 px per frame for Move (at 128 px), 7-12 degrees per frame for Rotate,
   a 2.5x zoom every 0.8-1.2 s for Zoom);
-* ``event`` classes show the same grey actor wandering and differ by an event filling 34-40 % of the
-  video at a random moment: a red flash (``FlashRed``), growth to 2.2x and back (``Swell``), or none
-  (``NoEvent``). Sparse sampling of three segments catches the event in almost every sample, one
-  snippet in about a third of them.
+* ``event`` classes show the same grey actor wandering and differ by an event filling 25-32 % of the
+  video at a random moment: the actor turns red (``FlashRed``) or blue (``FlashBlue``), or nothing
+  happens (``NoEvent``). One frame of the event tells the class; any other frame tells only the group.
+  Sparse sampling of three segments catches the event in at least three samples in four; one
+  snippet catches it in fewer than one in three.
 
 Every video has a textured, slowly drifting background, camera shake, distractor blobs and
 per-frame noise, so that no single pixel statistic separates the classes. Unlike UCF101, where
@@ -46,7 +47,8 @@ Ground truth (``<video stem>.truth.npz`` beside each video, read with :func:`loa
 * ``camera`` float32 ``(T, 2)``: the camera-shake part alone (already included in ``actor``,
   ``bg_shift`` and ``distractors``, which are all in image coordinates);
 * ``distractors`` float32 ``(T, D, 3)``: ``cx, cy, radius`` of each distractor disc;
-* ``tint`` float32 ``(T,)``: how much the actor is tinted red (the ``FlashRed`` event), 0 otherwise;
+* ``tint`` float32 ``(T,)``: how much the actor is tinted (the flash events), 0 otherwise, and
+  ``tint_colour`` float32 ``(3,)``: the RGB colour it is tinted towards (zeros without an event);
 * ``frame_size`` ``(H, W)``, ``fps``, ``class_name``, ``group``, ``video_id`` and ``event_span``
   ``(start, end)``, inclusive 0-based frame indices, ``(-1, -1)`` when the video has no event.
 
@@ -76,13 +78,13 @@ import numpy as np
 from tsnlib.errors import DataError
 
 #: bump when the generator's output changes: an existing dataset with another version is regenerated
-GENERATOR_VERSION = "5"
+GENERATOR_VERSION = "6"
 
 #: the classes, grouped by the lesson they teach (CamelCase names, as in the UCF101 layout)
 CLASS_GROUPS: dict[str, list[str]] = {
     "appearance": ["PlainDisc", "StripedDisc", "DottedDisc", "PlainSquare"],
     "motion": ["MoveLeft", "MoveRight", "RotateCW", "RotateCCW", "ZoomIn", "ZoomOut"],
-    "event": ["FlashRed", "Swell", "NoEvent"],
+    "event": ["FlashRed", "FlashBlue", "NoEvent"],
 }
 
 #: every class, in a fixed canonical order (the seeds of the generator depend on it)
@@ -120,12 +122,14 @@ HMDB_SPECIAL_CHARS = "&()!#'"
 _TEMPLATE = 64  # actor template side in pixels
 _TEXTURE = 512  # background texture side (periodic)
 _NOISE_PAD = 32  # random offset range into the noise bank
-_RED = np.array([235.0, 30.0, 30.0], dtype=np.float32)
+#: the colour each flash event tints the grey actor towards; no other actor takes these hues
+_FLASH_COLOURS = {"FlashRed": (235.0, 30.0, 30.0), "FlashBlue": (40.0, 40.0, 235.0)}
 _FLASH_STRENGTH = 0.8
-_SWELL = 1.2  # the Swell event's peak growth: 1 + 1.2 = 2.2x, beyond the 1.5x that multi-scale cropping fakes
+#: hues (0..1) that only the flashes use: red wraps round 0, blue is about 0.67
+_FLASH_HUES = ((0.9, 1.1), (0.6, 0.74))
 #: each appearance class has its own colour family (hue in 0..1, none of them red): colour is what a
 #: network trained from scratch on a few hundred clips picks up first, and what optical flow cannot see
-_ACTOR_HUES = {"PlainDisc": 0.15, "StripedDisc": 0.58, "DottedDisc": 0.35, "PlainSquare": 0.8}
+_ACTOR_HUES = {"PlainDisc": 0.15, "StripedDisc": 0.5, "DottedDisc": 0.33, "PlainSquare": 0.82}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -353,17 +357,20 @@ def _noise_bank(seed: int, count: int = 6) -> tuple[np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _random_colour(rng: np.random.Generator, avoid_red: bool = False, hue: float | None = None) -> np.ndarray:
-    """An RGB colour, float32 ``(3,)`` in 0..255; ``avoid_red`` keeps the hue away from the red that
-    the ``FlashRed`` event tints the actor with; ``hue`` draws a saturated colour within 0.04 of
-    that hue (0..1) instead (an appearance class's own colour family)."""
+def _random_colour(rng: np.random.Generator, avoid_flash: bool = False, hue: float | None = None) -> np.ndarray:
+    """An RGB colour, float32 ``(3,)`` in 0..255; ``avoid_flash`` keeps the hue away from the red and
+    blue that the flash events tint the actor with (:data:`_FLASH_HUES`); ``hue`` draws a saturated
+    colour within 0.04 of that hue (0..1) instead (an appearance class's own colour family)."""
     import colorsys
 
     if hue is not None:
         h = (hue + rng.uniform(-0.04, 0.04)) % 1.0
         s, v = rng.uniform(0.6, 1.0), rng.uniform(0.6, 1.0)
         return np.array(colorsys.hsv_to_rgb(h, s, v), dtype=np.float32) * 255
-    h = rng.uniform(0.1, 0.9) if avoid_red else rng.uniform(0, 1)
+    # the hues left once the flashes' are taken out: [0.1, 0.6) and (0.74, 0.9), drawn uniformly
+    h = rng.uniform(0.1, 0.6 + (0.9 - 0.74)) if avoid_flash else rng.uniform(0, 1)
+    if avoid_flash and h >= 0.6:
+        h += 0.74 - 0.6
     s, v = rng.uniform(0.35, 1.0), rng.uniform(0.45, 1.0)
     return np.array(colorsys.hsv_to_rgb(h, s, v), dtype=np.float32) * 255
 
@@ -472,8 +479,8 @@ def _scene(spec: VideoSpec) -> tuple[dict, dict]:
             actor_c1 = np.full(3, rng.uniform(150, 235), dtype=np.float32)
             actor_c2 = np.full(3, rng.uniform(20, 90), dtype=np.float32)
         else:
-            actor_c1 = _random_colour(rng, avoid_red=True) if hue is None else _random_colour(rng, hue=hue)
-            actor_c2 = _random_colour(rng, avoid_red=True)
+            actor_c1 = _random_colour(rng, avoid_flash=True) if hue is None else _random_colour(rng, hue=hue)
+            actor_c2 = _random_colour(rng, avoid_flash=True)
         if (min(np.abs(a - c).sum() for a in (actor_c1, (actor_c1 + actor_c2) / 2) for c in bg_colours) > 150
                 and np.abs(actor_c1 - actor_c2).sum() > 200):
             break
@@ -495,6 +502,7 @@ def _scene(spec: VideoSpec) -> tuple[dict, dict]:
     template = _actor_template(kind, rng, actor_c1, actor_c2)
     angle = np.zeros(T)
     tint = np.zeros(T)
+    tint_colour = np.zeros(3)
     event_span = (-1, -1)
     if group == "motion":
         # One actor-size/position/angle distribution for all motion classes: the moving parameter
@@ -536,17 +544,13 @@ def _scene(spec: VideoSpec) -> tuple[dict, dict]:
         angle = rng.uniform(0, 360) + rng.uniform(8, 25) * np.sin(
             2 * np.pi * rng.uniform(0.1, 0.4) * t / FPS + rng.uniform(0, 2 * np.pi))
         if group == "event" and cls != "NoEvent":
-            dur = max(2, int(round(rng.uniform(0.34, 0.4) * T)))
+            # shorter than a third of the video: one of K = 3 segments can hold all of it, and a
+            # single snippet misses it more than two times in three
+            dur = max(2, int(round(rng.uniform(0.25, 0.32) * T)))
             start = int(rng.integers(0, T - dur + 1))
             event_span = (start, start + dur - 1)
-            k = np.arange(dur)
-            if cls == "FlashRed":
-                tint[start:start + dur] = _FLASH_STRENGTH
-            elif cls == "Swell":  # grows to 2.2x its size and back: seen in one frame, and by flow
-                scale = scale.copy()
-                scale[start:start + dur] *= 1.0 + _SWELL * np.sin(np.pi * (k + 1) / (dur + 1))
-            else:  # pragma: no cover - a new event class needs its event here
-                raise NotImplementedError(cls)
+            tint[start:start + dur] = _FLASH_STRENGTH
+            tint_colour = np.array(_FLASH_COLOURS[cls])
     cx = cx + camera[:, 0]
     cy = cy + camera[:, 1]
     actor = np.stack([cx, cy, angle, scale], axis=1).astype(np.float32)
@@ -573,6 +577,7 @@ def _scene(spec: VideoSpec) -> tuple[dict, dict]:
         "camera": camera.astype(np.float32),
         "distractors": distractors,
         "tint": tint.astype(np.float32),
+        "tint_colour": tint_colour.astype(np.float32),
         "frame_size": np.array([H, W], dtype=np.int32),
         "fps": np.array(spec.fps, dtype=np.int32),
         "class_name": np.array(cls),
@@ -707,7 +712,7 @@ def _iter_frames(spec: VideoSpec, truth: dict, scene: dict, actor: bool = True, 
                 prgb, a = warped[..., :3], warped[..., 3:]
                 tint = float(truth["tint"][t])
                 if tint > 0:
-                    prgb = prgb * (1 - tint) + _RED * a * tint
+                    prgb = prgb * (1 - tint) + truth["tint_colour"].astype(np.float32) * a * tint
                 roi = frame[by0:by1, bx0:bx1].astype(np.float32)
                 frame[by0:by1, bx0:bx1] = np.clip(roi * (1 - a) + prgb + 0.5, 0, 255).astype(np.uint8)
 
@@ -823,7 +828,7 @@ def true_flow_mask(truth, t: int, margin: int = 1) -> np.ndarray:
     True where the pixel of frame ``t`` is inside a layer (not within ``margin`` pixels of a layer
     edge, where colours are blends of two layers), its destination ``p + flow`` lies inside frame
     ``t + 1`` and there shows the same layer, again away from an edge (so it is neither covered nor
-    uncovered by another layer). Geometry only: brightness changes (the ``FlashRed`` event's tint,
+    uncovered by another layer). Geometry only: brightness changes (the flash events' tint,
     noise, compression) are not accounted for.
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
@@ -902,7 +907,7 @@ def load_truth(video_path) -> dict:
     frame), ``actor`` float32 ``(T, 4)`` (``cx, cy, angle`` in degrees clockwise, ``scale``),
     ``actor_alpha`` uint8 ``(S, S)``, ``bg_shift`` and ``camera`` float32 ``(T, 2)``,
     ``distractors`` float32 ``(T, D, 3)`` (``cx, cy, radius``), ``tint`` float32 ``(T,)``,
-    ``frame_size`` ``(H, W)``, ``fps``, ``num_frames`` ``T``, ``class_name``, ``group``,
+    ``tint_colour`` float32 ``(3,)``, ``frame_size`` ``(H, W)``, ``fps``, ``num_frames`` ``T``, ``class_name``, ``group``,
     ``video_id`` and ``event_span`` ``(start, end)`` inclusive, ``(-1, -1)`` without an event.
     See the module docstring for the conventions. Raises :class:`~tsnlib.errors.DataError` naming
     the file when it is missing or unreadable.
