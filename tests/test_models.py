@@ -75,7 +75,8 @@ def test_feature_dims_and_surgery():
 
 def test_course_resnet8_maps_and_features():
     """resnet8 (CourseResNet(width=32)): a 3x3 stride-2 stem, one BasicBlock per stage (32/64/128 wide,
-    strides 1/2/2), a max pool named avgpool: 64-px views give maps of 32, 16 and 8 px and 128 features."""
+    strides 1/2/2), a max pool named avgpool and a BatchNorm1d neck: 64-px views give maps of 32, 16 and 8 px
+    and 128 features."""
     torch.manual_seed(0)
     model = TSN(4, backbone="resnet8").eval()
     net = model.backbone
@@ -91,11 +92,23 @@ def test_course_resnet8_maps_and_features():
         return hook
 
     hooks = [getattr(net, n).register_forward_hook(record(n)) for n in ("layer1", "layer2", "layer3")]
+    x = _x(n=1, v=2)
     with torch.no_grad():
-        assert model.features(_x(n=1, v=2)).shape == (1, 2, 128)
+        feats = model.features(x)
+    assert feats.shape == (1, 2, 128)
     for h in hooks:
         h.remove()
     assert shapes == {"layer1": (2, 32, 32, 32), "layer2": (2, 64, 16, 16), "layer3": (2, 128, 8, 8)}
+    # the features: the maximum over the last map, then the neck's BatchNorm1d (eval: running statistics)
+    neck = net.neck
+    assert isinstance(neck, nn.BatchNorm1d) and neck.num_features == 128 and neck in model.batchnorm_layers()
+    neck.running_mean.uniform_(-1, 1)
+    neck.running_var.uniform_(0.5, 2)
+    with torch.no_grad():
+        v = model.prepare(x).flatten(0, 1)
+        m = net.layer3(net.layer2(net.layer1(net.relu(net.bn1(net.conv1(v)))))).amax(dim=(2, 3))
+        by_hand = (m - neck.running_mean) / torch.sqrt(neck.running_var + neck.eps) * neck.weight + neck.bias
+        torch.testing.assert_close(model.features(x).flatten(0, 1), by_hand, rtol=1e-5, atol=1e-5)
 
 
 def test_inception_v3_small_input():
