@@ -84,6 +84,8 @@ def execute_notebook(path: Path, out: Path, parameters: dict, timeout: int | Non
         progress_bar=False,
         execution_timeout=timeout,
         kernel_name="python3",
+        # the kernel's start-up log (a warning about TCP without encryption, on every start) is not the course's
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     html_dir = out / "html"
     html_dir.mkdir(parents=True, exist_ok=True)
