@@ -50,7 +50,7 @@ def test_synthetic_flow_preset(tmp_path):
     # the RGB preset's lr 0.05 with the flow first layer's 5x multiplier did not converge; 30 epochs (a flow
     # epoch reads frame folders, no decoding: about half an RGB one)
     assert (c["optim"]["lr"], c["optim"]["epochs"]) == (0.02, 40)
-    assert (rgb["optim"]["lr"], rgb["optim"]["epochs"]) == (0.05, 25)
+    assert (rgb["optim"]["lr"], rgb["optim"]["epochs"]) == (0.05, 40)
 
 
 def test_synthetic_rgbdiff_preset(tmp_path):
