@@ -47,7 +47,7 @@ def test_synthetic_flow_preset(tmp_path):
     assert (d["input_size"], d["scale_size"]) == (rgb["data"]["input_size"], rgb["data"]["scale_size"]) == (64, 72)
     for key in ("schedule", "warmup_epochs", "base_batch_size"):
         assert c["optim"][key] == rgb["optim"][key], key
-    # the RGB preset's lr 0.05 with the flow first layer's 5x multiplier did not converge; 30 epochs (a flow
+    # the RGB preset's lr 0.05 with the flow first layer's 5x multiplier did not converge; 40 epochs (a flow
     # epoch reads frame folders, no decoding: about half an RGB one)
     assert (c["optim"]["lr"], c["optim"]["epochs"]) == (0.02, 40)
     assert (rgb["optim"]["lr"], rgb["optim"]["epochs"]) == (0.05, 40)
