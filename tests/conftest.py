@@ -12,11 +12,15 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_data_root(tmp_path_factory):
-    """A ``$TSN_DATA``-style folder holding the tiny synthetic dataset at ``synthetic/ucf101``."""
+    """A ``$TSN_DATA``-style folder holding the tiny synthetic dataset at ``synthetic/ucf101``, with the frame
+    folders the course's presets read (``synthetic/ucf101/rawframes``, extracted as notebook 03 does)."""
+    from tsnlib.flow import prepare_flow_dataset
+    from tsnlib.streams import COURSE_SHORT_SIDE
     from tsnlib.synthetic import generate_dataset
 
     root = tmp_path_factory.mktemp("tsn_data")
     generate_dataset(root / "synthetic" / "ucf101", size="tiny", seed=0, progress=False)
+    prepare_flow_dataset(root / "synthetic" / "ucf101", short_side=COURSE_SHORT_SIDE, workers=0, progress=False)
     return root
 
 

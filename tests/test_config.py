@@ -73,13 +73,15 @@ def test_synthetic_preset_is_cpu_sized(monkeypatch, tmp_path):
     monkeypatch.setenv("TSN_DATA", str(tmp_path))
     c = load_config(SYNTH)
     assert c["model"]["backbone"] == "resnet8" and c["model"]["pretrained"] is None  # CourseResNet(width=32)
-    # 64-px snippets of the ~128 x 96 frames (short side 72) for training, validation and test
-    assert (c["data"]["input_size"], c["data"]["scale_size"]) == (64, 72)
-    assert (c["data"]["val_input_size"], c["data"]["val_scale_size"]) == (64, 72)
-    assert (c["test"]["input_size"], c["test"]["scale_size"]) == (64, 72)
+    # 48-px snippets of the ~128 x 96 frames, extracted once at a short side of 54 (the course's frame folders),
+    # for training, validation and test
+    assert (c["data"]["input_size"], c["data"]["scale_size"]) == (48, 54)
+    assert (c["data"]["val_input_size"], c["data"]["val_scale_size"]) == (48, 54)
+    assert (c["test"]["input_size"], c["test"]["scale_size"]) == (48, 54)
     assert c["data"]["val_subset"] == "val"  # model selection on the validation groups, never on test
-    assert (c["optim"]["lr"], c["optim"]["epochs"]) == (0.05, 40)  # ~420 clips x 40 epochs: 3 to 7 min by CPU
-    assert c["data"]["root"] == str(tmp_path / "synthetic" / "ucf101")
+    assert (c["optim"]["lr"], c["optim"]["epochs"]) == (0.05, 30)  # ~420 clips x 30 epochs: about 2 min
+    assert (c["data"]["dataset"], c["data"]["source"], c["data"]["start_index"]) == ("list", "frames", 1)
+    assert c["data"]["root"] == str(tmp_path / "synthetic" / "ucf101" / "rawframes")
 
 
 def test_overrides_are_typed():

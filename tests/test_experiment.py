@@ -17,10 +17,8 @@ from tsnlib.training import EpochSampler, load_checkpoint, read_metrics
 torch.set_num_threads(1)
 
 PRESET = "tsn_r8_synthetic_rgb"
-#: small frames and batches: the whole pipeline, in seconds
-SMALL = ["data.input_size=64", "data.scale_size=72", "data.val_input_size=64", "data.val_scale_size=72",
-         "test.input_size=64", "test.scale_size=72", "data.num_segments=2", "train.batch_size=4", "train.workers=0",
-         "test.workers=0", "train.tensorboard=false"]
+#: small batches: the whole pipeline (the course preset's 48-px crops of the tiny set's frame folders), in seconds
+SMALL = ["data.num_segments=2", "train.batch_size=4", "train.workers=0", "test.workers=0", "train.tensorboard=false"]
 
 
 @pytest.fixture
@@ -36,9 +34,9 @@ def test_build_datasets_shapes_and_seeded_samples(small_cfg):
     assert list(ds["label_map"].names) == sorted(CLASSES) or len(ds["label_map"]) == len(CLASSES)
     tr, va, te = ds["train"][0], ds["val"][0], ds["test"][0]
     # uint8 views: the model normalises them on its device (MMAction2's data preprocessor)
-    assert tr["imgs"].shape == (2, 3, 64, 64) and tr["imgs"].dtype == torch.uint8
-    assert va["imgs"].shape == (2, 3, 64, 64) and va["imgs"].dtype == torch.uint8
-    assert te["imgs"].shape == (3 * 3, 3, 64, 64) and te["num_views"] == 3 and te["imgs"].dtype == torch.uint8
+    assert tr["imgs"].shape == (2, 3, 48, 48) and tr["imgs"].dtype == torch.uint8
+    assert va["imgs"].shape == (2, 3, 48, 48) and va["imgs"].dtype == torch.uint8
+    assert te["imgs"].shape == (3 * 3, 3, 48, 48) and te["num_views"] == 3 and te["imgs"].dtype == torch.uint8
     model = build_model_from_config(small_cfg, len(ds["label_map"])).eval()
     with torch.no_grad():
         assert torch.equal(model.forward_views(te["imgs"]), model.forward_views(T.normalize_views(te["imgs"], "RGB", 1)))
@@ -58,7 +56,7 @@ def test_build_loaders(small_cfg):
     loaders = build_loaders(small_cfg, ds)
     assert isinstance(loaders["train"].sampler, EpochSampler)
     batch = next(iter(loaders["train"]))
-    assert batch["imgs"].shape == (4, 2, 3, 64, 64) and batch["label"].shape == (4,)
+    assert batch["imgs"].shape == (4, 2, 3, 48, 48) and batch["label"].shape == (4,)
     assert "test" not in loaders
     assert len(loaders["val"].dataset) == len(ds["val"])
 

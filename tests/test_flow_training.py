@@ -19,12 +19,13 @@ from tsnlib.models import TSN  # noqa: E402
 from tsnlib.training import load_checkpoint, save_checkpoint  # noqa: E402
 
 # settings shared with notebook 04's defaults, so the frames folder of the session's tiny set serves both
-FLOW_SHORT_SIDE = 72
+FLOW_SHORT_SIDE = streams.COURSE_SHORT_SIDE
 SHORT = ["train.batch_size=4", "train.max_steps_per_epoch=2", "train.tensorboard=false"]
 
 
 @pytest.fixture(scope="module")
 def frames(tiny_ucf101):
+    # the session's tiny set already has them (conftest extracts them for the presets): this call finds them done
     info = prepare_flow_dataset(tiny_ucf101, method="dis", short_side=FLOW_SHORT_SIDE, workers=0, progress=False)
     return info
 
@@ -32,7 +33,8 @@ def frames(tiny_ucf101):
 @pytest.fixture(scope="module")
 def rgb_checkpoint(tiny_ucf101, tmp_path_factory):
     """An RGB TSN checkpoint (random weights, the synthetic RGB preset's network) in tsnlib's format."""
-    cfg = streams.stream_config("rgb", data_root=tiny_ucf101, workers=0)
+    cfg = streams.stream_config("rgb", data_root=tiny_ucf101, frames_root=tiny_ucf101 / "rawframes", workers=0)
+    assert cfg["data"]["root"] == str(tiny_ucf101 / "rawframes")  # the RGB preset reads the frame folders
     torch.manual_seed(1)
     model = build_model_from_config(cfg, num_classes=13)
     path = tmp_path_factory.mktemp("rgb_run") / "best.pth"
@@ -77,7 +79,7 @@ def test_flow_stream_trains_from_rgb_weights_and_tests(frames, rgb_checkpoint, t
     # samples: K stacks of 5 quantised flow fields (uint8), which the model maps to [-1, 1] on its device
     ds = build_datasets(cfg, subsets=("train",))["train"]
     item = ds[0]
-    assert item["imgs"].shape == (3, 10, 64, 64) and item["frame_indices"].shape == (3, 5)
+    assert item["imgs"].shape == (3, 10, 48, 48) and item["frame_indices"].shape == (3, 5)
     assert item["imgs"].dtype == torch.uint8
     net_input = start.prepare(item["imgs"])
     assert net_input.abs().max() <= 1.0 and torch.equal(net_input, (item["imgs"].float() - 128) / 128)
@@ -168,16 +170,16 @@ def test_random_first_layer_start_for_the_ablation(frames, rgb_checkpoint, tmp_p
 
 
 @pytest.mark.slow  # trains the RGB-difference stream for one short epoch
-def test_rgbdiff_stream_trains_briefly(tiny_ucf101, rgb_checkpoint, tmp_path):
-    cfg = streams.stream_config("rgbdiff", data_root=tiny_ucf101, workers=0, quick=True,
+def test_rgbdiff_stream_trains_briefly(frames, rgb_checkpoint, tmp_path):
+    cfg = streams.stream_config("rgbdiff", frames_root=frames["frames_root"], workers=0, quick=True,
                                 overrides=[f"model.rgb_weights={rgb_checkpoint}", *SHORT, "test.num_clips=2"])
     start = build_model_from_config(cfg, num_classes=13)
     assert isinstance(start, TSN) and start.first_conv.in_channels == 15  # 5 differences x RGB
     item = build_datasets(cfg, subsets=("train",))["train"][0]
     # uint8: 6 raw frames x RGB per snippet; the model takes their 5 differences on its device
-    assert item["imgs"].shape == (3, 18, 64, 64) and item["imgs"].dtype == torch.uint8
+    assert item["imgs"].shape == (3, 18, 48, 48) and item["imgs"].dtype == torch.uint8
     diffs = start.prepare(item["imgs"])
-    assert diffs.shape == (3, 15, 64, 64)
+    assert diffs.shape == (3, 15, 48, 48)
     raw = item["imgs"].float()
     assert torch.equal(diffs[:, 3:6], (raw[:, 6:9] - raw[:, 3:6]) * (1.0 / 255.0))
     assert item["frame_indices"].shape == (3, 6)  # clip_len + 1 consecutive frames per snippet

@@ -49,6 +49,9 @@ def test_03_train_rgb(course_env, run_notebook):
     from tsnlib.evaluation import ScoreSet, top_k_accuracy
 
     r = run_notebook("03_train_rgb.ipynb", course_env, NUM_WORKERS=0)
+    # the frame folders the preset reads: every video of the tiny set (train, val, test), timed both ways
+    assert r["frames_extracted_videos"] == 78
+    assert r["read_ms_per_sample_video"] > 0 and r["read_ms_per_sample_frames"] > 0
     assert r["consensus_is_mean_of_segments"] is True
     # the forward pass and one training step written out in the notebook equal the library's
     assert r["forward_by_hand_equals_library"] is True and r["train_step_by_hand_equals_library"] is True

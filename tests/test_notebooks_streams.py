@@ -22,7 +22,7 @@ def _frac(x) -> bool:
 
 @pytest.mark.notebook
 def test_04_optical_flow_stream(streams_env, run_notebook):
-    r = run_notebook("04_optical_flow_stream.ipynb", streams_env, NUM_WORKERS=0)
+    r = run_notebook("04_optical_flow_stream.ipynb", streams_env, NUM_WORKERS=0, RUN_ABLATION=True)  # opt-in
     # flow against the generator's truth: on the actor (what the classes differ by) DIS beats predicting no motion;
     # the whole frame is mostly background drifting by a fraction of a pixel, where no method gains much
     assert r["epe_by_hand_equals_library"] is True and r["quantize_by_hand_equals_library"] is True
@@ -63,7 +63,7 @@ def test_05_two_stream_fusion_reuses_04(streams_env, run_notebook):
     if not flow_scores.is_file():
         pytest.fail("notebook 04 must run first in this module (it leaves runs/flow_k3)")
     before = flow_scores.stat().st_mtime_ns
-    r = run_notebook("05_two_stream_fusion.ipynb", streams_env, NUM_WORKERS=0)
+    r = run_notebook("05_two_stream_fusion.ipynb", streams_env, NUM_WORKERS=0, RUN_RGBDIFF=True)  # opt-in
     # 04's runs and scores are reused, not trained or tested again
     assert r["rgb_run_reused"] is True and r["flow_run_reused"] is True and r["flow_scores_reused"] is True
     assert flow_scores.stat().st_mtime_ns == before

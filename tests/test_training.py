@@ -339,22 +339,21 @@ _KILL_SCRIPT = textwrap.dedent(
 
 def _resume_overrides(data_root, workers=0):
     return [f"data.root={data_root}", "optim.epochs=2", "train.batch_size=3", "train.max_steps_per_epoch=2",
-            f"train.workers={workers}", "train.amp=false", "train.tensorboard=false", "data.input_size=64",
-            "data.scale_size=72", "data.val_input_size=64", "data.val_scale_size=72", "optim.lr=0.02",
+            f"train.workers={workers}", "train.amp=false", "train.tensorboard=false", "optim.lr=0.02",
             "optim.warmup_epochs=0.5", "data.num_segments=2", "train.seed=7", "train.val_interval=2"]
 
 
 @pytest.mark.slow  # about 15 s: two training runs and a killed subprocess
 def test_resume_after_kill_equals_uninterrupted(tiny_ucf101, tmp_path, monkeypatch):
     monkeypatch.setenv("TSN_PROGRESS", "off")
-    overrides = _resume_overrides(tiny_ucf101)
+    overrides = _resume_overrides(tiny_ucf101 / "rawframes")  # the frame folders the preset reads
     # A: two epochs without interruption (in this process, no loader workers)
     a = train(load_config("tsn_r8_synthetic_rgb", overrides), work_dir=tmp_path / "a", device="cpu")
     # B: another process with a persistent loader worker, killed (SIGKILL) right after the epoch-1
     # checkpoint is written; samples depend on (seed, epoch, index) only, not on who loads them
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-c", _KILL_SCRIPT, str(tmp_path / "b"),
-                           *_resume_overrides(tiny_ucf101, workers=1)], env=env, capture_output=True, text=True,
+                           *_resume_overrides(tiny_ucf101 / "rawframes", workers=1)], env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
     assert load_checkpoint(tmp_path / "b" / "last.pth")["epoch"] == 1

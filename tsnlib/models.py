@@ -250,17 +250,17 @@ def _read_weights(weights) -> tuple[dict, str]:
 
 
 class CourseResNet(nn.Module):
-    """A small ResNet for 64-px snippets on a CPU: the course's backbone (``backbone="resnet8"``).
+    """A small ResNet for 48-px snippets on a CPU: the course's backbone (``backbone="resnet8"``).
 
     Introduced in notebooks/03_train_rgb.ipynb.
 
-    torchvision's ResNet-18 is built for 224-px ImageNet photos: at 64 px its output map is 2 x 2
+    torchvision's ResNet-18 is built for 224-px ImageNet photos: at 48 px its output map is 2 x 2
     and one training step costs about seven times this network's. ``resnet8`` keeps ResNet's
     parts and names (``conv1``, ``bn1``, ``layer1``-``layer3`` of torchvision ``BasicBlock`` s,
     ``avgpool``, ``fc``) so that everything that works on a ResNet works on it (cross-modality
     init, partial BN, Grad-CAM's ``backbone.layer3.0``), with a stride-2 3x3 stem, no max-pool,
-    one block per stage and widths ``(w, 2w, 4w)``: input ``(N, 3, 64, 64)`` -> maps of
-    ``(w, 32, 32)``, ``(2w, 16, 16)``, ``(4w, 8, 8)`` -> pooled features ``(N, 4w)`` -> ``neck``
+    one block per stage and widths ``(w, 2w, 4w)``: input ``(N, 3, 48, 48)`` (the course's crops) -> maps of
+    ``(w, 24, 24)``, ``(2w, 12, 12)``, ``(4w, 6, 6)`` -> pooled features ``(N, 4w)`` -> ``neck``
     (a ``BatchNorm1d`` over them) -> ``fc``.
 
     Its global pooling takes the *maximum* over the last map, not the mean: the synthetic actor

@@ -36,6 +36,7 @@ from pathlib import Path
 
 __all__ = [
     "STREAM_PRESETS",
+    "COURSE_SHORT_SIDE",
     "QUICK_OVERRIDES",
     "MATCH_KEYS",
     "FULL_RUN_KEYS",
@@ -47,12 +48,17 @@ __all__ = [
     "save_stream_init",
 ]
 
-#: The course's preset of each stream (all resnet8 from scratch on the synthetic set, 64 px).
+#: The course's preset of each stream (all resnet8 from scratch on the synthetic set, 48-px crops of the frame
+#: folders that :func:`tsnlib.flow.prepare_flow_dataset` extracts at a short side of :data:`COURSE_SHORT_SIDE`).
 STREAM_PRESETS = {
     "rgb": "tsn_r8_synthetic_rgb",
     "flow": "tsn_r8_synthetic_flow",
     "rgbdiff": "tsn_r8_synthetic_rgbdiff",
 }
+
+#: The short side (pixels) at which the course extracts its frame folders, RGB and flow alike: the presets'
+#: ``scale_size``. Notebooks 03-06 extract (or find) the folders at this size.
+COURSE_SHORT_SIDE = 54
 
 #: What quick mode changes in every notebook (as notebook 03): one short epoch, a cheap test protocol.
 QUICK_OVERRIDES = ("optim.epochs=1", "train.max_steps_per_epoch=3", "test.num_clips=5", "test.num_crops=1")
@@ -88,6 +94,7 @@ def stream_config(
     stream: str,
     preset: str | os.PathLike | None = None,
     data_root: str | os.PathLike | None = None,
+    frames_root: str | os.PathLike | None = None,
     num_segments: int = 3,
     seed: int = 0,
     workers: int = 2,
@@ -102,8 +109,10 @@ def stream_config(
 
     ``stream``: ``"rgb"``, ``"flow"`` or ``"rgbdiff"`` (its preset is :data:`STREAM_PRESETS`
     unless ``preset`` names another, e.g. ``tsn_r50_1x1x3_110e_ucf101_flow``). ``data_root`` sets
-    ``data.root``: for RGB / RGBDiff the dataset root, for flow the frames folder of
-    :func:`tsnlib.flow.prepare_flow_dataset`. The other arguments become the overrides notebook 03
+    ``data.root``; ``frames_root`` (the folder of :func:`tsnlib.flow.prepare_flow_dataset`), where
+    given, sets it instead when the preset reads frame folders (``data.source: frames``: the course's
+    three presets, the flow ones). A notebook passes both, its dataset root and its frames folder,
+    and each stream's preset takes the one it reads. The other arguments become the overrides notebook 03
     uses (``data.num_segments``, ``train.seed``, ``train.workers`` / ``test.workers``,
     ``test.num_clips`` / ``test.num_crops``, ``optim.epochs``, ``train.batch_size``), then
     :data:`QUICK_OVERRIDES` when ``quick``, then ``overrides``. Returns
@@ -120,6 +129,8 @@ def stream_config(
         preset = STREAM_PRESETS[stream]
     o = [f"data.num_segments={int(num_segments)}", f"train.seed={int(seed)}", f"train.workers={int(workers)}",
          f"test.workers={int(workers)}", f"test.num_clips={int(test_clips)}", f"test.num_crops={int(test_crops)}"]
+    if frames_root is not None and load_config(preset, list(overrides))["data"]["source"] == "frames":
+        data_root = frames_root
     if data_root is not None:
         o.append(f"data.root={data_root}")
     if epochs is not None:
