@@ -42,6 +42,7 @@ __all__ = [
     "FULL_RUN_KEYS",
     "run_name",
     "stream_config",
+    "data_root_for",
     "run_differences",
     "train_or_reuse",
     "test_or_reuse",
@@ -129,10 +130,9 @@ def stream_config(
         preset = STREAM_PRESETS[stream]
     o = [f"data.num_segments={int(num_segments)}", f"train.seed={int(seed)}", f"train.workers={int(workers)}",
          f"test.workers={int(workers)}", f"test.num_clips={int(test_clips)}", f"test.num_crops={int(test_crops)}"]
-    if frames_root is not None and load_config(preset, list(overrides))["data"]["source"] == "frames":
-        data_root = frames_root
-    if data_root is not None:
-        o.append(f"data.root={data_root}")
+    root = data_root_for(preset, data_root, frames_root, overrides)
+    if root is not None:
+        o.append(f"data.root={root}")
     if epochs is not None:
         o.append(f"optim.epochs={int(epochs)}")
     if batch_size is not None:
@@ -141,6 +141,19 @@ def stream_config(
         o += list(QUICK_OVERRIDES)
     o += list(overrides)
     return load_config(preset, o)
+
+
+def data_root_for(preset, data_root=None, frames_root=None, overrides: Sequence[str] = ()):
+    """The ``data.root`` a preset should read: ``frames_root`` when it is given and the preset (with
+    ``overrides``) reads frame folders (``data.source: frames``), else ``data_root``; None keeps the preset's.
+
+    Introduced in notebooks/03_train_rgb.ipynb; :func:`stream_config` decides the same way.
+    """
+    from tsnlib.config import load_config
+
+    if frames_root is not None and load_config(preset, list(overrides))["data"]["source"] == "frames":
+        return frames_root
+    return data_root
 
 
 def _get(cfg: Mapping, dotted: str):
