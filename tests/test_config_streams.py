@@ -100,7 +100,7 @@ def test_paper_flow_preset():
 
 
 @pytest.mark.parametrize("name,in_channels", [(SYNTH_FLOW, 10), (SYNTH_DIFF, 15), (UCF_FLOW, 10), (PAPER_FLOW, 10)])
-def test_stream_presets_give_the_flow_lr_multipliers(name, in_channels):
+def test_stream_presets_give_tsn_pytorchs_lr_multipliers(name, in_channels):
     from tsnlib.experiment import build_model_from_config
     from tsnlib.models import get_param_groups
 
@@ -108,9 +108,11 @@ def test_stream_presets_give_the_flow_lr_multipliers(name, in_channels):
     model = build_model_from_config(c, num_classes=4, pretrained=False)  # no weights are read or downloaded
     assert model.first_conv.in_channels == in_channels
     groups = {g["name"]: g for g in get_param_groups(model, lr=1.0, weight_decay=1.0)}
-    # tsn-pytorch get_optim_policies / Caffe lr_mult for Flow and RGBDiff: first conv x5 (bias x10)
-    assert (groups["first_conv_weight"]["lr_mult"], groups["first_conv_weight"]["decay_mult"]) == (5.0, 1.0)
+    # tsn-pytorch get_optim_policies / Caffe lr_mult: first conv x5 (bias x10) for Flow only; RGB difference
+    # keeps the RGB multipliers x1 (bias x2)
+    w, b = (5.0, 10.0) if c["data"]["modality"] == "Flow" else (1.0, 2.0)
+    assert (groups["first_conv_weight"]["lr_mult"], groups["first_conv_weight"]["decay_mult"]) == (w, 1.0)
     if "first_conv_bias" in groups:
-        assert (groups["first_conv_bias"]["lr_mult"], groups["first_conv_bias"]["decay_mult"]) == (10.0, 0.0)
+        assert (groups["first_conv_bias"]["lr_mult"], groups["first_conv_bias"]["decay_mult"]) == (b, 0.0)
     assert groups["normal_weight"]["lr_mult"] == 1.0 and groups["normal_bias"]["lr_mult"] == 2.0
     assert model.dropout.p == c["model"]["dropout"]

@@ -152,8 +152,9 @@ def test_train_without_rng_runs():
 
 
 def test_loop_vs_repeat_last():
-    # L=8, one snippet of 4 frames 3 apart: 0, 3, 6, 9 -> 9 is past the end
-    assert sample_val_indices(8, 1, clip_len=4, frame_interval=3).tolist() == [[0, 3, 6, 7]]
+    # L=8, one snippet of 4 frames 3 apart: 0, 3, 6, 9 -> 9 is past the end; MMAction2's repeat_last
+    # repeats the snippet's largest in-range index (6), not the video's last frame (7)
+    assert sample_val_indices(8, 1, clip_len=4, frame_interval=3).tolist() == [[0, 3, 6, 6]]
     assert sample_val_indices(8, 1, clip_len=4, frame_interval=3, out_of_bound="loop").tolist() == [[0, 3, 6, 1]]
     assert sample_train_indices(3, 3, clip_len=5, out_of_bound="loop", rng=np.random.default_rng(0)).tolist() == [[0, 1, 2, 0, 1]] * 3
 
@@ -297,3 +298,32 @@ def test_frame_sampler_rejects_bad_settings():
 def test_module_constants():
     assert sampling.OUT_OF_BOUND_MODES == ("repeat_last", "loop")
     assert sampling.SAMPLER_MODES == ("train", "val", "test")
+
+
+def _mmaction2_repeat_last(inds: np.ndarray, total_frames: int) -> np.ndarray:
+    """MMAction2 ``SampleFrames``'s ``out_of_bound_opt='repeat_last'``, written from its description:
+    per clip, every index >= total_frames becomes the clip's largest index < total_frames (0 if none)."""
+    out = inds.copy()
+    for row in out:
+        inside = row[row < total_frames]
+        row[row >= total_frames] = inside.max() if inside.size else 0
+    return out
+
+
+def test_repeat_last_is_mmaction2s_option_of_that_name():
+    rng = np.random.default_rng(0)
+    for L in range(1, 40):
+        for K in (1, 3, 8, 25):
+            for nl, fi in ((1, 1), (5, 1), (2, 3), (4, 2), (3, 5)):
+                loop = sample_train_indices(L, K, nl, fi, rng=np.random.default_rng(L * 7 + K), out_of_bound="loop")
+                # the same offsets without wrapping, then MMAction2's rule
+                raw = loop[:, :1] + np.arange(nl)[None, :] * fi
+                got = sample_train_indices(L, K, nl, fi, rng=np.random.default_rng(L * 7 + K))
+                assert np.array_equal(got, _mmaction2_repeat_last(raw, L)), (L, K, nl, fi)
+                t = sample_test_indices(L, K, nl, fi)
+                raw_t = t[:, :1] + np.arange(nl)[None, :] * fi
+                assert np.array_equal(t, _mmaction2_repeat_last(raw_t, L))
+    # the flow stream's snippets (5 consecutive frames) end at L - 1 as before: no change there
+    stack = sample_test_indices(7, 25, clip_len=5)
+    assert np.array_equal(stack, np.minimum(stack[:, :1] + np.arange(5), 6))
+    del rng

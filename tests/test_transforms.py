@@ -66,8 +66,11 @@ def test_fixed_offsets_stop_short_of_the_corner_but_ten_crop_does_not():
 
 
 def test_three_crop_offsets():
-    assert T.three_crop_offsets(341, 256, 256) == [(0, 0), (42, 0), (85, 0)]
-    assert T.three_crop_offsets(256, 341, 256) == [(0, 0), (0, 42), (0, 85)]
+    # MMAction2 ThreeCrop: left, right, middle at 0, 2 * step, step with step = (long - size) // 2
+    assert T.three_crop_offsets(341, 256, 256) == [(0, 0), (84, 0), (42, 0)]
+    assert T.three_crop_offsets(256, 341, 256) == [(0, 0), (0, 84), (0, 42)]
+    assert T.three_crop_offsets(340, 256, 256) == [(0, 0), (84, 0), (42, 0)]
+    assert T.three_crop_offsets(256, 256, 256) == [(0, 0)] * 3
     assert T.resized_short_side_size(240, 320, 256) == (256, 341)
 
 
@@ -229,11 +232,11 @@ def test_ten_crop_flow_mirrors_invert_x_only():
         T.TenCrop(64)(video)
 
 
-def test_three_crop_covers_the_long_side():
+def test_three_crop_takes_mmaction2s_squares():
     video = ramp_video(2, 256, 341)
     out = T.ThreeCrop(256)(video)
     assert out.shape == (3, 2, 3, 256, 256)
-    assert [int(out[v, 0, 0, 0, 0]) for v in range(3)] == [0, 42, 85]
+    assert [int(out[v, 0, 0, 0, 0]) for v in range(3)] == [0, 84, 42]
     portrait = T.ThreeCrop(32)(random_video(2, 3, 96, 48))  # short side 48 -> resized to 32 (32x64)
     assert portrait.shape == (3, 2, 3, 32, 32)
 

@@ -804,13 +804,16 @@ def get_param_groups(model: TSN, lr: float, weight_decay: float) -> list[dict]:
     ===================== ===================== ============
     ``name``              lr_mult               decay_mult
     ===================== ===================== ============
-    first_conv_weight     1 (5 for Flow/RGBDiff) 1
-    first_conv_bias       2 (10 for Flow/RGBDiff) 0
+    first_conv_weight     1 (5 for Flow)        1
+    first_conv_bias       2 (10 for Flow)       0
     normal_weight         1                     1
     normal_bias           2                     0
     bn                    1                     0
     consensus             1                     0
     ===================== ===================== ============
+
+    The ×5 / ×10 first-convolution multipliers are tsn-pytorch's for optical flow only; its RGB
+    difference stream keeps the RGB values 1 / 2, and so does this function.
 
     ``bn`` holds the trainable parameters of normalisation layers (BatchNorm, and LayerNorm /
     GroupNorm of other backbones): under partial BN only the first BN layer's. ``normal_*``
@@ -819,10 +822,10 @@ def get_param_groups(model: TSN, lr: float, weight_decay: float) -> list[dict]:
     ``weight_decay = weight_decay * decay_mult`` and the two multipliers, so a scheduler can
     rescale with ``group["lr"] = new_lr * group["lr_mult"]``.
     """
-    flow_like = model.modality != "RGB"
+    flow = model.modality == "Flow"
     policy = {
-        "first_conv_weight": (5.0 if flow_like else 1.0, 1.0),
-        "first_conv_bias": (10.0 if flow_like else 2.0, 0.0),
+        "first_conv_weight": (5.0 if flow else 1.0, 1.0),
+        "first_conv_bias": (10.0 if flow else 2.0, 0.0),
         "normal_weight": (1.0, 1.0),
         "normal_bias": (2.0, 0.0),
         "bn": (1.0, 0.0),

@@ -29,10 +29,12 @@ dense            64-frame window, stride ``64 // K``, random / spread starts  TS
 ===============  ===========================================================  ==================
 
 A snippet's frames are ``off_k + j * frame_interval`` for ``j = 0..clip_len-1``. Frames past the
-end are handled by ``out_of_bound``: ``"repeat_last"`` clamps them to the last frame ``L - 1``
-(tsn-pytorch's stack reading stops advancing at the last frame), ``"loop"`` wraps them around
-(``mod L``, MMAction2's ``out_of_bound_opt='loop'``). Videos shorter than ``K`` snippets are never
-an error: indices simply repeat.
+end are handled by ``out_of_bound``, named and computed as MMAction2's ``out_of_bound_opt``:
+``"repeat_last"`` replaces them by the snippet's largest in-range index (with ``frame_interval``
+1 that is the last frame ``L - 1``, where tsn-pytorch's stack reading stops advancing too; with a
+larger interval it is the snippet's last frame before the end, not ``L - 1``), ``"loop"`` wraps
+them around (``mod L``). Videos shorter than ``K`` snippets are never an error: indices simply
+repeat.
 """
 
 from __future__ import annotations
@@ -75,15 +77,18 @@ def _check_common(num_frames, num_segments, clip_len, frame_interval, out_of_bou
 def _expand_clips(offsets: np.ndarray, num_frames: int, clip_len: int, frame_interval: int, out_of_bound: str) -> np.ndarray:
     """Turn snippet start offsets ``(num_clips,)`` into frame indices ``(num_clips, clip_len)``.
 
-    ``inds[k, j] = offsets[k] + j * frame_interval``, then frames past the end are clamped to
-    ``num_frames - 1`` (``"repeat_last"``) or wrapped ``mod num_frames`` (``"loop"``).
+    ``inds[k, j] = offsets[k] + j * frame_interval``, then frames past the end are replaced by
+    the largest in-range index of their snippet ``k`` (``"repeat_last"``; 0 if none is in range)
+    or wrapped ``mod num_frames`` (``"loop"``), as MMAction2's ``SampleFrames`` does.
     """
     offsets = np.asarray(offsets, dtype=np.int64).reshape(-1)
     inds = offsets[:, None] + np.arange(clip_len, dtype=np.int64)[None, :] * frame_interval
     if out_of_bound == "loop":
         inds = np.mod(inds, num_frames)
     else:
-        inds = np.minimum(inds, num_frames - 1)
+        inside = inds < num_frames
+        last_inside = np.where(inside, inds, 0).max(axis=1, keepdims=True)
+        inds = np.where(inside, inds, last_inside)
     return inds.astype(np.int64, copy=False)
 
 
@@ -134,7 +139,7 @@ def sample_train_indices(
         clip_len: frames per snippet (1 for RGB, 5 for a flow stack).
         frame_interval: step between the frames of a snippet.
         rng: a ``numpy.random.Generator``; a fresh unseeded one when None.
-        out_of_bound: ``"repeat_last"`` (clamp to frame ``L - 1``) or ``"loop"`` (mod ``L``).
+        out_of_bound: ``"repeat_last"`` (the snippet's largest in-range index) or ``"loop"`` (mod ``L``).
 
     Returns:
         int64 array ``(num_segments, clip_len)`` of 0-based indices in ``[0, L - 1]``.

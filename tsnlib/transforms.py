@@ -172,18 +172,20 @@ def ten_crop_offsets(width: int, height: int, crop_w: int, crop_h: int) -> list[
 
 
 def three_crop_offsets(width: int, height: int, size: int) -> list[tuple[int, int]]:
-    """The three ``(x, y)`` offsets of ``size x size`` squares along the long side.
+    """The three ``(x, y)`` offsets of ``size x size`` squares along the long side, as MMAction2's ``ThreeCrop``.
 
-    Left, middle, right (or top, middle, bottom for portrait frames): ``0``, ``(long - size) // 2``,
-    ``long - size``. Introduced in notebooks/02_segment_sampling.ipynb.
+    With ``step = (long - size) // 2``: left, right, middle (or top, bottom, middle for portrait
+    frames) at ``0``, ``2 * step``, ``step``, in that order. When ``long - size`` is odd the right
+    (bottom) square stops one pixel short of the edge, as MMAction2's does.
+    Introduced in notebooks/02_segment_sampling.ipynb.
     """
     if size > width or size > height:
         raise ValueError(f"square {size}x{size} does not fit the {width}x{height} frame; resize first")
     if width >= height:
-        d = width - size
-        return [(0, 0), (d // 2, 0), (d, 0)]
-    d = height - size
-    return [(0, 0), (0, d // 2), (0, d)]
+        step = (width - size) // 2
+        return [(0, 0), (2 * step, 0), (step, 0)]
+    step = (height - size) // 2
+    return [(0, 0), (0, 2 * step), (0, step)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -535,10 +537,11 @@ class ThreeCrop(_GroupTransform):
     Introduced in notebooks/02_segment_sampling.ipynb (test protocol, MMAction2 0.x UCF101 uses it).
 
     If the short side is not ``size``, the frames are first resized so it is (antialiased
-    bilinear); the squares are then left / middle / right (top / middle / bottom for portrait frames)
-    at offsets ``0, (long - size) // 2, long - size`` (:func:`three_crop_offsets`), so together
-    they cover the whole frame. Input: frames ``(T, C, H, W)``; output ``(3, T, C, size, size)``,
-    view-major, same dtype and type.
+    bilinear); the squares are then left / right / middle (top / bottom / middle for portrait
+    frames) at MMAction2's offsets ``0, 2 * step, step`` with ``step = (long - size) // 2``
+    (:func:`three_crop_offsets`): together they cover the frame, but for its last pixel column
+    (row) when ``long - size`` is odd. Input: frames ``(T, C, H, W)``; output
+    ``(3, T, C, size, size)``, view-major, same dtype and type.
     """
 
     def __init__(self, size: int = 224):
