@@ -311,7 +311,6 @@ def _mmaction2_repeat_last(inds: np.ndarray, total_frames: int) -> np.ndarray:
 
 
 def test_repeat_last_is_mmaction2s_option_of_that_name():
-    rng = np.random.default_rng(0)
     for L in range(1, 40):
         for K in (1, 3, 8, 25):
             for nl, fi in ((1, 1), (5, 1), (2, 3), (4, 2), (3, 5)):
@@ -326,4 +325,3 @@ def test_repeat_last_is_mmaction2s_option_of_that_name():
     # the flow stream's snippets (5 consecutive frames) end at L - 1 as before: no change there
     stack = sample_test_indices(7, 25, clip_len=5)
     assert np.array_equal(stack, np.minimum(stack[:, :1] + np.arange(5), 6))
-    del rng
