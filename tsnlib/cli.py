@@ -3,13 +3,23 @@
 Each subcommand lives in the module of its idea, which exposes ``add_<name>_arguments(parser)``
 and ``cli_<name>(args) -> int``; this file only dispatches, importing a module when its
 subcommand is used (so ``tsnlib info`` stays fast and works with parts of the stack missing).
+
+Errors: an expected error (:class:`tsnlib.errors.TsnlibError`: bad config, data, checkpoint or
+argument; or an ``OSError`` such as a full disk) is printed as one line,
+``tsnlib <command>: error: <what, where, what to do>``, with exit status 1. Any other exception is
+a bug: its traceback is printed, then a line saying so. ``--debug`` (anywhere on the command line)
+or ``TSNLIB_DEBUG=1`` prints the traceback of every error.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
+
+from tsnlib.errors import TsnlibError, one_line
 
 #: subcommand → (module, one-line help). The module defines add_<cmd>_arguments and cli_<cmd>.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -32,8 +42,11 @@ def _func_name(cmd: str) -> str:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tsnlib", description="Temporal Segment Networks: the course library's command line."
+        prog="tsnlib", description="Temporal Segment Networks: the course library's command line.",
+        epilog="Errors are printed as one line (exit status 1); --debug anywhere on the command line, or "
+               "TSNLIB_DEBUG=1, also prints their traceback.",
     )
+    parser.add_argument("--debug", action="store_true", help="print the traceback of every error")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     for cmd, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(cmd, help=help_text, description=help_text)
@@ -45,18 +58,41 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def debug_enabled(argv: list[str] | None = None) -> bool:
+    """Whether errors keep their traceback: ``--debug`` in ``argv`` or ``TSNLIB_DEBUG`` set to 1/true/yes."""
+    env = os.environ.get("TSNLIB_DEBUG", "").strip().lower()
+    return "--debug" in (argv or []) or env in ("1", "true", "yes", "on")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = debug_enabled(argv)
+    argv = [a for a in argv if a != "--debug"]
     cmd = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(only=cmd if cmd in COMMANDS else None)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
-    mod = importlib.import_module(COMMANDS[args.command][0])
-    result = getattr(mod, f"cli_{_func_name(args.command)}")(args)
+    try:
+        mod = importlib.import_module(COMMANDS[args.command][0])
+        result = getattr(mod, f"cli_{_func_name(args.command)}")(args)
+    except (TsnlibError, OSError) as err:  # expected: the user can fix it; the message says how
+        if debug:
+            raise
+        print(f"tsnlib {args.command}: error: {one_line(err)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"tsnlib {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug: keep everything a report needs
+        traceback.print_exc()
+        print(f"tsnlib {args.command}: unexpected error ({type(err).__name__}): this is a bug in tsnlib, not in "
+              "your input; please report it with the traceback above", file=sys.stderr)
+        return 1
     return int(result or 0)
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

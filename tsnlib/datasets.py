@@ -41,6 +41,10 @@ from torch.utils.data import Dataset
 from tsnlib.decoding import count_frames, detect_start_index, open_video, read_flow_frames, read_rgb_frames
 from tsnlib.errors import DataError
 
+#: What the error of a bad video says to do when ``skip_bad`` is off.
+SKIP_BAD_HINT = ("tsnlib check-data <dataset> lists every bad file at once; fix or remove them, or set "
+                 "data.skip_bad=true to skip bad videos (each one warned and listed)")
+
 #: Modalities a :class:`TSNDataset` can deliver.
 MODALITIES = ("RGB", "Flow", "RGBDiff")
 #: Where frames come from: video files, frame folders, or decided per record from the path.
@@ -97,10 +101,11 @@ class TSNDataset(Dataset):
       Videos are always 0-based.
     * ``backend``: video decoder for :func:`tsnlib.decoding.open_video`.
     * ``skip_bad``: ``False`` (default) raises the :class:`~tsnlib.errors.DataError` of a bad
-      sample, naming the file and the record's list line. ``True`` replaces it by the next valid
-      sample (index + 1, + 2, …, deterministic), warns once (``UserWarning`` listing what was
-      skipped so far) and keeps every skip in :attr:`skipped` (``(video_id, path, reason)``),
-      including skips made in DataLoader worker processes.
+      sample, naming the file, the record's list line and what to do (:data:`SKIP_BAD_HINT`).
+      ``True`` replaces it by the next valid sample (index + 1, + 2, …, deterministic), warns
+      once (``UserWarning`` listing what was skipped so far) and keeps every skip in
+      :attr:`skipped` (``(video_id, path, reason)``), including skips made in DataLoader worker
+      processes.
     * ``seed``: ``None`` (draw from torch's generator: new draws every epoch and worker) or an int
       (draws and augmentation a function of ``(seed, epoch, index)``; see :meth:`set_epoch`).
 
@@ -274,7 +279,7 @@ class TSNDataset(Dataset):
             try:
                 return self._get(index)
             except DataError as exc:
-                raise self._with_source(exc, index) from exc
+                raise self._with_source(exc, index, hint=SKIP_BAD_HINT) from exc
         for step in range(len(self)):
             j = (index + step) % len(self)
             if j in self._bad:
@@ -285,12 +290,16 @@ class TSNDataset(Dataset):
                 self._record_skip(j, self._with_source(exc, j))
         raise DataError(f"every one of the {len(self)} samples failed to load; see dataset.skipped")
 
-    def _with_source(self, exc: DataError, index: int) -> DataError:
-        """The error with the record's list line (and file) added when the reader could not know them."""
+    def _with_source(self, exc: DataError, index: int, hint: str | None = None) -> DataError:
+        """The error with the record's list line (and file) added when the reader could not know them,
+        and ``hint`` (what to do) when it has none."""
         record = self.records[index]
-        if exc.source or not record.source:
+        source = exc.source or record.source
+        hint = hint if source else None  # what to do about a list line; a lone file (predict) needs none
+        if source == exc.source and (hint is None or exc.hint):
             return exc
-        new = type(exc)(exc.reason, path=exc.path if exc.path is not None else record.path, source=record.source)
+        new = type(exc)(exc.reason, path=exc.path if exc.path is not None else record.path, source=source,
+                        hint=exc.hint or hint)
         new.__cause__ = exc.__cause__
         return new
 

@@ -1097,6 +1097,8 @@ def _records_from_source(source: Path, split: int, subset: str | None) -> list:
     plain folder, unlabelled (label -1)."""
     from tsnlib.annotations import available_subsets, load_annotations
 
+    if not source.exists():
+        raise DataError("path not found", path=source, hint="give a dataset folder, a list file or a folder of videos")
     try:
         records = []
         for s in [subset] if subset else available_subsets(source, split):

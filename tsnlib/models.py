@@ -37,6 +37,7 @@ import torchvision
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm, _NormBase
 
+from tsnlib.errors import CheckpointError, ConfigError
 from tsnlib.transforms import normalize_views
 
 __all__ = [
@@ -174,7 +175,8 @@ def _imagenet_weights(backbone: str):
     try:
         return torchvision.models.get_model_weights(backbone).DEFAULT
     except (ValueError, KeyError) as err:
-        raise ValueError(f"torchvision has no ImageNet weights for backbone {backbone!r}") from err
+        raise ConfigError(f"torchvision has no ImageNet weights for backbone {backbone!r}: set model.pretrained=null "
+                          "(random init) or to a .pth state dict") from err
 
 
 def imagenet_weights_path(backbone: str) -> Path:
@@ -209,7 +211,7 @@ def load_imagenet_state_dict(backbone: str) -> dict[str, torch.Tensor]:
             path.parent.mkdir(parents=True, exist_ok=True)
             _download(weights.url, path)
         except Exception as err:  # no network, proxy, disk: all end in the same instruction
-            raise RuntimeError(
+            raise CheckpointError(
                 f"ImageNet weights for backbone {backbone!r} are not in the torch hub cache and "
                 f"could not be downloaded ({type(err).__name__}: {err}). Put the file "
                 f"'{path.name}' (from {weights.url}) in the folder '{path.parent}', i.e. at "
@@ -228,7 +230,8 @@ def _read_weights(weights) -> tuple[dict, str]:
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:
-            raise RuntimeError(f"cannot read weights from '{path}' (torch.load, weights_only=True): {err}") from err
+            raise CheckpointError(f"cannot read weights from '{path}' (torch.load, weights_only=True): "
+                                  f"{type(err).__name__}: {err}") from err
         label = f"'{path}'"
     elif isinstance(weights, Mapping):
         obj, label = weights, "the given state dict"
@@ -240,7 +243,7 @@ def _read_weights(weights) -> tuple[dict, str]:
             obj = obj[key]
             break
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise RuntimeError(f"{label} does not hold a state dict (a mapping of names to tensors)")
+        raise CheckpointError(f"{label} does not hold a state dict (a mapping of names to tensors)")
     return dict(obj), label
 
 
@@ -402,8 +405,8 @@ def _build_backbone(name: str, timm_pretrained: bool) -> tuple[nn.Module, int, l
         # No auxiliary heads, no built-in input re-normalisation, explicit init (no warning).
         kwargs = dict(aux_logits=False, transform_input=False, init_weights=True)
     if name not in torchvision.models.list_models(module=torchvision.models):
-        raise ValueError(
-            f"unknown backbone {name!r}: use a torchvision classification model "
+        raise ConfigError(
+            f"unknown backbone {name!r} (model.backbone): use a torchvision classification model "
             f"(torchvision.models.list_models(module=torchvision.models)), one of the course's "
             f"({', '.join(COURSE_BACKBONES)}) or 'timm:<name>'"
         )

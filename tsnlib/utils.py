@@ -17,14 +17,17 @@ _DEVICE_PRINTED = False
 def get_device(prefer: str | None = None, verbose: bool = True):
     """The device to compute on: ``cuda`` → ``mps`` → ``cpu``, decided once here, never in a notebook.
 
-    ``prefer`` (or the environment variable ``TSN_DEVICE``) forces one, e.g. ``"cpu"``.
-    The choice is printed once per process.
+    ``prefer`` (or the environment variable ``TSN_DEVICE``) forces one, e.g. ``"cpu"``; a device
+    that is not there (``cuda`` without a GPU, ``cuda:3`` on a one-GPU machine, an unknown name)
+    raises :class:`tsnlib.errors.UsageError`. The choice is printed once per process.
     """
     import torch
 
     global _DEVICE_PRINTED
     name = prefer or os.environ.get("TSN_DEVICE")
-    if not name:
+    if name:
+        _check_device(str(name), "TSN_DEVICE" if not prefer else "--device")
+    else:
         if torch.cuda.is_available():
             name = "cuda"
         elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -37,6 +40,31 @@ def get_device(prefer: str | None = None, verbose: bool = True):
         print(f"tsnlib: computing on {device}{extra}")
         _DEVICE_PRINTED = True
     return device
+
+
+def _check_device(name, where: str) -> None:
+    """Raise :class:`tsnlib.errors.UsageError` when the device ``name`` does not exist on this machine."""
+    import torch
+
+    from tsnlib.errors import UsageError
+
+    if isinstance(name, torch.device):
+        name = str(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UsageError(f"unknown device {name!r} ({where}): use cpu, cuda, cuda:N or mps") from None
+    todo = "use cpu, or leave the device unset to pick the best one available"
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"device {name!r} ({where}): no CUDA GPU is available on this machine; {todo}")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(f"device {name!r} ({where}): this machine has {torch.cuda.device_count()} CUDA GPU(s), "
+                             f"numbered from 0; {todo}")
+    elif device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise UsageError(f"device {name!r} ({where}): Apple's MPS is not available on this machine; {todo}")
 
 
 def seed_everything(seed: int) -> None:
