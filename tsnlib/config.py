@@ -36,6 +36,8 @@ from pathlib import Path
 
 import yaml
 
+from tsnlib.errors import ConfigError
+
 __all__ = [
     "CONFIG_DIR",
     "ConfigError",
@@ -66,8 +68,71 @@ _ANY_SCALAR = {
     "train.channels_last",
     "train.tensorboard",
     "test.amp",
-    "data.start_index",
+}
+
+#: Keys that may be ``null`` (every other key needs a value: ``optim.lr=`` is an error).
+_NULLABLE = {
+    "model.pretrained",
+    "model.rgb_weights",
     "data.annotations",
+    "data.start_index",
+    "optim.clip_grad",
+    "train.work_dir",
+    "train.max_steps_per_epoch",
+}
+
+#: Range of the numeric keys (checked by :func:`validate_config`): ``(low, high, text)``, where
+#: ``low``/``high`` are ``(bound, inclusive)`` or None, and ``text`` is what the message says.
+_AT_LEAST_1 = ((1, True), None, ">= 1")
+_AT_LEAST_0 = ((0, True), None, ">= 0")
+_POSITIVE = ((0, False), None, "> 0")
+_FRACTION = ((0, True), (1, False), "in [0, 1)")
+RANGES = {
+    "model.dropout": _FRACTION,
+    "model.fc_init_std": _POSITIVE,
+    "data.split": _AT_LEAST_1,
+    "data.start_index": _AT_LEAST_0,
+    "data.clip_len": _AT_LEAST_1,
+    "data.frame_interval": _AT_LEAST_1,
+    "data.num_segments": _AT_LEAST_1,
+    "data.input_size": _AT_LEAST_1,
+    "data.scale_size": _AT_LEAST_1,
+    "data.val_input_size": _AT_LEAST_1,
+    "data.val_scale_size": _AT_LEAST_1,
+    "optim.lr": _POSITIVE,
+    "optim.momentum": _FRACTION,
+    "optim.weight_decay": _AT_LEAST_0,
+    "optim.step_size": _POSITIVE,
+    "optim.gamma": _POSITIVE,
+    "optim.min_lr": _AT_LEAST_0,
+    "optim.warmup_epochs": _AT_LEAST_0,
+    "optim.warmup_start_factor": ((0, False), (1, True), "in (0, 1]"),
+    "optim.epochs": _AT_LEAST_1,
+    "optim.clip_grad": _AT_LEAST_0,
+    "optim.label_smoothing": _FRACTION,
+    "optim.base_batch_size": _AT_LEAST_1,
+    "train.batch_size": _AT_LEAST_1,
+    "train.accumulate_steps": _AT_LEAST_1,
+    "train.workers": _AT_LEAST_0,
+    "train.val_interval": _AT_LEAST_0,
+    "train.max_keep": _AT_LEAST_0,
+    "train.log_interval": _AT_LEAST_1,
+    "train.max_steps_per_epoch": _AT_LEAST_1,
+    "test.num_clips": _AT_LEAST_1,
+    "test.input_size": _AT_LEAST_1,
+    "test.scale_size": _AT_LEAST_1,
+    "test.batch_size": _AT_LEAST_1,
+    "test.workers": _AT_LEAST_0,
+    "test.max_views_per_forward": _AT_LEAST_1,
+}
+
+#: Types of the keys whose default is ``null`` (their type cannot be read from the schema).
+_NULL_DEFAULT_TYPES = {
+    "model.rgb_weights": str,
+    "data.annotations": str,
+    "data.start_index": int,
+    "train.work_dir": str,
+    "train.max_steps_per_epoch": int,
 }
 
 #: Accepted values of the keys that are choices (checked by :func:`validate_config`).
@@ -83,14 +148,9 @@ CHOICES = {
     "test.amp": ("auto", True, False, "bf16", "fp16"),
     "train.channels_last": ("auto", True, False),
     "test.num_crops": (1, 3, 10),
+    "data.num_fixed_crops": (5, 13),
+    "train.save_best": ("val_top1", "val_top5", "val_mean_class_accuracy"),
 }
-
-
-class ConfigError(ValueError):
-    """A config that cannot be used: unknown key, wrong type, bad value, missing file, cycle in ``base:``.
-
-    Introduced in notebooks/03_train_rgb.ipynb.
-    """
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,6 +186,10 @@ def preset_path(name_or_path: str | os.PathLike, relative_to: Path | None = None
     for c in candidates:
         if c.is_file():
             return c.resolve()
+    if text.endswith((".yaml", ".yml")):
+        raise ConfigError(f"config file not found: '{text}'"
+                          f"{f' (named as base: in {relative_to})' if relative_to else ''}; give an existing YAML "
+                          f"file or a preset name: {', '.join(list_presets())}")
     raise ConfigError(
         f"no config {text!r}: not a preset and not a YAML file"
         f"{f' (named as base: in {relative_to})' if relative_to else ''}. Presets: {', '.join(list_presets())}"
@@ -136,12 +200,21 @@ def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise ConfigError(f"cannot parse config file '{path}': {err}") from err
+        raise ConfigError(f"cannot parse config file '{path}'{_yaml_problem(err)}: fix the YAML there") from err
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file '{path}' must hold a mapping (section: {{key: value}}), got {type(data).__name__}")
     return data
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """``" at line L, column C: <problem> (<context>)"`` of a YAML error, on one line."""
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(err, "problem", None) or " ".join(str(err).split())
+    context = getattr(err, "context", None)
+    return f"{where}: {problem}" + (f" ({context})" if context else "")
 
 
 def _merge(base: dict, child: Mapping) -> dict:
@@ -233,10 +306,22 @@ _FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def _coerce(dotted: str, value, default, where: str):
-    """``value`` checked against the type of ``default`` (ints become floats where floats are expected)."""
-    if dotted in _ANY_SCALAR or default is None or value is None:
-        if isinstance(value, (Mapping,)) and not isinstance(default, Mapping):
-            raise ConfigError(f"{dotted} must be a single value, got a mapping ({where})")
+    """``value`` checked against the type of ``default`` (ints become floats where floats are expected).
+
+    ``null`` (or an empty override, ``optim.lr=``) is accepted only for the keys of :data:`_NULLABLE`.
+    """
+    if value is None:
+        if dotted in _NULLABLE:
+            return None
+        example = f", e.g. {dotted}={format_value(default)}" if default is not None else ""
+        raise ConfigError(f"{dotted} needs a value{example}; got nothing ({where})")
+    if isinstance(value, Mapping):
+        raise ConfigError(f"{dotted} must be a single value, got a mapping ({where})")
+    if default is None and dotted in _NULL_DEFAULT_TYPES:
+        default = _NULL_DEFAULT_TYPES[dotted]()
+    if dotted in _ANY_SCALAR or default is None:
+        if isinstance(value, list):
+            raise ConfigError(f"{dotted} must be a single value, got a list {value!r} ({where})")
         return value
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -260,10 +345,15 @@ def _coerce(dotted: str, value, default, where: str):
             raise ConfigError(f"{dotted} must be a list, e.g. [20, 40], got {value!r} ({where})")
         return value
     if isinstance(default, str):
-        if isinstance(value, (list, Mapping)):
-            raise ConfigError(f"{dotted} must be a single value, got {value!r} ({where})")
-        return value if isinstance(value, str) else value
+        if isinstance(value, (list, Mapping, bool)):
+            raise ConfigError(f"{dotted} must be a text value, got {value!r} ({where})")
+        return value if isinstance(value, str) else str(value)
     return value
+
+
+def format_value(value) -> str:
+    """A config value as it is written in an override (``0.01``, ``true``, ``null``, ``[20, 40]``)."""
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
 
 
 def _check_against(cfg: Mapping, schema: Mapping, where: str, prefix: str = "") -> dict:
@@ -306,7 +396,8 @@ def _parse_override(text: str) -> tuple[str, object]:
     try:
         value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError as err:
-        raise ConfigError(f"cannot read the value of override {text!r} as YAML: {err}") from err
+        raise ConfigError(f"cannot read the value of override {text!r} as YAML{_yaml_problem(err)}; quote "
+                          "text values, e.g. key='a: b'") from err
     return key, value
 
 
@@ -391,7 +482,10 @@ def _expand_all(node):
 
 
 def validate_config(cfg: Mapping) -> dict:
-    """Check keys, types and choices of a full config; returns it (typed). Raises :class:`ConfigError`.
+    """Check keys, types, choices and ranges of a full config; returns it (typed). Raises :class:`ConfigError`.
+
+    Every value is checked here, when the config is loaded, so that a bad one (``optim.lr=abc``,
+    ``optim.lr=``, ``train.workers=-1``) is reported by its key before anything is built.
 
     Introduced in notebooks/03_train_rgb.ipynb.
     """
@@ -403,18 +497,26 @@ def validate_config(cfg: Mapping) -> dict:
             continue
         if value not in allowed or (isinstance(value, bool) and True not in allowed and False not in allowed):
             raise ConfigError(f"{dotted} must be one of {list(allowed)}, got {value!r}")
-    o, d, t = out["optim"], out["data"], out["train"]
+    from tsnlib.decoding import BACKENDS
+
+    if out["data"]["backend"] not in BACKENDS:
+        raise ConfigError(f"data.backend must be one of {list(BACKENDS)}, got {out['data']['backend']!r}")
+    for dotted, (low, high, text) in RANGES.items():
+        try:
+            value = get_value(out, dotted)
+        except ConfigError:
+            continue
+        if value is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        if ((low is not None and (value < low[0] or (value == low[0] and not low[1])))
+                or (high is not None and (value > high[0] or (value == high[0] and not high[1])))):
+            raise ConfigError(f"{dotted} must be {text}, got {value!r}")
+    o = out["optim"]
     if o["schedule"] == "multistep" and any(not isinstance(s, (int, float)) for s in o["steps"]):
         raise ConfigError(f"optim.steps must be a list of epochs, got {o['steps']!r}")
     if o["schedule"] == "step" and not o["step_size"] > 0:
         raise ConfigError(f"optim.schedule=step needs optim.step_size > 0 (epochs between decays), got {o['step_size']}")
-    for key in ("epochs", "batch_size"):
-        section = o if key == "epochs" else t
-        if section[key] < 1:
-            raise ConfigError(f"{'optim' if key == 'epochs' else 'train'}.{key} must be >= 1, got {section[key]}")
-    if d["num_segments"] < 1 or d["clip_len"] < 1:
-        raise ConfigError("data.num_segments and data.clip_len must be >= 1")
-    if o["warmup_epochs"] < 0 or o["warmup_epochs"] > o["epochs"]:
+    if o["warmup_epochs"] > o["epochs"]:
         raise ConfigError(f"optim.warmup_epochs must be in [0, optim.epochs], got {o['warmup_epochs']}")
     return out
 
