@@ -15,7 +15,8 @@ notebooks/05_two_stream_fusion.ipynb (test protocol, score files).
 
 Command lines::
 
-    tsnlib train CONFIG [key=value ...] [--work-dir D] [--resume [CKPT]] [--init-from CKPT] [--device cpu] [--seed S]
+    tsnlib train CONFIG [key=value ...] [--work-dir D] [--resume [CKPT] | --overwrite] [--init-from CKPT]
+                 [--device cpu] [--seed S]
     tsnlib test CONFIG CHECKPOINT [key=value ...] [--out SCORES.npz] [--clips 25] [--crops 1|3|10]
     tsnlib predict VIDEO --checkpoint CKPT [--topk 5] [--out OUT.mp4|OUT.gif] [--cam-method M] [--target-layer NAME]
 """
@@ -60,7 +61,14 @@ def load_subset(cfg: Mapping, subset: str):
     """
     from tsnlib.annotations import load_annotations
 
+    from tsnlib.errors import DataError
+
     d = cfg["data"]
+    key = "data.annotations" if d.get("annotations") else "data.root"
+    if not _annotation_path(d).exists():
+        raise DataError(f"{key} not found", path=_annotation_path(d),
+                        hint=f"set {key}=<folder> on the command line or in the config (presets read "
+                             "${TSN_DATA}, default <repo>/data); tsnlib synth writes the synthetic dataset")
     list_kind = None
     if d["dataset"] in ("list", "folders") and d["source"] != "auto":
         # what the lists / class folders hold: videos, RGB frame folders or flow frame folders
@@ -114,6 +122,7 @@ def build_datasets(cfg: Mapping, subsets: Sequence[str] = ("train", "val", "test
     function of ``(seed, epoch, index)``. The label maps of the subsets must agree.
     """
     from tsnlib.datasets import TSNDataset
+    from tsnlib.errors import DataError
     from tsnlib.transforms import train_transform, val_transform
 
     d = cfg["data"]
@@ -129,8 +138,9 @@ def build_datasets(cfg: Mapping, subsets: Sequence[str] = ("train", "val", "test
         if label_map is None:
             label_map = lm
         elif list(lm.names) != list(label_map.names):
-            raise ValueError(f"the {name} subset ({d[f'{name}_subset']}) has other class names than the others: "
-                             f"{list(lm.names)[:5]}... vs {list(label_map.names)[:5]}...")
+            raise DataError(f"the {name} subset ({d[f'{name}_subset']}) has other class names than the others: "
+                            f"{list(lm.names)[:5]}... vs {list(label_map.names)[:5]}...",
+                            path=_annotation_path(d), hint="every subset of a dataset needs the same classes")
         if name == "train":
             sampler = _sampler(cfg, "train")
             transform = train_transform(d["modality"], sampler.num_clips, int(d["clip_len"]), input_size=int(d["input_size"]),
@@ -292,11 +302,21 @@ def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
 
 
 def _overrides(values: Sequence[str]) -> list[str]:
+    from tsnlib.errors import UsageError
+
     bad = [v for v in values if "=" not in v]
     if bad:
-        raise SystemExit(f"tsnlib: expected key=value overrides after the config, got {bad} "
+        raise UsageError(f"expected key=value overrides after the config, got {bad} "
                          "(e.g. optim.lr=0.01 data.num_segments=5)")
     return list(values)
+
+
+def _at_least_1(option: str, value: int | None) -> None:
+    """Raise :class:`tsnlib.errors.UsageError` unless ``value`` is None (not given) or >= 1."""
+    from tsnlib.errors import UsageError
+
+    if value is not None and value < 1:
+        raise UsageError(f"{option} must be a whole number >= 1, got {value}")
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -310,6 +330,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: train.work_dir or <outputs>/runs/<name>)")
     parser.add_argument("--resume", nargs="?", const=True, default=None, metavar="CKPT",
                         help="continue exactly from CKPT (default: <work-dir>/last.pth)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="the work folder already holds a run: delete its files and train afresh (without "
+                             "--resume or --overwrite such a folder is refused, so that two runs never mix)")
     parser.add_argument("--init-from", default=None, metavar="CKPT",
                         help="start from these weights (fine-tuning; a classifier of another size is dropped)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
@@ -335,7 +358,8 @@ def cli_train(args: argparse.Namespace) -> int:
     if args.work_dir:
         overrides.append(f"train.work_dir={args.work_dir}")
     cfg = load_config(args.config, overrides)
-    trainer = train(cfg, work_dir=args.work_dir, device=args.device, resume=args.resume, init_from=args.init_from)
+    trainer = train(cfg, work_dir=args.work_dir, device=args.device, resume=args.resume, init_from=args.init_from,
+                    overwrite=bool(getattr(args, "overwrite", False)))
     if trainer.is_main:
         best = trainer.best_metric
         print(f"tsnlib: done; checkpoints in {trainer.work_dir} (last.pth"
@@ -367,6 +391,7 @@ def test_checkpoint(cfg: Mapping, checkpoint: str | os.PathLike, device=None, ve
     Introduced in notebooks/03_train_rgb.ipynb (what ``tsnlib test`` calls).
     """
     from tsnlib.evaluation import predict_scores
+    from tsnlib.training import CheckpointError
     from tsnlib.utils import get_device
 
     device = get_device(device, verbose=verbose) if not isinstance(device, torch.device) else device
@@ -374,8 +399,9 @@ def test_checkpoint(cfg: Mapping, checkpoint: str | os.PathLike, device=None, ve
     datasets = build_datasets(cfg, subsets=("test",))
     data_names = list(datasets["label_map"].names)
     if data_names != names:
-        raise ValueError(f"the classes of checkpoint '{checkpoint}' ({len(names)}: {names[:4]}...) differ from the "
-                         f"test set's ({len(data_names)}: {data_names[:4]}...)")
+        raise CheckpointError(f"the classes of checkpoint '{checkpoint}' ({len(names)}: {names[:4]}...) differ from "
+                              f"the test set's ({len(data_names)}: {data_names[:4]}...): test it on the dataset it "
+                              "was trained on")
     loader = build_loaders(cfg, {"test": datasets["test"]})["test"]
     t = cfg["test"]
     sampler = datasets["test"].sampler
@@ -400,6 +426,7 @@ def cli_test(args: argparse.Namespace) -> int:
     from tsnlib.utils import get_device
 
     overrides = _overrides(args.overrides)
+    _at_least_1("--clips", args.clips)
     if args.clips is not None:
         overrides.append(f"test.num_clips={args.clips}")
     if args.crops is not None:
@@ -458,9 +485,15 @@ def cli_predict(args: argparse.Namespace) -> int:
     from tsnlib.evaluation import predict_video
     from tsnlib.utils import get_device
 
+    from tsnlib.errors import DecodeError
+
     out = getattr(args, "out", None)
     if out and Path(out).suffix.lower() not in (".mp4", ".gif"):
         raise SystemExit(f"tsnlib predict: --out writes .mp4 or .gif files, got '{out}'")
+    _at_least_1("--clips", args.clips)
+    _at_least_1("--topk", args.topk)
+    if not Path(args.video).is_file():
+        raise DecodeError("video file not found", path=args.video, hint="give the path of a video file")
     device = get_device(args.device)
     model, cfg, names = load_model_from_checkpoint(args.checkpoint, device=device)
     if out and cfg["data"]["modality"] == "Flow":

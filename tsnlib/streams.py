@@ -243,7 +243,8 @@ def train_or_reuse(
     * missing, different, or ``reuse=False``: trained from the start by
       :func:`tsnlib.training.train` (``init_from``: a weights file to start from, e.g.
       :func:`save_stream_init`'s), after removing the files of the old run (``best.pth``,
-      ``last.pth``, ``metrics.jsonl``, ``config.yaml``, ``scores_test.npz``), so that nothing of it
+      ``last.pth``, ``metrics.jsonl``, ``config.yaml``, ``scores_test.npz``; ``overwrite=True``
+      removes any other file of it, see :func:`tsnlib.training.run_files`), so that nothing of it
       survives next to the new checkpoint.
 
     Prints what it decided.
@@ -277,7 +278,7 @@ def train_or_reuse(
     print(f"tsnlib: {reason}")
     for name in _RUN_FILES:
         (work_dir / name).unlink(missing_ok=True)
-    trainer = training.train(dict(cfg), work_dir=work_dir, device=device, init_from=init_from)
+    trainer = training.train(dict(cfg), work_dir=work_dir, device=device, init_from=init_from, overwrite=True)
     return {"work_dir": work_dir, "reused": False, "reason": reason, "history": list(trainer.history)}
 
 

@@ -56,6 +56,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, DistributedSampler
 
+from tsnlib.errors import CheckpointError, UsageError
 from tsnlib.utils import progress, seed_everything
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "init_from_checkpoint",
+    "run_files",
     "read_metrics",
     "plot_curves",
     "Trainer",
@@ -81,13 +83,6 @@ __all__ = [
 
 #: Written into every checkpoint; :func:`load_checkpoint` checks it.
 CHECKPOINT_FORMAT = "tsnlib-checkpoint-1"
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot (or must not) be loaded: missing, not plain data, wrong format.
-
-    Introduced in notebooks/03_train_rgb.ipynb.
-    """
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,7 +399,12 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: '{path}'")
+        raise CheckpointError(f"checkpoint not found: '{path}' (no such file)")
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if not head.startswith((b"PK", b"\x80")):  # torch.save writes a zip archive (legacy: a pickle)
+        raise CheckpointError(f"'{path}' is not a checkpoint (not a file written by torch.save): give a last.pth "
+                              "or best.pth written by tsnlib train, or a state dict saved with torch.save")
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -417,9 +417,12 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
             "Re-save the weights from a trusted source as a state dict."
         ) from None
     except Exception as err:  # truncated file, not a torch file, ...
-        raise CheckpointError(f"cannot read checkpoint '{path}': {type(err).__name__}: {err}") from err
+        raise CheckpointError(f"'{path}' is not a checkpoint torch can read (truncated? torch.load: "
+                              f"{type(err).__name__}: {' '.join(str(err).split())[:200]}): give a last.pth or best.pth written by tsnlib "
+                              "train, or a state dict saved with torch.save") from err
     if not isinstance(obj, dict):
-        raise CheckpointError(f"'{path}' holds a {type(obj).__name__}, not a checkpoint dict")
+        raise CheckpointError(f"'{path}' holds a {type(obj).__name__}, not a checkpoint dict: give a last.pth or "
+                              "best.pth written by tsnlib train")
     if "format" in obj and obj["format"] != CHECKPOINT_FORMAT:
         raise CheckpointError(f"'{path}' has checkpoint format {obj['format']!r}; this tsnlib reads {CHECKPOINT_FORMAT!r}")
     return obj
@@ -436,6 +439,16 @@ def _model_state(obj: Mapping) -> dict:
     if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError("the checkpoint holds no model state dict (a mapping of names to tensors)")
     return state
+
+
+def _shape_mismatches(state: Mapping, own: Mapping) -> list[str]:
+    """``"name: checkpoint (shape) vs model (shape)"`` for the tensors whose shapes differ, and missing names."""
+    out = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+           for k, v in state.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]
+    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
+    if missing:
+        out.append(f"{len(missing)} model tensors missing from the checkpoint ({', '.join(missing[:3])})")
+    return out
 
 
 def init_from_checkpoint(model: nn.Module, source, verbose: bool = True) -> dict:
@@ -965,9 +978,24 @@ class Trainer:
     def resume(self, path: str | os.PathLike | bool = True) -> None:
         """Continue from a checkpoint (``True``: ``<work_dir>/last.pth``): weights, optimiser, epoch, RNG."""
         path = self.work_dir / "last.pth" if path is True or path in ("", None) else Path(path)
+        if path == self.work_dir / "last.pth" and not path.is_file():
+            raise CheckpointError(f"nothing to resume in '{self.work_dir}': it has no last.pth; start the run "
+                                  "without --resume (resume=), or name the checkpoint: --resume CKPT")
         ckpt = load_checkpoint(path)
         if "optimizer" not in ckpt or "epoch" not in ckpt:
             raise CheckpointError(f"'{path}' holds weights only (no optimiser/epoch): use init_from to fine-tune from it")
+        names, own = ckpt.get("class_names"), self.class_names
+        if names is not None and own is not None and list(names) != list(own):
+            raise CheckpointError(
+                f"'{path}' was trained on {len(names)} classes ({', '.join(map(str, names[:4]))}, ...), this "
+                f"config's dataset has {len(own)} ({', '.join(own[:4])}, ...): resuming continues a run on the "
+                "same classes; to start from its weights on these classes use --init-from (init_from=) instead")
+        mismatch = _shape_mismatches(_model_state(ckpt), _unwrap(self.raw_model).state_dict())
+        if mismatch:
+            raise CheckpointError(
+                f"'{path}' does not fit this config's model ({self.cfg['model']['backbone']}, "
+                f"{self.cfg['data']['modality']}, clip_len {self.cfg['data']['clip_len']}): {'; '.join(mismatch[:3])}; "
+                "resume with the config the run was trained with (its config.yaml)")
         saved_world = int(ckpt.get("world_size") or 1)
         self.load_state_dict(ckpt)
         if self.is_main:
@@ -1061,9 +1089,37 @@ def default_work_dir(cfg: Mapping) -> Path:
     return Path(wd).expanduser() if wd else output_dir() / "runs" / str(cfg.get("name") or "run")
 
 
+def run_files(work_dir: str | os.PathLike) -> list[Path]:
+    """The files of a training run in ``work_dir`` (sorted; empty when there is no run).
+
+    Introduced in notebooks/03_train_rgb.ipynb. A folder holds a run when it has a checkpoint
+    (``last.pth``, ``best.pth``, ``epoch_XXX.pth``) or a non-empty ``metrics.jsonl``; the run's files
+    are then those, plus ``config.yaml``, the score files ``scores_*.npz`` of ``tsnlib test`` and
+    the TensorBoard folder ``tb/``.
+    """
+    work_dir = Path(work_dir)
+    if not work_dir.is_dir():
+        return []
+    checkpoints = [work_dir / n for n in ("last.pth", "best.pth") if (work_dir / n).is_file()]
+    checkpoints += list(work_dir.glob("epoch_[0-9][0-9][0-9]*.pth"))
+    metrics = work_dir / "metrics.jsonl"
+    if not checkpoints and not (metrics.is_file() and metrics.stat().st_size > 0):
+        return []
+    others = [work_dir / n for n in ("metrics.jsonl", "config.yaml", "tb") if (work_dir / n).exists()]
+    return sorted(set(checkpoints + others + list(work_dir.glob("scores_*.npz"))))
+
+
+def _clear_run(files: Sequence[Path]) -> None:
+    for f in files:
+        if f.is_dir():
+            shutil.rmtree(f)
+        else:
+            f.unlink(missing_ok=True)
+
+
 def train(cfg: Mapping | str, work_dir: str | os.PathLike | None = None, device=None,
           resume: str | os.PathLike | bool | None = None, init_from: str | os.PathLike | None = None,
-          hooks: Sequence[Callable] = ()) -> Trainer:
+          hooks: Sequence[Callable] = (), overwrite: bool = False) -> Trainer:
     """Build data, model and :class:`Trainer` from a config and train; returns the trainer.
 
     Introduced in notebooks/03_train_rgb.ipynb (what ``tsnlib train`` calls).
@@ -1072,18 +1128,35 @@ def train(cfg: Mapping | str, work_dir: str | os.PathLike | None = None, device=
     * ``resume``: ``True`` (``<work_dir>/last.pth``) or a checkpoint path: continue exactly.
     * ``init_from``: a checkpoint whose weights start the model (fine-tuning; a classifier with
       another class count is dropped and reported). Exclusive with ``resume``.
+    * ``overwrite``: a fresh run in a ``work_dir`` that already holds one (:func:`run_files`)
+      first deletes the old run's files. Without it (and without ``resume``) such a folder raises
+      :class:`tsnlib.errors.UsageError`, so that two runs never mix in one folder.
     """
     from tsnlib.config import load_config
     from tsnlib.experiment import build_datasets, build_loaders, build_model_from_config
+    from tsnlib.utils import _check_device
 
     if not isinstance(cfg, Mapping):
         cfg = load_config(cfg)
     if resume and init_from:
-        raise ValueError("give resume (continue a run) or init_from (fine-tune from weights), not both")
+        raise UsageError("give resume (continue a run) or init_from (fine-tune from weights), not both")
+    if resume and overwrite:
+        raise UsageError("give resume (continue the run in the work folder) or overwrite (replace it), not both")
+    if device is not None:
+        _check_device(device, "--device")
     cfg = _to_plain(cfg)
     dist_info = setup_distributed(device)
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(cfg)
     cfg["train"]["work_dir"] = str(work_dir)
+    old = [] if resume else run_files(work_dir)
+    if old and not overwrite:
+        raise UsageError(
+            f"'{work_dir}' already holds a run ({', '.join(f.name for f in old[:5])}): continue it with --resume "
+            "(resume=True), replace it with --overwrite (overwrite=True; its files are deleted first), or give "
+            "another --work-dir")
+    if old and dist_info.is_main:
+        print(f"tsnlib: --overwrite: deleting the old run in {work_dir} ({', '.join(f.name for f in old)})")
+        _clear_run(old)
     seed_everything(int(cfg["train"]["seed"]))  # same model init on every process
     datasets = build_datasets(cfg, subsets=("train", "val"))
     loaders = build_loaders(cfg, datasets, distributed=dist_info.distributed, dist=dist_info)
