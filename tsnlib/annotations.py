@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,10 +195,7 @@ class LabelMap:
 
     def to_file(self, path) -> Path:
         """Write ``classInd.txt`` style: ``"1 Name"`` per line, 1-based. Returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{i} {n}\n" for i, n in enumerate(self._names, 1)), encoding="utf-8")
-        return path
+        return _write_atomic(Path(path), "".join(f"{i} {n}\n" for i, n in enumerate(self._names, 1)))
 
     @classmethod
     def from_file(cls, path) -> LabelMap:
@@ -738,7 +736,7 @@ def read_list_file(path, kind: str | None = "video", data_prefix=None, label_map
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError("list file not found", path=path)
+        raise DataError("list file not found", path=path, hint="give an existing list file (tsnlib lists writes them)")
     records, _ = _list_records(path, kind, data_prefix, label_map, _raise)
     if label_map is None:
         label_map = _default_label_map(path, records, _raise)
@@ -914,7 +912,8 @@ def detect_layout(path) -> str:
     """
     path = Path(path)
     if not path.exists():
-        raise DataError("dataset path not found", path=path)
+        raise DataError("dataset path not found", path=path,
+                        hint="give an existing dataset folder, list file or folder of videos")
     if path.is_file():
         if (path.name == "classInd.txt" or _UCF_LIST_FILE.match(path.name)) and _is_ucf101_ann(path.parent):
             return "ucf101"
@@ -1055,26 +1054,38 @@ def write_list_file(records: Sequence[VideoRecord], path, kind: str = "video", r
     count, often one less: a flow loader given the RGB count would read past the end). Paths
     are written relative to ``root`` (default: the list's own folder, so that
     :func:`read_list_file` reads it back without a ``data_prefix``), with ``/`` separators.
-    A label < 0, a missing count or a path with whitespace (which MMAction2 cannot read) raises
-    :class:`~tsnlib.errors.DataError` naming the record.
+    The file is written whole or not at all (a temporary file renamed into place).
+
+    A path with spaces inside is written (:func:`read_list_file` takes the numbers from the
+    right), with a ``UserWarning``: MMAction2's loaders split lines on whitespace and cannot read
+    it. A label < 0, a missing count, or a path with a line break or with whitespace at either
+    end (no list line can hold those) raises :class:`~tsnlib.errors.DataError` naming the record.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
+    path = Path(path)
+    text = _list_text(records, path, kind, root)
+    return _write_atomic(path, text)
+
+
+def _list_text(records: Sequence[VideoRecord], path: Path, kind: str, root=None) -> str:
+    """The text of a list file (see :func:`write_list_file`); checks every record, writes nothing."""
     if kind not in LIST_KINDS:
         raise ValueError(f"kind must be one of {LIST_KINDS}, got {kind!r}")
-    path = Path(path)
     base = Path(root) if root is not None else path.parent
     base = base.absolute()
-    lines = []
+    lines, spaced = [], []
     for r in records:
         where = r.source or r.video_id
         if r.label < 0:
             raise DataError(f"record {r.video_id} has no label ({r.label}); list files need 0-based labels",
                             path=r.path, source=r.source)
         rel = Path(os.path.relpath(Path(r.path).absolute(), base)).as_posix()
+        if "\n" in rel or "\r" in rel or rel != rel.strip():
+            raise DataError(f"path {rel!r} has a line break or whitespace at an end, which no list line can hold",
+                            path=r.path, source=r.source, hint="rename the file or folder")
         if any(c.isspace() for c in rel):
-            raise DataError(f"path {rel!r} contains whitespace, which the list format cannot hold", path=r.path,
-                            source=r.source)
+            spaced.append(rel)
         if kind == "video":
             lines.append(f"{rel} {r.label}")
             continue
@@ -1084,8 +1095,21 @@ def write_list_file(records: Sequence[VideoRecord], path, kind: str = "video", r
             raise DataError(f"record {where} has no {field}; count the frame folder first", path=r.path,
                             source=r.source)
         lines.append(f"{rel} {int(count)} {r.label}")
+    if spaced:
+        warnings.warn(f"{path.name}: {len(spaced)} path(s) with spaces, e.g. {spaced[0]!r}: tsnlib reads them, "
+                      "MMAction2's list loaders (which split lines on whitespace) cannot", UserWarning, stacklevel=3)
+    return "".join(line + "\n" for line in lines)
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -1120,7 +1144,8 @@ def build_lists(root, out_dir, kind: str = "video", splits: Sequence[int] = (1, 
     :class:`~tsnlib.errors.DataError` naming the folder. ``dataset``: ``"auto"``, ``"ucf101"`` or
     ``"hmdb51"``. Paths are relative to ``relative_to`` (default: ``out_dir``, so the lists read
     back with no ``data_prefix``; pass the videos folder for MMAction2's ``data_prefix`` style).
-    HMDB51 videos tagged 0 are in no list.
+    HMDB51 videos tagged 0 are in no list. Every list is checked before the first file is written,
+    and each file is written whole (renamed into place), so an error leaves no half-written folder.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
@@ -1133,24 +1158,29 @@ def build_lists(root, out_dir, kind: str = "video", splits: Sequence[int] = (1, 
                         path=root)
     reader = read_ucf101 if layout == "ucf101" else read_hmdb51
     frames_root = Path(frames_root) if frames_root is not None else root / "rawframes"
-    written: list[Path] = []
+    base = relative_to or out_dir
+    texts: dict[Path, str] = {}  # every file is checked before the first is written: no half-written folder
     label_map = None
     for split in splits:
         for subset in available_subsets(root, split, layout):
             records, label_map = reader(root, split=split, subset=subset)
             stem = out_dir / f"{layout}_{subset}_split_{split}"
             if kind == "video":
-                written.append(write_list_file(records, f"{stem}_videos.txt", "video", root=relative_to or out_dir))
+                p = Path(f"{stem}_videos.txt")
+                texts[p] = _list_text(records, p, "video", root=base)
                 continue
             frames = _frame_folder_records(records, frames_root)
-            written.append(write_list_file(frames, f"{stem}_rawframes.txt", "frames", root=relative_to or out_dir))
+            p = Path(f"{stem}_rawframes.txt")
+            texts[p] = _list_text(frames, p, "frames", root=base)
             with_flow = [r for r in frames if r.num_flow_frames]
             if with_flow:
                 if len(with_flow) != len(frames):
                     lacking = next(r for r in frames if not r.num_flow_frames)
                     raise DataError("frame folder has no flow_x/flow_y files while others do", path=lacking.path,
                                     source=lacking.source)
-                written.append(write_list_file(frames, f"{stem}_flow.txt", "flow", root=relative_to or out_dir))
+                p = Path(f"{stem}_flow.txt")
+                texts[p] = _list_text(frames, p, "flow", root=base)
+    written = [_write_atomic(p, text) for p, text in texts.items()]
     if label_map is not None:
         written.insert(0, write_label_map(label_map, out_dir / "classInd.txt"))
     return written
@@ -1174,13 +1204,12 @@ def add_lists_arguments(parser) -> None:
 
 
 def cli_lists(args) -> int:
-    """``tsnlib lists``: write the list files and ``classInd.txt``; prints them; exit 1 on a data error."""
-    try:
-        written = build_lists(args.root, args.out, kind=args.kind, splits=args.splits, dataset=args.dataset,
-                              frames_root=args.frames_root, relative_to=args.relative_to)
-    except DataError as exc:
-        print(f"error: {exc}")
-        return 1
+    """``tsnlib lists``: write the list files and ``classInd.txt``; prints them.
+
+    A data error (raised before any file is written) is printed as one line by :func:`tsnlib.cli.main`.
+    """
+    written = build_lists(args.root, args.out, kind=args.kind, splits=args.splits, dataset=args.dataset,
+                          frames_root=args.frames_root, relative_to=args.relative_to)
     for p in written:
         n = sum(1 for line in p.read_text(encoding="utf-8").splitlines() if line.strip())
         print(f"{p}  ({n} lines)")
