@@ -220,7 +220,7 @@ class _Evil:
         return (Path.touch, (Path(self.marker),))
 
 
-def test_crafted_pickle_checkpoint_is_refused_without_running_code(tmp_path):
+def test_crafted_pickle_checkpoint_is_refused_without_running_code(tmp_path, capsys):
     marker = tmp_path / "pwned"
     # the payload really runs code when unpickled without protection ...
     import pickle
@@ -247,8 +247,15 @@ def test_crafted_pickle_checkpoint_is_refused_without_running_code(tmp_path):
         t.resume(bad_zip)
     from tsnlib.cli import main
 
+    video = tmp_path / "any.avi"
+    video.write_bytes(b"")  # predict reads the checkpoint before it opens the video
     with pytest.raises(CheckpointError, match="refusing"):
-        main(["predict", str(tmp_path / "any.avi"), "--checkpoint", str(bad_zip)])
+        main(["predict", str(video), "--checkpoint", str(bad_zip), "--debug"])
+    # without --debug the command prints the refusal as its one error line
+    capsys.readouterr()
+    assert main(["predict", str(video), "--checkpoint", str(bad_zip)]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"tsnlib predict: error: refusing to load '{bad_zip}'")
     assert not marker.exists()
 
 
