@@ -313,7 +313,7 @@ def _coerce(dotted: str, value, default, where: str):
     if value is None:
         if dotted in _NULLABLE:
             return None
-        example = f", e.g. {dotted}={format_value(default)}" if default is not None else ""
+        example = f", e.g. {dotted}={_format_value(default)}" if default is not None else ""
         raise ConfigError(f"{dotted} needs a value{example}; got nothing ({where})")
     if isinstance(value, Mapping):
         raise ConfigError(f"{dotted} must be a single value, got a mapping ({where})")
@@ -351,7 +351,7 @@ def _coerce(dotted: str, value, default, where: str):
     return value
 
 
-def format_value(value) -> str:
+def _format_value(value) -> str:
     """A config value as it is written in an override (``0.01``, ``true``, ``null``, ``[20, 40]``)."""
     return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
 
