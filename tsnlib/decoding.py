@@ -1162,7 +1162,9 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
     * ``resume=True``: folders already complete (:func:`is_complete_frame_folder`) are kept;
       half-written ``*.tmp-*`` folders are not counted as done and are redone.
     * A failing video is recorded and the others continue; the failures are printed at the end
-      (and returned with ``return_failures=True``).
+      (and returned with ``return_failures=True``). Videos that would share a folder (``clip.mp4``
+      and ``clip.avi`` in one class folder) are failures too, each naming the other
+      (:func:`tsnlib.utils.folder_conflicts`); the rest is extracted.
     * ``backend``: the decoder of :func:`extract_frames`.
 
     Returns frame-folder records, in input order, without the failed videos: copies of the input
@@ -1171,19 +1173,17 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
-    from tsnlib.utils import run_per_video  # noqa: PLC0415
+    from tsnlib.utils import folder_conflicts, run_per_video  # noqa: PLC0415
 
     out_root = Path(out_root)
     recs = [_as_record(r) for r in records]
     targets = [_frame_folder_of(r, out_root) for r in recs]
-    owners: dict[Path, object] = {}
-    for r, t in zip(recs, targets):
-        if t in owners:
-            raise ValueError(f"two videos map to the same frame folder {t}: {owners[t].path} and {r.path}")
-        owners[t] = r
+    conflicts = folder_conflicts([r.path for r in recs], targets)
     done: set[int] = set()
     todo: list[int] = []
     for i, t in enumerate(targets):
+        if i in conflicts:
+            continue
         if resume and is_complete_frame_folder(t):
             done.add(i)
         else:
@@ -1192,12 +1192,13 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
     jobs = {i: (str(recs[i].path), str(targets[i]), kwargs) for i in todo}
     finished, failures = run_per_video(_extract_job, jobs, {i: recs[i].path for i in todo}, workers=workers,
                                        desc="frames", show_progress=progress, initializer=_init_extract_worker)
+    failures = [(str(recs[i].path), message) for i, message in conflicts.items()] + failures
     done.update(finished)
 
     out = [_folder_record(recs[i], targets[i]) for i in range(len(recs)) if i in done]
     if progress or failures:
-        print(f"frames: {len(recs)} videos, {len(todo) - len(failures)} extracted, "
-              f"{len(recs) - len(todo)} already done, {len(failures)} failed")
+        print(f"frames: {len(recs)} videos, {len(todo) - len(failures) + len(conflicts)} extracted, "
+              f"{len(recs) - len(todo) - len(conflicts)} already done, {len(failures)} failed")
     for path, message in failures:
         print(f"  FAILED {path}: {message}")
     return (out, failures) if return_failures else out

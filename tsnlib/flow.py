@@ -713,7 +713,8 @@ def extract_dataset_flow(
       it is; half-written ``*.tmp-*`` folders are deleted and those videos redone. ``resume=False``
       redoes everything. Two extractions into the same ``out_root`` at once are not supported.
     * A video that fails is listed and the others go on; at the end a summary of the failures is
-      printed.
+      printed. Videos that would share a folder (``clip.mp4`` and ``clip.avi`` in one class
+      folder) are failures too, each naming the other (:func:`tsnlib.utils.folder_conflicts`).
     * ``backend``: the video decoder (:func:`tsnlib.decoding.iter_frames`).
 
     Workers are started with the ``spawn`` method (safe after torch, CUDA or OpenCV threads
@@ -727,22 +728,20 @@ def extract_dataset_flow(
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    from tsnlib.utils import run_per_video
+    from tsnlib.utils import folder_conflicts, run_per_video
 
     out_root = Path(out_root)
     recs = [_as_record(r) for r in records]
     targets = [_target_folder(r, out_root, level) for r in recs]
-    seen: dict[Path, object] = {}
-    for r, t in zip(recs, targets):
-        if t in seen:
-            raise ValueError(f"two videos map to the same frame folder {t}: {seen[t].path} and {r.path}")
-        seen[t] = r
+    conflicts = folder_conflicts([r.path for r in recs], targets)
     # fail early, in this process, on a method that cannot run (missing contrib build, weights)
     FlowEstimator(method, **method_options)
 
     results: dict[int, dict] = {}
     todo: list[int] = []
     for i, t in enumerate(targets):
+        if i in conflicts:
+            continue
         if resume and is_complete_flow_folder(t):
             c = count_frame_folder(t)
             results[i] = {"num_frames": c["img"], "num_flow": c["flow_x"]}
@@ -755,14 +754,15 @@ def extract_dataset_flow(
     extracted, failures = run_per_video(_extract_one, jobs, {i: recs[i].path for i in todo}, workers=workers,
                                         desc=f"flow ({method})", show_progress=progress, initializer=_init_worker,
                                         initargs=(method, dict(method_options)))
+    failures = [(str(recs[i].path), message) for i, message in conflicts.items()] + failures
     results.update(extracted)
 
     frame_records = [
         _frame_record(recs[i], targets[i], results[i]["num_frames"], results[i]["num_flow"])
         for i in range(len(recs)) if i in results
     ]
-    skipped = len(recs) - len(todo)
-    summary = f"flow: {len(recs)} videos, {len(todo) - len(failures)} extracted, {skipped} already done, {len(failures)} failed"
+    skipped = len(recs) - len(todo) - len(conflicts)
+    summary = f"flow: {len(recs)} videos, {len(todo) - len(failures) + len(conflicts)} extracted, {skipped} already done, {len(failures)} failed"
     if progress or failures:
         print(summary)
     for path, message in failures:
