@@ -74,7 +74,8 @@ def reencode_with_b_frames(src: Path, dst: Path) -> Path:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--root", type=Path, default=None, help="synthetic (or UCF101-layout) root; default tsnlib.utils.synthetic_root()")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="synthetic (or UCF101-layout) root; default tsnlib.utils.synthetic_root()")
     parser.add_argument("--videos", type=int, default=30, help="videos timed (default 30)")
     parser.add_argument("--b-videos", type=int, default=10, help="of them, re-encoded with B-frames (default 10)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds after the warm-up (default 5)")

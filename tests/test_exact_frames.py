@@ -349,7 +349,8 @@ def test_extraction_workers_stop_when_the_main_process_is_killed(tmp_path):
     """``kill -9`` of the main process: its worker processes exit within seconds, not after their video."""
     script = ("import time\nfrom tsnlib.utils import run_per_video\n"
               "if __name__ == '__main__':\n"
-              "    run_per_video(time.sleep, {0: (120,), 1: (120,)}, {0: 'a', 1: 'b'}, workers=2, show_progress=False)\n")
+              "    run_per_video(time.sleep, {0: (120,), 1: (120,)}, {0: 'a', 1: 'b'}, workers=2,\n"
+              "                  show_progress=False)\n")
     (tmp_path / "job.py").write_text(script)
     env = dict(os.environ, PYTHONPATH=str(Path(D.__file__).resolve().parents[1]))
     parent = subprocess.Popen([sys.executable, str(tmp_path / "job.py")], cwd=tmp_path, env=env)

@@ -62,7 +62,7 @@ ERROR_KINDS = (
     "unreadable-frame",  # a frame JPEG that cannot be decoded
     "count-mismatch",  # list count vs files on disk, flow_x vs flow_y, flow vs RGB
     "duplicate",  # a video listed twice in one list
-    "inexact-frames",  # sparse reads differ from a sequential decode (check-data --exact), or a decoder would
+    "inexact-frames",  # sparse reads differ from a sequential decode (--exact); decord asked for a file it reads wrongly
 )
 #: Problem kinds reported but not failing the check.
 WARNING_KINDS = ("unlisted",)  # a video on disk that no list references
@@ -159,7 +159,8 @@ def _inexact_frames(path: Path, backend: str, num_frames: int) -> list[tuple[str
         return []
     listed = ", ".join(str(i) for i in sorted(wrong)[:8]) + (", ..." if len(wrong) > 8 else "")
     return [("inexact-frames", f"{name}: {len(wrong)} of {len(wanted)} sparsely read frames differ from a sequential "
-                               f"decode (frames {listed}; max difference {worst}); read it with backend 'pyav'")]
+                               f"decode (frames {listed}; max difference {worst}); read such files with PyAV "
+                               "(data.backend=pyav, --backend pyav)")]
 
 
 def check_video(path, decode: bool = True, backend: str = "auto", num_samples: int = 3,
@@ -498,15 +499,15 @@ def cli_check_data(args) -> int:
 
     Warnings (unlisted videos) are printed but do not fail the check.
     """
+    exact = bool(getattr(args, "exact", False)) and not args.no_decode
     try:
         problems, checked = _run(args.path, split=args.split, kind=getattr(args, "kind", None),
-                                 decode=not args.no_decode, workers=args.workers,
-                                 exact=bool(getattr(args, "exact", False)) and not args.no_decode)
+                                 decode=not args.no_decode, workers=args.workers, exact=exact)
     except DataError as exc:
         print(f"error: {exc}")
         return 1
     if problems:
         print(format_problems(problems))
     print(f"{summarize_problems(problems)}; {_plural(checked, 'file')} checked"
-          f"{'' if not args.no_decode else ' (not decoded)'}{' (sparse reads checked exact)' if getattr(args, 'exact', False) and not args.no_decode else ''}")
+          f"{'' if not args.no_decode else ' (not decoded)'}{' (sparse reads checked exact)' if exact else ''}")
     return 1 if any(p.severity == "error" for p in problems) else 0

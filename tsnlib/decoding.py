@@ -161,9 +161,9 @@ def probe_video(path) -> VideoProbe | None:
     """Probe a video file once per process: codec, B-frames, size and rotation; None if PyAV cannot.
 
     Opens the file with PyAV (FFmpeg reads the headers and a few packets) and decodes its first
-    frame for the rotation flag; about half a millisecond on a small AVI, against ~13 ms for one
-    training sample (benchmarks/bench_loading.py). The answer is cached per path, size and
-    modification time, so a DataLoader worker probes each file once. ``None`` (not cached) when
+    frame for the rotation flag: about 2 ms on the synthetic set's AVIs, a training sample's first
+    read of a file costs 1.2x what it did without it (benchmarks/bench_exact.py). The answer is
+    cached per path, size and modification time, so a DataLoader worker probes each file once. ``None`` (not cached) when
     the file cannot be opened or decoded: the readers then report why.
 
     Introduced in notebooks/01_data_preparation.ipynb.
@@ -708,10 +708,11 @@ def open_video(path, backend: str = "auto", num_threads: int = 1) -> VideoReader
     ``backend``: ``"auto"`` (decord if it can be imported, is exact on the file and opens it, else
     PyAV; files :func:`decord_problem` names go to PyAV silently, by policy; a fallback after
     decord failed to open a file is warned about once per process, naming the file), ``"decord"``
-    (a DecodeError saying why for files it would read wrongly) or ``"pyav"``. ``num_threads``: decoding threads per reader (1: best with
-    several DataLoader workers). Returns a :class:`VideoReader`; ``reader.get_frames(indices)``
-    gives ``uint8 (N, H, W, 3)`` RGB. Raises :class:`~tsnlib.errors.DecodeError` naming the file
-    for a missing, empty, unreadable, stream-less, zero-frame or truncated video.
+    (a DecodeError saying why for files it would read wrongly) or ``"pyav"``. ``num_threads``:
+    decoding threads per reader (1: best with several DataLoader workers). Returns a
+    :class:`VideoReader`; ``reader.get_frames(indices)`` gives ``uint8 (N, H, W, 3)`` RGB. Raises
+    :class:`~tsnlib.errors.DecodeError` naming the file for a missing, empty, unreadable,
+    stream-less, zero-frame or truncated video.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """

@@ -762,7 +762,8 @@ def extract_dataset_flow(
         for i in range(len(recs)) if i in results
     ]
     skipped = len(recs) - len(todo) - len(conflicts)
-    summary = f"flow: {len(recs)} videos, {len(todo) - len(failures) + len(conflicts)} extracted, {skipped} already done, {len(failures)} failed"
+    extracted_now = len(todo) - len(failures) + len(conflicts)
+    summary = f"flow: {len(recs)} videos, {extracted_now} extracted, {skipped} already done, {len(failures)} failed"
     if progress or failures:
         print(summary)
     for path, message in failures:
@@ -858,8 +859,9 @@ def prepare_flow_dataset(
     (``workers``); then :func:`tsnlib.annotations.build_lists` writes into ``frames_root``
     ``classInd.txt`` and, per subset (train, test, and val with a val list),
     ``<dataset>_<subset>_split_<split>_rawframes.txt`` (RGB counts) and ``..._flow.txt`` (flow
-    counts); ``backend``: the video decoder. A config then reads them with ``data.dataset=list``, ``data.root=<frames_root>``,
-    ``data.source=frames`` (the ``tsn_*_flow`` presets).
+    counts). A config then reads them with ``data.dataset=list``, ``data.root=<frames_root>``,
+    ``data.source=frames`` (the ``tsn_*_flow`` presets). ``backend``: the video decoder
+    (:func:`tsnlib.decoding.iter_frames`; not part of the stamp below).
 
     ``frames_root/flow.json`` records how the flow was made (method, bound, sizes, quality, method
     options) and from what (a synthetic dataset's generator version, size and seed; else the root's
