@@ -161,8 +161,9 @@ def probe_video(path) -> VideoProbe | None:
     """Probe a video file once per process: codec, B-frames, size and rotation; None if PyAV cannot.
 
     Opens the file with PyAV (FFmpeg reads the headers and a few packets) and decodes its first
-    frame for the rotation flag: about 2 ms on the synthetic set's AVIs, a training sample's first
-    read of a file costs 1.2x what it did without it (benchmarks/bench_exact.py). The answer is
+    frame for the rotation flag: about 1-2 ms on the synthetic set's AVIs, so a training sample's
+    first read of a file costs 1.1-1.2x what it did without it, later reads nothing more
+    (benchmarks/bench_exact.py). The answer is
     cached per path, size and modification time, so a DataLoader worker probes each file once. ``None`` (not cached) when
     the file cannot be opened or decoded: the readers then report why.
 
