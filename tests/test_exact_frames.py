@@ -378,3 +378,32 @@ def test_extraction_workers_stop_when_the_main_process_is_killed(tmp_path):
                 os.kill(p, signal.SIGKILL)
             except OSError:
                 pass
+
+
+# ----------------------------------------------------------------------------------------------
+# --backend on predict, test, frames and flow
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("argv", [["predict", "v.avi", "--checkpoint", "c.pth"], ["test", "preset", "c.pth"],
+                                  ["frames", "src", "--out", "o"], ["flow", "src", "--out", "o"]])
+def test_commands_take_a_backend(argv):
+    from tsnlib.cli import build_parser
+
+    assert build_parser(only=argv[0]).parse_args(argv + ["--backend", "pyav"]).backend == "pyav"
+    with pytest.raises(SystemExit):
+        build_parser(only=argv[0]).parse_args(argv + ["--backend", "opencv"])
+
+
+@needs_decord
+def test_frames_backend_decord_refuses_a_file_it_would_read_wrongly(tmp_path, capsys):
+    src = tmp_path / "videos" / "Wave"
+    src.mkdir(parents=True)
+    clip = make_video(src / "clip.avi", "mpeg4", b_frames=2, n=12)
+    assert main(["frames", str(tmp_path / "videos"), "--out", str(tmp_path / "a"), "--workers", "0",
+                 "--backend", "decord"]) == 1
+    failed = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip().startswith(f"FAILED {clip}")]
+    assert len(failed) == 1 and "would not be exact" in failed[0] and "B-frames" in failed[0]
+    assert main(["frames", str(tmp_path / "videos"), "--out", str(tmp_path / "b"), "--workers", "0",
+                 "--backend", "pyav"]) == 0
+    assert len(list((tmp_path / "b" / "Wave" / "clip").glob("img_*.jpg"))) == 12
