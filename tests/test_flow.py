@@ -376,12 +376,16 @@ def test_extract_dataset_parallel_lists_failures_and_continues(videos, tmp_path,
     assert _tree_bytes(single / "v0") == _tree_bytes(tmp_path / "out" / "v0")
 
 
-def test_extract_dataset_rejects_colliding_folders(videos, tmp_path):
+def test_extract_dataset_reports_colliding_folders_and_extracts_the_rest(videos, tmp_path):
     twin = tmp_path / "other"
     twin.mkdir()
     (twin / "v0.avi").write_bytes(videos[0].read_bytes())
-    with pytest.raises(ValueError, match="same frame folder"):
-        extract_dataset_flow([videos[0], twin / "v0.avi"], tmp_path / "out", workers=1, progress=False, level=1)
+    records, failures = extract_dataset_flow([videos[0], twin / "v0.avi", videos[1]], tmp_path / "out", workers=1,
+                                             progress=False, level=1)
+    assert [Path(r.path).name for r in records] == ["v1"]
+    assert [p for p, _ in failures] == [str(videos[0]), str(twin / "v0.avi")]
+    assert all("same output folder" in m and str(tmp_path / "out" / "v0") in m for _, m in failures)
+    assert not (tmp_path / "out" / "v0").exists()
 
 
 def test_write_flow_lists_uses_each_count(tmp_path):

@@ -12,7 +12,12 @@ HMDB51 root, a list file or folder of lists, a folder per class), parses **all**
 * a frame folder must number its ``img_``/``flow_x_``/``flow_y_`` files contiguously from its
   start index (0 or 1, detected), hold as many frames as its list line says, and have as many
   ``flow_x`` as ``flow_y`` files, the RGB count or one less;
-* a video on disk that no list references is reported as a warning (``"unlisted"``).
+* a video on disk that no list references is reported as a warning (``"unlisted"``);
+* with ``exact=True`` (``tsnlib check-data --exact``), each video's sparse reads (the frames of
+  the test protocol and of a training draw, read as a :class:`tsnlib.datasets.TSNDataset` reads
+  them) must equal the same frames of a sequential decode by the same decoder
+  (``"inexact-frames"``): the check that a decoder's seeking is right on these files. It decodes
+  every frame of every video, so it costs about a full decode per file.
 
 Each problem is a :class:`Problem` (path, list line, kind, message). The ``tsnlib check-data``
 command prints them and exits with 1 when any is an error.
@@ -57,6 +62,7 @@ ERROR_KINDS = (
     "unreadable-frame",  # a frame JPEG that cannot be decoded
     "count-mismatch",  # list count vs files on disk, flow_x vs flow_y, flow vs RGB
     "duplicate",  # a video listed twice in one list
+    "inexact-frames",  # sparse reads differ from a sequential decode (--exact); decord asked for a file it reads wrongly
 )
 #: Problem kinds reported but not failing the check.
 WARNING_KINDS = ("unlisted",)  # a video on disk that no list references
@@ -97,6 +103,8 @@ class Problem:
 
 def _decode_kind(reason: str) -> str:
     text = reason.lower()
+    if "would not be exact" in text:
+        return "inexact-frames"
     if "not found" in text:
         return "missing-file"
     if "0 bytes" in text or "zero frames" in text or "zero decodable" in text:
@@ -106,12 +114,64 @@ def _decode_kind(reason: str) -> str:
     return "unreadable-video"
 
 
-def check_video(path, decode: bool = True, backend: str = "auto", num_samples: int = 3) -> list[tuple[str, str]]:
+def exact_check_indices(num_frames: int) -> list[list[int]]:
+    """The sparse reads ``check-data --exact`` makes, each on a fresh reader: 0-based frame indices.
+
+    The 25 snippets of the test protocol (:func:`tsnlib.sampling.sample_test_indices`) and a
+    3-segment training draw of seed 0 (:func:`tsnlib.sampling.sample_train_indices`): what a
+    :class:`tsnlib.datasets.TSNDataset` asks a decoder for in one ``get_frames`` call.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    from tsnlib.sampling import sample_test_indices, sample_train_indices  # noqa: PLC0415
+
+    test = sample_test_indices(num_frames, 25).ravel()
+    train = sample_train_indices(num_frames, 3, rng=np.random.default_rng(0)).ravel()
+    return [[int(i) for i in test], [int(i) for i in train]]
+
+
+def _inexact_frames(path: Path, backend: str, num_frames: int) -> list[tuple[str, str]]:
+    """``[("inexact-frames", message)]`` when sparse reads differ from a sequential decode by the same decoder."""
+    import numpy as np  # noqa: PLC0415
+
+    from tsnlib.decoding import open_video  # noqa: PLC0415
+
+    reads = exact_check_indices(num_frames)
+    sparse = []
+    for indices in reads:
+        with open_video(path, backend=backend) as reader:
+            sparse.append((indices, reader.get_frames(indices)))
+            name = reader.backend
+    wanted = {i for indices in reads for i in indices}
+    with open_video(path, backend=backend) as reader:
+        sequential = {i: f for i, f in enumerate(reader.iter_sequential()) if i in wanted}
+    wrong, worst = set(), 0
+    for indices, frames in sparse:
+        for row, i in enumerate(indices):
+            ref = sequential.get(i)
+            if ref is None or ref.shape != frames[row].shape or not np.array_equal(ref, frames[row]):
+                wrong.add(i)
+                if ref is not None and ref.shape == frames[row].shape:
+                    worst = max(worst, int(np.abs(ref.astype(np.int16) - frames[row]).max()))
+    if not wrong:
+        return []
+    listed = ", ".join(str(i) for i in sorted(wrong)[:8]) + (", ..." if len(wrong) > 8 else "")
+    return [("inexact-frames", f"{name}: {len(wrong)} of {len(wanted)} sparsely read frames differ from a sequential "
+                               f"decode (frames {listed}; max difference {worst}); read such files with PyAV "
+                               "(data.backend=pyav, --backend pyav)")]
+
+
+def check_video(path, decode: bool = True, backend: str = "auto", num_samples: int = 3,
+                exact: bool = False) -> list[tuple[str, str]]:
     """Problems of one video file as ``[(kind, message), ...]`` (empty when it is fine).
 
     Without ``decode``: it must exist and not be empty. With ``decode``: it must also open with
     :func:`tsnlib.decoding.open_video`, have frames, and decode its first, last and
-    ``num_samples`` evenly spaced frames (``uint8 (N, H, W, 3)`` of the reader's size).
+    ``num_samples`` evenly spaced frames (``uint8 (N, H, W, 3)`` of the reader's size). With
+    ``exact`` (and ``decode``): the sparse reads of :func:`exact_check_indices` must equal the same
+    frames of a sequential decode by the decoder ``backend`` chooses (``"inexact-frames"``).
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
@@ -144,6 +204,12 @@ def check_video(path, decode: bool = True, backend: str = "auto", num_samples: i
             return [("truncated", f"opens with {n} frames, but frames {wanted} do not all decode: {reason}")]
         if frames.shape[0] != len(wanted) or frames.ndim != 4 or frames.shape[-1] != 3:
             return [("truncated", f"frames {wanted} of {n} decode to an array of shape {tuple(frames.shape)}")]
+    if exact:
+        try:
+            return _inexact_frames(path, backend, n)
+        except Exception as exc:  # noqa: BLE001 - a decoder failing on the full decode is a finding
+            reason = exc.reason if isinstance(exc, DecodeError) else f"{type(exc).__name__}: {exc}"
+            return [(_decode_kind(reason), f"the sequential decode for the exactness check fails: {reason}")]
     return []
 
 
@@ -316,9 +382,9 @@ def _targets(items: list[tuple[ann.VideoRecord, str]]) -> list[_Target]:
     return list(by_path.values())
 
 
-def _check_target(t: _Target, decode: bool) -> list[Problem]:
+def _check_target(t: _Target, decode: bool, exact: bool = False) -> list[Problem]:
     if t.kind == "video":
-        found = check_video(t.path, decode=decode)
+        found = check_video(t.path, decode=decode, exact=exact)
     else:
         found = check_frame_folder(t.path, t.num_frames, t.num_flow_frames, decode=decode)
     return [Problem(t.path, t.source, kind, message) for kind, message in found]
@@ -339,7 +405,7 @@ def _unlisted(video_dir: Path, targets: list[_Target]) -> list[Problem]:
 
 
 def _run(path, split: int | None = None, kind: str | None = None, decode: bool = True, workers: int = 1,
-         show_progress: bool = True) -> tuple[list[Problem], int]:
+         show_progress: bool = True, exact: bool = False) -> tuple[list[Problem], int]:
     from tsnlib.utils import progress  # noqa: PLC0415
 
     path = Path(path)
@@ -354,10 +420,10 @@ def _run(path, split: int | None = None, kind: str | None = None, decode: bool =
         warnings.simplefilter("ignore", UserWarning)  # decoder fallbacks are findings here, not warnings
         if workers and workers > 1:
             with ThreadPoolExecutor(max_workers=int(workers)) as pool:
-                found = list(progress(pool.map(lambda t: _check_target(t, decode), targets), total=len(targets),
+                found = list(progress(pool.map(lambda t: _check_target(t, decode, exact), targets), total=len(targets),
                                       desc="checking", **bar))
         else:
-            found = [_check_target(t, decode) for t in progress(targets, desc="checking", **bar)]
+            found = [_check_target(t, decode, exact) for t in progress(targets, desc="checking", **bar)]
     for f in found:
         problems += f
     problems += _unlisted(video_dir, targets) + stray
@@ -365,7 +431,7 @@ def _run(path, split: int | None = None, kind: str | None = None, decode: bool =
 
 
 def check_dataset(path, split: int | None = None, kind: str | None = None, decode: bool = True,
-                  workers: int = 1) -> list[Problem]:
+                  workers: int = 1, exact: bool = False) -> list[Problem]:
     """Every problem of a dataset, found in one pass, as a list of :class:`Problem` (empty: clean).
 
     ``path``: a UCF101 or HMDB51 root, a list file or a folder of lists, or a folder per class
@@ -374,6 +440,8 @@ def check_dataset(path, split: int | None = None, kind: str | None = None, decod
     every split found, N only split N's. ``decode``: also open every video and decode its
     first, last and three middle frames (and the first/last JPEG of frame folders); False only
     checks that files exist and are not empty. ``workers``: files checked in parallel (threads).
+    ``exact``: also compare each video's sparse reads with a sequential decode
+    (:func:`check_video`; about one full decode per video).
 
     Order: annotation problems (file and line order), then file problems in list order (each
     file checked once, named with the first line that references it), then unlisted videos.
@@ -381,7 +449,7 @@ def check_dataset(path, split: int | None = None, kind: str | None = None, decod
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
-    return _run(path, split=split, kind=kind, decode=decode, workers=workers)[0]
+    return _run(path, split=split, kind=kind, decode=decode, workers=workers, exact=exact)[0]
 
 
 def _plural(n: int, word: str) -> str:
@@ -418,6 +486,9 @@ def add_check_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", type=int, default=None, help="check only this split's lists (default: all)")
     parser.add_argument("--no-decode", action="store_true",
                         help="only check that files exist and are not empty (fast); default decodes first/last frames")
+    parser.add_argument("--exact", action="store_true",
+                        help="also check that sparse frame reads equal a sequential decode of each video, as "
+                             "training reads them (about one full decode per video)")
     parser.add_argument("--workers", type=int, default=1, help="files checked in parallel (default: 1)")
     parser.add_argument("--kind", default=None, choices=ann.LAYOUTS + ann.LIST_KINDS,
                         help="force the layout, or say what lists hold (default: recognised)")
@@ -428,14 +499,15 @@ def cli_check_data(args) -> int:
 
     Warnings (unlisted videos) are printed but do not fail the check.
     """
+    exact = bool(getattr(args, "exact", False)) and not args.no_decode
     try:
         problems, checked = _run(args.path, split=args.split, kind=getattr(args, "kind", None),
-                                 decode=not args.no_decode, workers=args.workers)
+                                 decode=not args.no_decode, workers=args.workers, exact=exact)
     except DataError as exc:
         print(f"error: {exc}")
         return 1
     if problems:
         print(format_problems(problems))
     print(f"{summarize_problems(problems)}; {_plural(checked, 'file')} checked"
-          f"{'' if not args.no_decode else ' (not decoded)'}")
+          f"{'' if not args.no_decode else ' (not decoded)'}{' (sparse reads checked exact)' if exact else ''}")
     return 1 if any(p.severity == "error" for p in problems) else 0

@@ -10,10 +10,17 @@ Three ways to get pixels into TSN, all returning numpy ``uint8`` arrays in RGB o
   (:func:`decode_all`, the reference): readers seek to the keyframe at or before the first wanted
   frame and decode forward, never "seek and take the first frame that comes out" (on a file with
   12- or 250-frame groups of pictures that returns the previous keyframe, not the frame asked for).
-  Backends: decord (``get_batch``, its accurate mode) when it is installed and opens the file,
-  else PyAV (FFmpeg bindings, available everywhere, including macOS/arm64 where decord has no
-  wheels). Each reader decodes with one thread: with several DataLoader workers on a small
-  machine that is the fastest setting.
+  Backends: decord (``get_batch``, its accurate mode) when it is installed, opens the file and is
+  known to be exact on it, else PyAV (FFmpeg bindings, available everywhere, including
+  macOS/arm64 where decord has no wheels). Which one reads a file is decided by a cheap probe the
+  first time the process opens it (:func:`probe_video`: codec, B-frames, frame size, rotation);
+  decord's sparse reads are wrong on MPEG-4 Part 2 and HEVC files with B-frames, its colours
+  differ on odd frame sizes and it mishandles rotation flags, so those files go to PyAV
+  (:func:`decord_problem`). Each reader decodes with one thread: with several DataLoader workers
+  on a small machine that is the fastest setting.
+* **Rotation**: a rotation flag in the container (a phone video's display matrix) is honoured
+  everywhere, as players do: every reader, :func:`iter_frames` and so frame/flow extraction and
+  ``tsnlib predict --out`` return the frames turned upright (:func:`rotate_frame`).
 * **Frame folders** (``img_00001.jpg``, ``flow_x_00001.jpg``, ``flow_y_00001.jpg``): the layout of
   the original TSN, tsn-pytorch and MMAction2 "rawframes". :func:`read_rgb_frames` and
   :func:`read_flow_frames` read the JPEGs of given 0-based indices; ``start_index`` (1 for
@@ -119,17 +126,129 @@ def _check_indices(indices, num_frames: int, path) -> np.ndarray:
     return idx
 
 
+# ----------------------------------------------------------------------------------------------
+# The probe: what a file is, and which decoder reads it exactly
+# ----------------------------------------------------------------------------------------------
+
+#: FFmpeg decoder names on which decord's sparse reads return wrong frames when the stream has
+#: B-frames (MPEG-4 Part 2, e.g. Xvid/DivX AVIs such as UCF101's and HMDB51's, and HEVC).
+DECORD_INEXACT_WITH_B_FRAMES = {"mpeg4": "MPEG-4 Part 2", "hevc": "HEVC"}
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoProbe:
+    """What :func:`probe_video` learns about a file before its frames are read.
+
+    ``codec``: FFmpeg's decoder name (``"mpeg4"``, ``"h264"``, ``"hevc"``, ...); ``b_frames``: the
+    stream reorders frames (FFmpeg's ``has_b_frames``); ``width``, ``height``: the coded frame size
+    in pixels, before rotation; ``rotation``: degrees counter-clockwise the frames must be turned to
+    be shown upright (0, 90, 180 or 270, from the container's display matrix).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+
+    codec: str
+    b_frames: bool
+    width: int
+    height: int
+    rotation: int
+
+
+_PROBES: dict[tuple[str, int, int], VideoProbe | None] = {}
+
+
+def probe_video(path) -> VideoProbe | None:
+    """Probe a video file once per process: codec, B-frames, size and rotation; None if PyAV cannot.
+
+    Opens the file with PyAV (FFmpeg reads the headers and a few packets) and decodes its first
+    frame for the rotation flag: about 1-2 ms on the synthetic set's AVIs, so a training sample's
+    first read of a file costs 1.1-1.2x what it did without it, later reads nothing more
+    (benchmarks/bench_exact.py). The answer is
+    cached per path, size and modification time, so a DataLoader worker probes each file once. ``None`` (not cached) when
+    the file cannot be opened or decoded: the readers then report why.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    if key in _PROBES:
+        return _PROBES[key]
+    try:
+        import av  # noqa: PLC0415
+
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return None
+            stream = container.streams.video[0]
+            ctx = stream.codec_context
+            ctx.thread_count = 1
+            first = next(container.decode(stream), None)
+            if first is None:
+                return None
+            probe = VideoProbe(codec=str(ctx.name), b_frames=bool(ctx.has_b_frames), width=int(first.width),
+                               height=int(first.height), rotation=int(round((first.rotation or 0) / 90.0)) % 4 * 90)
+    except Exception:  # noqa: BLE001 - an unreadable file: the reader that opens it says why
+        return None
+    _PROBES[key] = probe
+    return probe
+
+
+def decord_problem(probe: VideoProbe | None) -> str | None:
+    """Why decord would not give the exact frames of a probed file, or None when it does.
+
+    * MPEG-4 Part 2 or HEVC with B-frames: decord's sparse ``get_batch`` returns other frames than
+      the ones asked for (its sequential reads are right);
+    * an odd frame width or height: decord's colour conversion differs from FFmpeg's (two thirds of
+      the pixels off by more than 2 grey levels on MPEG-4);
+    * a rotation flag: decord turns some containers' frames (MP4, MOV) but not others (MKV), and
+      returns mis-shaped arrays when it does.
+
+    ``None`` for an unprobed file (``probe`` None): decord is tried as before.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    if probe is None:
+        return None
+    if probe.b_frames and probe.codec in DECORD_INEXACT_WITH_B_FRAMES:
+        return (f"{DECORD_INEXACT_WITH_B_FRAMES[probe.codec]} with B-frames: decord's sparse reads return wrong "
+                "frames on such files")
+    if probe.width % 2 or probe.height % 2:
+        return f"odd frame size {probe.width}x{probe.height}: decord's colours differ from FFmpeg's"
+    if probe.rotation:
+        return f"a {probe.rotation} degree rotation flag, which decord does not apply as players do"
+    return None
+
+
+def rotate_frame(frame: np.ndarray, rotation: int) -> np.ndarray:
+    """``frame`` ``(H, W, C)`` turned ``rotation`` degrees counter-clockwise (0, 90, 180, 270), as players show it.
+
+    A 90 or 270 degree turn swaps height and width. The one rotation policy of every reader,
+    :func:`iter_frames` and the commands built on them.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    k = int(rotation) // 90 % 4
+    return frame if k == 0 else np.ascontiguousarray(np.rot90(frame, k))
+
+
 class VideoReader:
     """An open video file: metadata plus exact random access to frames.
 
     Attributes: ``path`` (Path), ``num_frames`` (int, the number of frames a full decode yields),
-    ``fps`` (float), ``width``, ``height`` (int, pixels), ``backend`` (``"decord"`` or ``"pyav"``).
+    ``fps`` (float), ``width``, ``height`` (int, pixels, of the frames returned: after rotation),
+    ``backend`` (``"decord"`` or ``"pyav"``), ``rotation`` (degrees counter-clockwise applied to
+    every frame, from the file's rotation flag: :func:`rotate_frame`).
 
     ``get_frames(indices)`` → numpy ``uint8 (N, H, W, 3)`` RGB, row ``n`` = frame ``indices[n]``
     (0-based, any order, repeats allowed; each distinct frame is decoded once). Index out of
     range → :class:`~tsnlib.errors.DecodeError` naming the file. Use as a context manager or call
     ``close()``. Create readers with :func:`open_video`; a reader must not be shared between
-    processes (each DataLoader worker opens its own).
+    processes (each DataLoader worker opens its own). ``iter_sequential()`` yields every frame in
+    order without seeking, the reference ``tsnlib check-data --exact`` compares sparse reads with.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
@@ -142,6 +261,7 @@ class VideoReader:
         self.fps = 0.0
         self.width = 0
         self.height = 0
+        self.rotation = 0
 
     def get_frames(self, indices) -> np.ndarray:
         """Frames at 0-based ``indices`` as ``uint8 (N, H, W, 3)`` RGB, in the order asked."""
@@ -155,6 +275,10 @@ class VideoReader:
         return frames if uniq.size == idx.size and np.array_equal(uniq, idx) else frames[inverse.reshape(-1)]
 
     def _read_sorted(self, uniq: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def iter_sequential(self) -> Iterator[np.ndarray]:  # pragma: no cover - abstract
+        """Every frame in order, ``uint8 (H, W, 3)`` RGB, decoded from the start without a seek."""
         raise NotImplementedError
 
     def __len__(self) -> int:
@@ -256,7 +380,10 @@ class DecordVideoReader(VideoReader):
     truncated file (DecodeError). ``get_batch`` (decord's accurate seek) was checked frame-exact
     against decord's own sequential decode on MPEG-4 ``.avi`` (GOP 12) and H.264 ``.mp4`` (B-frames)
     files (tests/test_decoding.py); decord's bundled FFmpeg may differ from PyAV's by a rounding
-    step (at most 2 grey levels seen on MPEG-4).
+    step (at most 2 grey levels seen on MPEG-4). Files on which decord is known to be wrong
+    (:func:`decord_problem`: MPEG-4 Part 2 or HEVC with B-frames, odd sizes, rotation flags) are
+    refused with a :class:`~tsnlib.errors.DecodeError` that says why; ``open_video(backend="auto")``
+    sends them to PyAV.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
@@ -269,6 +396,10 @@ class DecordVideoReader(VideoReader):
         if decord is None:
             raise ImportError("decord is not installed")
         _check_file(self.path)
+        problem = decord_problem(probe_video(self.path))
+        if problem is not None:
+            raise DecodeError(f"decord would not be exact here ({problem}); use backend 'auto' or 'pyav'",
+                              path=self.path)
         header = _probe_header(self.path)
         if header is not None and header.get("no_video"):
             raise DecodeError("the file has no video stream", path=self.path)
@@ -298,6 +429,11 @@ class DecordVideoReader(VideoReader):
             raise DecodeError(f"decord failed to decode frames {uniq.tolist()}: {_short(exc)}", path=self.path) from exc
         return frames
 
+    def iter_sequential(self) -> Iterator[np.ndarray]:
+        self._vr.seek(0)
+        for _ in range(self.num_frames):
+            yield self._vr.next().asnumpy()
+
     def close(self) -> None:
         self._vr = None
 
@@ -317,7 +453,8 @@ class PyAVVideoReader(VideoReader):
     target is retried further back. When timestamps cannot be trusted (missing, duplicated,
     skipping) it decodes sequentially from the start and counts frames instead. ``num_frames`` is the header count verified by decoding
     the last frames (or a full count when they disagree); a header promising more frames than can
-    be decoded means a truncated file (DecodeError).
+    be decoded means a truncated file (DecodeError). Frames are turned upright by the file's
+    rotation flag (:func:`probe_video`, :func:`rotate_frame`).
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
@@ -337,6 +474,8 @@ class PyAVVideoReader(VideoReader):
         self._last_key: int | None = None
         self._sequential = False
         self._num_threads = int(num_threads)
+        probe = probe_video(self.path)
+        self.rotation = probe.rotation if probe is not None else 0
         self._open()
         try:
             self._init_metadata()
@@ -401,7 +540,7 @@ class PyAVVideoReader(VideoReader):
         first = next(self._gen, None)
         if first is None:
             raise DecodeError("the video has zero decodable frames", path=self.path)
-        self.height, self.width = first.height, first.width
+        self.height, self.width = (first.width, first.height) if self.rotation % 180 else (first.height, first.width)
         self._pts0 = first.pts
         usable = first.pts is not None and self._tb is not None and self._rate is not None
         expected = header if header > 0 else self._count_packets()
@@ -464,9 +603,14 @@ class PyAVVideoReader(VideoReader):
                 self._open()
         return self._read_sequential(uniq)
 
-    @staticmethod
-    def _rgb(frame) -> np.ndarray:
-        return frame.to_ndarray(format="rgb24")
+    def _rgb(self, frame) -> np.ndarray:
+        return rotate_frame(frame.to_ndarray(format="rgb24"), self.rotation)
+
+    def iter_sequential(self) -> Iterator[np.ndarray]:
+        self._open()
+        for frame in self._frames():
+            yield self._rgb(frame)
+        self._open()
 
     def _read_by_timestamps(self, uniq: np.ndarray) -> np.ndarray:
         out: list[np.ndarray] = []
@@ -562,12 +706,14 @@ def _short(exc: BaseException, limit: int = 300) -> str:
 def open_video(path, backend: str = "auto", num_threads: int = 1) -> VideoReader:
     """Open a video file for exact random access: decord when available, else PyAV.
 
-    ``backend``: ``"auto"`` (decord if it can be imported and opens the file, else PyAV; a
-    fallback after decord failed to open a file is warned about once per process, naming the
-    file), ``"decord"`` or ``"pyav"``. ``num_threads``: decoding threads per reader (1: best with
-    several DataLoader workers). Returns a :class:`VideoReader`; ``reader.get_frames(indices)``
-    gives ``uint8 (N, H, W, 3)`` RGB. Raises :class:`~tsnlib.errors.DecodeError` naming the file
-    for a missing, empty, unreadable, stream-less, zero-frame or truncated video.
+    ``backend``: ``"auto"`` (decord if it can be imported, is exact on the file and opens it, else
+    PyAV; files :func:`decord_problem` names go to PyAV silently, by policy; a fallback after
+    decord failed to open a file is warned about once per process, naming the file), ``"decord"``
+    (a DecodeError saying why for files it would read wrongly) or ``"pyav"``. ``num_threads``:
+    decoding threads per reader (1: best with several DataLoader workers). Returns a
+    :class:`VideoReader`; ``reader.get_frames(indices)`` gives ``uint8 (N, H, W, 3)`` RGB. Raises
+    :class:`~tsnlib.errors.DecodeError` naming the file for a missing, empty, unreadable,
+    stream-less, zero-frame or truncated video.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
@@ -582,7 +728,7 @@ def open_video(path, backend: str = "auto", num_threads: int = 1) -> VideoReader
             raise ImportError("decord is not installed here (no wheels for macOS/arm64); use backend='pyav' or 'auto'")
         return DecordVideoReader(path, num_threads=num_threads)
     _check_file(path)
-    if _import_decord() is None:
+    if _import_decord() is None or decord_problem(probe_video(path)) is not None:
         return PyAVVideoReader(path, num_threads=num_threads)
     try:
         return DecordVideoReader(path, num_threads=num_threads)
@@ -602,19 +748,30 @@ def open_video(path, backend: str = "auto", num_threads: int = 1) -> VideoReader
         return reader
 
 
-def iter_frames(path) -> Iterator[np.ndarray]:
-    """Decode a video sequentially with PyAV, yielding ``uint8 (H, W, 3)`` RGB frames in order.
+def iter_frames(path, backend: str = "auto") -> Iterator[np.ndarray]:
+    """Decode a video sequentially, yielding ``uint8 (H, W, 3)`` RGB frames in order, turned upright.
 
-    Raises :class:`~tsnlib.errors.DecodeError` naming the file when it cannot be opened, has no
-    video stream or zero frames, a frame cannot be decoded, or fewer frames decode than the header
+    ``backend``: ``"auto"`` or ``"pyav"`` (a plain PyAV decode, the reference), or ``"decord"``
+    (:meth:`VideoReader.iter_sequential` of a decord reader, refused on files it would read
+    wrongly). Frames are rotated by the file's rotation flag (:func:`rotate_frame`). Raises
+    :class:`~tsnlib.errors.DecodeError` naming the file when it cannot be opened, has no video
+    stream or zero frames, a frame cannot be decoded, or fewer frames decode than the header
     promises (a truncated file).
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "decord":
+        with open_video(path, backend="decord") as reader:
+            yield from reader.iter_sequential()
+        return
     import av  # noqa: PLC0415
 
     path = Path(path)
     _check_file(path)
+    probe = probe_video(path)
+    rotation = probe.rotation if probe is not None else 0
     try:
         container = av.open(str(path))
     except Exception as exc:  # noqa: BLE001
@@ -629,7 +786,7 @@ def iter_frames(path) -> Iterator[np.ndarray]:
         try:
             for frame in container.decode(stream):
                 n += 1
-                yield frame.to_ndarray(format="rgb24")
+                yield rotate_frame(frame.to_ndarray(format="rgb24"), rotation)
         except av.error.FFmpegError as exc:
             raise DecodeError(f"frame {n} cannot be decoded: {_short(exc)}", path=path) from exc
     if n == 0:
@@ -641,11 +798,39 @@ def iter_frames(path) -> Iterator[np.ndarray]:
 def decode_all(path) -> np.ndarray:
     """Every frame of a video, by a full sequential PyAV decode: ``uint8 (N, H, W, 3)`` RGB.
 
-    The reference that exactness is checked against: frame ``i`` of this array is frame ``i``.
+    The reference that exactness is checked against: frame ``i`` of this array is frame ``i``
+    (turned upright by the file's rotation flag, as every reader returns it).
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
     return np.stack(list(iter_frames(path)))
+
+
+def frame_times(path) -> np.ndarray | None:
+    """When each frame is shown: ``float64 (N,)`` seconds from the first frame, or None when unknown.
+
+    Read from the presentation timestamps of the video packets (a demux, nothing decoded), sorted
+    into display order. A variable-frame-rate file (a phone recording) is shown at these times,
+    not at ``N / fps``. None when a packet has no timestamp or two share one (e.g. some AVIs):
+    then the nominal frame rate is all there is.
+
+    Introduced in notebooks/06_model_visualization.ipynb (``tsnlib predict --out``).
+    """
+    import av  # noqa: PLC0415
+
+    path = Path(path)
+    _check_file(path)
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            pts = [p.pts for p in container.demux(stream) if p.size]
+            time_base = stream.time_base
+    except Exception:  # noqa: BLE001 - no timing is a usable answer; decoding reports broken files
+        return None
+    if not pts or any(p is None for p in pts) or time_base is None or len(set(pts)) != len(pts):
+        return None
+    ticks = np.sort(np.asarray(pts, dtype=np.int64))
+    return (ticks - ticks[0]).astype(np.float64) * float(time_base)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -886,10 +1071,11 @@ def _remove_stale_tmp(out_dir: Path) -> None:
 
 
 def extract_frames(video, out_dir, short_side: int | None = None, size: tuple[int, int] | None = None,
-                   quality: int = 95) -> int:
+                   quality: int = 95, backend: str = "auto") -> int:
     """Write every frame of ``video`` as ``out_dir/img_00001.jpg`` … (1-based, RGB JPEG), atomically.
 
-    Frames come from a sequential PyAV decode (exact), optionally resized with
+    Frames come from a sequential decode (:func:`iter_frames` with ``backend``: PyAV by default,
+    exact, turned upright by the file's rotation flag), optionally resized with
     ``cv2.INTER_LINEAR`` so the short side is ``short_side`` or to ``size=(W, H)`` (e.g.
     ``(340, 256)``). Files are written into the sibling ``<out_dir>.tmp-<pid>``, renamed to
     ``out_dir`` only when complete (replacing an older ``out_dir``); a failure leaves no
@@ -906,7 +1092,7 @@ def extract_frames(video, out_dir, short_side: int | None = None, size: tuple[in
     try:
         n = 0
         shape = None
-        for frame in iter_frames(video):
+        for frame in iter_frames(video, backend=backend):
             if shape is None:
                 shape = resized_size(frame.shape[0], frame.shape[1], short_side, size)
             if frame.shape[:2] != shape:
@@ -966,7 +1152,7 @@ def _folder_record(record, folder: Path):
 
 def extract_dataset_frames(records: Sequence, out_root, short_side: int | None = None, workers: int | None = None,
                            progress: bool = True, size: tuple[int, int] | None = None, quality: int = 95,
-                           resume: bool = True, return_failures: bool = False):
+                           resume: bool = True, return_failures: bool = False, backend: str = "auto"):
     """Extract RGB frame folders for a whole dataset: parallel, resumable, failures summarised at the end.
 
     ``records``: :class:`tsnlib.annotations.VideoRecord` objects of video files (or bare paths).
@@ -978,7 +1164,10 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
     * ``resume=True``: folders already complete (:func:`is_complete_frame_folder`) are kept;
       half-written ``*.tmp-*`` folders are not counted as done and are redone.
     * A failing video is recorded and the others continue; the failures are printed at the end
-      (and returned with ``return_failures=True``).
+      (and returned with ``return_failures=True``). Videos that would share a folder (``clip.mp4``
+      and ``clip.avi`` in one class folder) are failures too, each naming the other
+      (:func:`tsnlib.utils.folder_conflicts`); the rest is extracted.
+    * ``backend``: the decoder of :func:`extract_frames`.
 
     Returns frame-folder records, in input order, without the failed videos: copies of the input
     records with ``path`` = the frame folder and ``num_frames`` = the number of JPEGs (plus
@@ -986,33 +1175,32 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
-    from tsnlib.utils import run_per_video  # noqa: PLC0415
+    from tsnlib.utils import folder_conflicts, run_per_video  # noqa: PLC0415
 
     out_root = Path(out_root)
     recs = [_as_record(r) for r in records]
     targets = [_frame_folder_of(r, out_root) for r in recs]
-    owners: dict[Path, object] = {}
-    for r, t in zip(recs, targets):
-        if t in owners:
-            raise ValueError(f"two videos map to the same frame folder {t}: {owners[t].path} and {r.path}")
-        owners[t] = r
+    conflicts = folder_conflicts([r.path for r in recs], targets)
     done: set[int] = set()
     todo: list[int] = []
     for i, t in enumerate(targets):
+        if i in conflicts:
+            continue
         if resume and is_complete_frame_folder(t):
             done.add(i)
         else:
             todo.append(i)
-    kwargs = {"short_side": short_side, "size": size, "quality": quality}
+    kwargs = {"short_side": short_side, "size": size, "quality": quality, "backend": backend}
     jobs = {i: (str(recs[i].path), str(targets[i]), kwargs) for i in todo}
     finished, failures = run_per_video(_extract_job, jobs, {i: recs[i].path for i in todo}, workers=workers,
                                        desc="frames", show_progress=progress, initializer=_init_extract_worker)
+    failures = [(str(recs[i].path), message) for i, message in conflicts.items()] + failures
     done.update(finished)
 
     out = [_folder_record(recs[i], targets[i]) for i in range(len(recs)) if i in done]
     if progress or failures:
-        print(f"frames: {len(recs)} videos, {len(todo) - len(failures)} extracted, "
-              f"{len(recs) - len(todo)} already done, {len(failures)} failed")
+        print(f"frames: {len(recs)} videos, {len(todo) - len(failures) + len(conflicts)} extracted, "
+              f"{len(recs) - len(todo) - len(conflicts)} already done, {len(failures)} failed")
     for path, message in failures:
         print(f"  FAILED {path}: {message}")
     return (out, failures) if return_failures else out
@@ -1034,6 +1222,8 @@ def add_frames_arguments(parser) -> None:
     parser.add_argument("--split", type=int, default=1, help="split number for UCF101/HMDB51 roots (default: 1)")
     parser.add_argument("--subset", default=None, help="train, val or test (default: all the dataset has)")
     parser.add_argument("--no-resume", action="store_true", help="redo videos whose folders are already complete")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+                        help="video decoder: auto (PyAV's sequential decode, the reference), pyav or decord")
 
 
 def _video_records(source: Path, split: int, subset: str | None) -> list:
@@ -1069,5 +1259,6 @@ def cli_frames(args) -> int:
     _, failures = extract_dataset_frames(
         records, Path(args.out), short_side=args.short_side, size=tuple(args.size) if args.size else None,
         workers=args.workers, quality=args.quality, resume=not args.no_resume, return_failures=True,
+        backend=getattr(args, "backend", "auto"),
     )
     return 1 if failures else 0

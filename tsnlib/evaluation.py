@@ -889,7 +889,8 @@ def predict_scores(
 
 
 def predict_video(model, video_path, transform, sampler, class_names: Sequence[str], device=None, topk: int = 5,
-                  max_views_per_forward: int = 64, amp="auto", source: str = "auto") -> list[tuple[str, float]]:
+                  max_views_per_forward: int = 64, amp="auto", source: str = "auto",
+                  backend: str = "auto") -> list[tuple[str, float]]:
     """Classify one video (the ``tsnlib predict`` command): ``[(class_name, probability), …]``, best first.
 
     Introduced in notebooks/03_train_rgb.ipynb.
@@ -898,7 +899,8 @@ def predict_video(model, video_path, transform, sampler, class_names: Sequence[s
     Flow). ``sampler``: e.g. ``FrameSampler(25, mode="test")``; ``transform``: e.g.
     ``test_transform("RGB", num_clips=25, num_crops=1)``. The modality is the model's
     (``model.modality``, default RGB). Frames are read exactly as at test time (one
-    :class:`~tsnlib.datasets.TSNDataset` item, decoded with :func:`tsnlib.decoding.open_video`),
+    :class:`~tsnlib.datasets.TSNDataset` item, decoded with :func:`tsnlib.decoding.open_video` and
+    ``backend``),
     the views scored in chunks and averaged over crops and snippets (:func:`predict_scores`'s
     protocol); the ``topk`` classes are returned with the softmax of the averaged scores.
     """
@@ -910,7 +912,7 @@ def predict_video(model, video_path, transform, sampler, class_names: Sequence[s
     path = Path(video_path)
     modality = str(getattr(model, "modality", None) or getattr(getattr(model, "module", None), "modality", None) or "RGB")
     record = VideoRecord(path=path, label=-1, num_frames=None, video_id=path.stem, source=None, num_flow_frames=None)
-    ds = TSNDataset([record], sampler=sampler, transform=transform, modality=modality, source=source)
+    ds = TSNDataset([record], sampler=sampler, transform=transform, modality=modality, source=source, backend=backend)
     item = ds[0]
     imgs = item["imgs"]
     if not isinstance(imgs, torch.Tensor) or imgs.ndim != 4 or not (imgs.is_floating_point() or imgs.dtype == torch.uint8):

@@ -380,6 +380,8 @@ def add_test_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clips", type=int, default=None, help="snippets per video (test.num_clips; paper: 25)")
     parser.add_argument("--crops", type=int, default=None, choices=(1, 3, 10), help="views per snippet (test.num_crops)")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    parser.add_argument("--backend", default=None, choices=("auto", "decord", "pyav"),
+                        help="video decoder (data.backend; default: the config's, auto)")
     _allow_intermixed(parser)
 
 
@@ -431,6 +433,8 @@ def cli_test(args: argparse.Namespace) -> int:
         overrides.append(f"test.num_clips={args.clips}")
     if args.crops is not None:
         overrides.append(f"test.num_crops={args.crops}")
+    if getattr(args, "backend", None) is not None:
+        overrides.append(f"data.backend={args.backend}")
     cfg = load_config(args.config, overrides)
     scores = test_checkpoint(cfg, args.checkpoint, device=get_device(args.device))
     metrics = evaluate_scores(scores.scores, scores.labels, scores.class_names)
@@ -465,6 +469,8 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                         help="snippets (default: the config's test.num_clips); with --out also the snippets explained")
     parser.add_argument("--crops", type=int, default=None, choices=(1, 3, 10), help="views per snippet")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    parser.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"),
+                        help="video decoder (default: auto, decord where it is exact on the file, else PyAV)")
     parser.add_argument("--out", default=None, metavar="OUT.mp4|OUT.gif",
                         help="also write the video with the top-k labels and the Grad-CAM heatmap of the top class "
                              "(RGB checkpoints)")
@@ -500,7 +506,8 @@ def cli_predict(args: argparse.Namespace) -> int:
         raise SystemExit("tsnlib predict: --out draws heatmaps on RGB frames and needs an RGB (or RGBDiff) checkpoint")
     sampler, transform = test_protocol(cfg, num_clips=args.clips, num_crops=args.crops)
     topk = max(1, min(int(args.topk), len(names)))
-    result = predict_video(model, args.video, transform, sampler, names, device=device, topk=topk)
+    backend = getattr(args, "backend", "auto")
+    result = predict_video(model, args.video, transform, sampler, names, device=device, topk=topk, backend=backend)
     print(f"{args.video}: top-{topk} of {len(names)} classes ({sampler.num_clips} snippets x "
           f"{args.crops or cfg['test']['num_crops']} crops)")
     pairs = _pairs(result)
@@ -513,7 +520,8 @@ def cli_predict(args: argparse.Namespace) -> int:
         info = write_prediction_video(model, args.video, out, names, predictions=pairs, num_snippets=sampler.num_clips,
                                       method=getattr(args, "cam_method", "gradcam"),
                                       target_layer=getattr(args, "target_layer", None),
-                                      input_size=int(t["input_size"]), scale_size=t["scale_size"], device=device)
+                                      input_size=int(t["input_size"]), scale_size=t["scale_size"], device=device,
+                                      backend=backend)
         print(f"tsnlib: wrote {out} ({info['frames']} frames; {info['method']} heatmap of "
               f"'{names[info['target_class']]}' at {info['target_layer']}, from {len(info['display_indices'])} snippets)")
     return 0

@@ -617,12 +617,14 @@ def extract_video_flow(
     size: tuple[int, int] | None = None,
     jpeg_quality: int = 95,
     estimator: FlowEstimator | None = None,
+    backend: str = "auto",
 ) -> dict:
     """Decode one video and write its frame folder: N ``img_*.jpg`` and N-1 ``flow_{x,y}_*.jpg``.
 
     Names are 1-based (``img_00001.jpg``); flow frame ``i`` is the flow from RGB frame ``i`` to
     ``i + 1``, quantised with ``bound`` (:func:`quantize_flow`). Frames come from the exact sequential
-    decode :func:`tsnlib.decoding.iter_frames` (streamed, never the whole video in memory); a
+    decode :func:`tsnlib.decoding.iter_frames` (``backend``; streamed, never the whole video in
+    memory; turned upright by the file's rotation flag); a
     truncated or unreadable video raises :class:`~tsnlib.errors.DecodeError` naming it. The folder appears atomically (see
     :func:`write_flow_folder`). Returns ``{"num_frames": N, "num_flow": N - 1, "height", "width"}``.
 
@@ -632,7 +634,7 @@ def extract_video_flow(
 
     video_path = Path(video_path)
     return write_flow_folder(
-        iter_frames(video_path), out_dir, method=method, bound=bound, short_side=short_side, size=size,
+        iter_frames(video_path, backend=backend), out_dir, method=method, bound=bound, short_side=short_side, size=size,
         jpeg_quality=jpeg_quality, estimator=estimator, source=video_path,
     )
 
@@ -693,6 +695,7 @@ def extract_dataset_flow(
     progress: bool = True,
     resume: bool = True,
     level: int = 2,
+    backend: str = "auto",
     **method_options,
 ):
     """Extract frame folders for many videos in parallel, resumably; never stop at the first failure.
@@ -710,7 +713,9 @@ def extract_dataset_flow(
       it is; half-written ``*.tmp-*`` folders are deleted and those videos redone. ``resume=False``
       redoes everything. Two extractions into the same ``out_root`` at once are not supported.
     * A video that fails is listed and the others go on; at the end a summary of the failures is
-      printed.
+      printed. Videos that would share a folder (``clip.mp4`` and ``clip.avi`` in one class
+      folder) are failures too, each naming the other (:func:`tsnlib.utils.folder_conflicts`).
+    * ``backend``: the video decoder (:func:`tsnlib.decoding.iter_frames`).
 
     Workers are started with the ``spawn`` method (safe after torch, CUDA or OpenCV threads
     started in this process), which re-imports the main module: a *script* that calls this with
@@ -723,42 +728,42 @@ def extract_dataset_flow(
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    from tsnlib.utils import run_per_video
+    from tsnlib.utils import folder_conflicts, run_per_video
 
     out_root = Path(out_root)
     recs = [_as_record(r) for r in records]
     targets = [_target_folder(r, out_root, level) for r in recs]
-    seen: dict[Path, object] = {}
-    for r, t in zip(recs, targets):
-        if t in seen:
-            raise ValueError(f"two videos map to the same frame folder {t}: {seen[t].path} and {r.path}")
-        seen[t] = r
+    conflicts = folder_conflicts([r.path for r in recs], targets)
     # fail early, in this process, on a method that cannot run (missing contrib build, weights)
     FlowEstimator(method, **method_options)
 
     results: dict[int, dict] = {}
     todo: list[int] = []
     for i, t in enumerate(targets):
+        if i in conflicts:
+            continue
         if resume and is_complete_flow_folder(t):
             c = count_frame_folder(t)
             results[i] = {"num_frames": c["img"], "num_flow": c["flow_x"]}
             _remove_stale_tmp(t)
         else:
             todo.append(i)
-    kwargs = dict(bound=bound, short_side=short_side, size=size, jpeg_quality=jpeg_quality)
+    kwargs = dict(bound=bound, short_side=short_side, size=size, jpeg_quality=jpeg_quality, backend=backend)
     out_root.mkdir(parents=True, exist_ok=True)
     jobs = {i: (str(recs[i].path), str(targets[i]), kwargs) for i in todo}
     extracted, failures = run_per_video(_extract_one, jobs, {i: recs[i].path for i in todo}, workers=workers,
                                         desc=f"flow ({method})", show_progress=progress, initializer=_init_worker,
                                         initargs=(method, dict(method_options)))
+    failures = [(str(recs[i].path), message) for i, message in conflicts.items()] + failures
     results.update(extracted)
 
     frame_records = [
         _frame_record(recs[i], targets[i], results[i]["num_frames"], results[i]["num_flow"])
         for i in range(len(recs)) if i in results
     ]
-    skipped = len(recs) - len(todo)
-    summary = f"flow: {len(recs)} videos, {len(todo) - len(failures)} extracted, {skipped} already done, {len(failures)} failed"
+    skipped = len(recs) - len(todo) - len(conflicts)
+    extracted_now = len(todo) - len(failures) + len(conflicts)
+    summary = f"flow: {len(recs)} videos, {extracted_now} extracted, {skipped} already done, {len(failures)} failed"
     if progress or failures:
         print(summary)
     for path, message in failures:
@@ -841,6 +846,7 @@ def prepare_flow_dataset(
     workers: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    backend: str = "auto",
     **method_options,
 ) -> dict:
     """Everything the temporal stream needs from a UCF101 / HMDB51 root: frame folders, flow, lists.
@@ -854,7 +860,8 @@ def prepare_flow_dataset(
     ``classInd.txt`` and, per subset (train, test, and val with a val list),
     ``<dataset>_<subset>_split_<split>_rawframes.txt`` (RGB counts) and ``..._flow.txt`` (flow
     counts). A config then reads them with ``data.dataset=list``, ``data.root=<frames_root>``,
-    ``data.source=frames`` (the ``tsn_*_flow`` presets).
+    ``data.source=frames`` (the ``tsn_*_flow`` presets). ``backend``: the video decoder
+    (:func:`tsnlib.decoding.iter_frames`; not part of the stamp below).
 
     ``frames_root/flow.json`` records how the flow was made (method, bound, sizes, quality, method
     options) and from what (a synthetic dataset's generator version, size and seed; else the root's
@@ -923,7 +930,8 @@ def prepare_flow_dataset(
     _write_stamp(frames_root, stamp)
     _, failures = extract_dataset_flow(recs, frames_root, method=method, workers=workers, bound=bound,
                                        short_side=short_side, size=size, jpeg_quality=jpeg_quality,
-                                       progress=progress, resume=not overwrite, level=2, **method_options)
+                                       progress=progress, resume=not overwrite, level=2, backend=backend,
+                                       **method_options)
     if failures:
         listed = "; ".join(f"{p}: {m}" for p, m in failures[:5])
         raise DataError(f"flow extraction failed for {len(failures)} of {len(recs)} videos ({listed}); the others "
@@ -1075,6 +1083,8 @@ VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".
 
 def add_flow_arguments(parser) -> None:
     """Arguments of ``tsnlib flow ROOT_OR_LIST --out DIR [--method dis] [--workers N] ...``."""
+    from tsnlib.decoding import BACKENDS
+
     parser.add_argument("source", help="a dataset root or list file (read with tsnlib.annotations), or a folder of videos")
     parser.add_argument("--out", required=True, help="output root: one frame folder per video")
     parser.add_argument("--method", default="dis", choices=FLOW_METHODS, help="flow method (default: dis)")
@@ -1088,6 +1098,8 @@ def add_flow_arguments(parser) -> None:
     parser.add_argument("--level", type=int, default=2, choices=(1, 2),
                         help="2: out/<class>/<video> (default, as tsnlib frames), 1: out/<video>")
     parser.add_argument("--no-resume", action="store_true", help="redo videos whose folders are already complete")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS,
+                        help="video decoder: auto (PyAV's sequential decode, the reference), pyav or decord")
 
 
 def _records_from_source(source: Path, split: int, subset: str | None) -> list:
@@ -1142,7 +1154,7 @@ def cli_flow(args) -> int:
             info = prepare_flow_dataset(
                 source, out, split=args.split, method=args.method, short_side=args.short_side,
                 size=tuple(args.size) if args.size else None, bound=args.bound, jpeg_quality=args.jpeg_quality,
-                workers=args.workers, overwrite=args.no_resume)
+                workers=args.workers, overwrite=args.no_resume, backend=getattr(args, "backend", "auto"))
         except DataError as exc:
             print(f"error: {exc}")
             return 1
@@ -1154,6 +1166,7 @@ def cli_flow(args) -> int:
         records, out, method=args.method, workers=args.workers, bound=args.bound,
         short_side=args.short_side, size=tuple(args.size) if args.size else None,
         jpeg_quality=args.jpeg_quality, resume=not args.no_resume, level=args.level,
+        backend=getattr(args, "backend", "auto"),
     )
     if failures:
         print("no list files written: some videos failed (fix or remove them, then run again: done videos are kept)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +159,57 @@ def output_dir(path: str | os.PathLike | None = None) -> Path:
     return out
 
 
+def folder_conflicts(paths: Sequence, targets: Sequence) -> dict[int, str]:
+    """Which videos share an output folder with another one: ``{position: message}``, empty when none.
+
+    ``clip.mp4`` and ``clip.avi`` in one class folder both map to ``<class>/clip``: neither can be
+    extracted without overwriting the other, so each is reported, naming the folder and the other
+    videos, and the rest of the dataset goes on (frame and flow extraction).
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    by_target: dict[str, list[int]] = {}
+    for i, t in enumerate(targets):
+        by_target.setdefault(os.path.normcase(os.path.abspath(t)), []).append(i)
+    out: dict[int, str] = {}
+    for group in by_target.values():
+        if len(group) < 2:
+            continue
+        for i in group:
+            others = ", ".join(str(paths[j]) for j in group if j != i)
+            out[i] = (f"another video maps to the same output folder {targets[i]} ({others}); not extracted: "
+                      "rename one of them")
+    return out
+
+
+def _watch_parent() -> None:
+    """In a worker process: exit at once when the process that started it dies (even by ``kill -9``).
+
+    A daemon thread waits on the parent's sentinel (:func:`multiprocessing.parent_process`); without
+    it, a worker whose parent was killed would finish its video and only then notice.
+    """
+    import multiprocessing
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="tsnlib-parent-watch", daemon=True).start()
+
+
+def _init_worker_process(initializer, initargs: tuple) -> None:
+    """Worker-process initialiser of :func:`run_per_video`: watch the parent, then the caller's initialiser."""
+    _watch_parent()
+    if initializer is not None:
+        initializer(*initargs)
+
+
 def run_per_video(job, jobs: dict, names: dict, workers: int | None = None, desc: str = "videos",
                   show_progress: bool = True, initializer=None, initargs: tuple = ()):
     """Run ``job(*jobs[i])`` for every key ``i``: in worker processes, or here when ``workers`` ≤ 1.
@@ -168,6 +220,8 @@ def run_per_video(job, jobs: dict, names: dict, workers: int | None = None, desc
     in-process runs call ``initializer(*initargs)`` here first. Workers use the ``spawn`` start
     method (safe after torch, CUDA or OpenCV threads started in this process), so a *script* that
     uses ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard; notebooks do not.
+    A worker exits as soon as this process dies, even when it is killed (``kill -9``): no orphan
+    goes on extracting (half-written folders are ``*.tmp-*`` ones, redone by the next run).
 
     Returns ``(results, failures)``: ``results[i]`` = what ``job`` returned; ``failures`` =
     ``[(names[i], "ErrorType: message"), ...]``. Introduced in notebooks/04_optical_flow_stream.ipynb.
@@ -197,7 +251,8 @@ def run_per_video(job, jobs: dict, names: dict, workers: int | None = None, desc
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=initializer, initargs=initargs) as pool:
+            with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init_worker_process,
+                                     initargs=(initializer, tuple(initargs))) as pool:
                 futures = {pool.submit(job, *args): i for i, args in jobs.items()}
                 for fut in as_completed(futures):
                     finish(futures[fut], fut.result)

@@ -522,11 +522,12 @@ def cam_mass_in_box(heatmap: np.ndarray, box, region: tuple[int, int, int, int] 
 # ----------------------------------------------------------------------------------------------
 
 
-def read_display_frames(path, indices, start_index: int | None = None) -> np.ndarray:
+def read_display_frames(path, indices, start_index: int | None = None, backend: str = "auto") -> np.ndarray:
     """RGB frames ``uint8 (N, H, W, 3)`` at 0-based ``indices`` of a video file or a frame folder.
 
     Introduced in notebooks/06_model_visualization.ipynb. A video file is read with
-    :func:`tsnlib.decoding.open_video` (exact frames); a folder's ``img_*.jpg`` with
+    :func:`tsnlib.decoding.open_video` (exact frames, turned upright by its rotation flag, with
+    ``backend``); a folder's ``img_*.jpg`` with
     :func:`tsnlib.decoding.read_rgb_frames` (``start_index`` detected when None).
     """
     from tsnlib.decoding import detect_start_index, open_video, read_rgb_frames
@@ -536,17 +537,17 @@ def read_display_frames(path, indices, start_index: int | None = None) -> np.nda
     if path.is_dir():
         start = detect_start_index(path) if start_index is None else int(start_index)
         return read_rgb_frames(path, idx, start_index=start)
-    with open_video(path) as reader:
+    with open_video(path, backend=backend) as reader:
         return reader.get_frames(idx)
 
 
-def _count_frames(path: Path, modality: str) -> int:
+def _count_frames(path: Path, modality: str, backend: str = "auto") -> int:
     from tsnlib.decoding import count_frames, open_video
 
     if path.is_dir():
         counts = count_frames(path)
         return int(counts["flow_x"] if modality == "Flow" else counts["img"])
-    with open_video(path) as reader:
+    with open_video(path, backend=backend) as reader:
         return int(reader.num_frames)
 
 
@@ -648,7 +649,7 @@ def explain_video(model, video, num_segments: int | None = None, input_size: int
     else:
         display_video = path if display_video is None else Path(display_video)
         frames = read_display_frames(display_video, display_indices,
-                                     start_index=start_index if Path(display_video) == path else None)
+                                     start_index=start_index if Path(display_video) == path else None, backend=backend)
     src_size = (int(raw.shape[-2]), int(raw.shape[-1]))
     dst_size = (int(frames.shape[1]), int(frames.shape[2]))
     region = input_region(src_size, input_size, scale_size, geometry)
@@ -657,7 +658,7 @@ def explain_video(model, video, num_segments: int | None = None, input_size: int
     heatmaps = np.stack([cam_to_frame(c, region, dst_size) for c in vc.cams])
     return VideoExplanation(
         video=str(path), display_video=str(display_video), modality=modality,
-        num_frames=_count_frames(path, modality), frame_indices=idx, display_indices=display_indices,
+        num_frames=_count_frames(path, modality, backend), frame_indices=idx, display_indices=display_indices,
         frames=frames, cams=vc.cams, heatmaps=heatmaps, region=tuple(int(v) for v in region),
         view_scores=vc.view_scores, video_scores=vc.video_scores, target_class=vc.target_class,
         target_layer=vc.target_layer, method=vc.method, geometry=geometry,
@@ -1291,10 +1292,21 @@ def _even(frame: np.ndarray) -> np.ndarray:
     return frame
 
 
-def write_video(frames: Iterable[np.ndarray], path, fps: float = 25.0) -> int:
+def _frame_times(times: Sequence[float], n: int) -> list[float]:
+    """The first ``n`` of ``times`` as floats; ValueError when there are fewer."""
+    out = [float(t) for t in list(times)[:n]]
+    if len(out) < n:
+        raise ValueError(f"write_video: {len(out)} times for {n} frames")
+    return out
+
+
+def write_video(frames: Iterable[np.ndarray], path, fps: float = 25.0, times: Sequence[float] | None = None) -> int:
     """Write RGB frames (uint8 ``(H, W, 3)``, all the same size) to ``.mp4`` or ``.gif``; returns the count.
 
     Introduced in notebooks/06_model_visualization.ipynb (``tsnlib predict --out``).
+
+    ``times``: when each frame is shown, in seconds (e.g. :func:`tsnlib.decoding.frame_times` of a
+    variable-frame-rate source), at least one per frame; default: every ``1 / fps`` seconds.
 
     * ``.mp4``: PyAV, H.264 (``libx264``; MPEG-4 Part 2 when that encoder is missing), ``yuv420p``
       (plays everywhere), odd sides padded by one pixel;
@@ -1319,7 +1331,12 @@ def write_video(frames: Iterable[np.ndarray], path, fps: float = 25.0) -> int:
             if not images:
                 raise ValueError("write_video: no frames to write")
             n = len(images)
-            duration = max(20, int(round(1000.0 / float(fps))))
+            step = 1000.0 / float(fps)
+            if times is None:
+                duration = max(20, int(round(step)))
+            else:
+                ms = [1000.0 * float(t) for t in _frame_times(times, n)]
+                duration = [max(20, int(round(b - a))) for a, b in zip(ms, ms[1:] + [ms[-1] + step])]
             images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
         else:
             import av
@@ -1330,6 +1347,8 @@ def write_video(frames: Iterable[np.ndarray], path, fps: float = 25.0) -> int:
             except Exception:  # noqa: BLE001 - an FFmpeg build without x264
                 codec = "mpeg4"
             rate = Fraction(float(fps)).limit_denominator(1001)
+            tick = Fraction(1, 1000) if times is not None else 1 / rate  # millisecond timestamps for given times
+            shown = iter(times) if times is not None else None
             with av.open(str(tmp), mode="w", format="mp4") as container:
                 stream = None
                 for frame in frames:
@@ -1338,7 +1357,16 @@ def write_video(frames: Iterable[np.ndarray], path, fps: float = 25.0) -> int:
                         stream = container.add_stream(codec, rate=rate)
                         stream.width, stream.height = frame.shape[1], frame.shape[0]
                         stream.pix_fmt = "yuv420p"
-                    for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                        stream.codec_context.time_base = tick
+                    out = av.VideoFrame.from_ndarray(frame, format="rgb24")
+                    if shown is not None:
+                        t = next(shown, None)
+                        if t is None:
+                            raise ValueError(f"write_video: {len(times)} times for more frames")
+                        out.pts, out.time_base = int(round(float(t) / tick)), tick
+                    else:
+                        out.pts, out.time_base = n, tick
+                    for packet in stream.encode(out):
                         container.mux(packet)
                     n += 1
                 if stream is None:
@@ -1352,8 +1380,8 @@ def write_video(frames: Iterable[np.ndarray], path, fps: float = 25.0) -> int:
     return n
 
 
-def _iter_rgb(path: Path):
-    """RGB frames of a video file (sequential decode) or of a frame folder's ``img_*.jpg``, in order."""
+def _iter_rgb(path: Path, backend: str = "auto"):
+    """RGB frames of a video file (sequential decode, upright) or of a frame folder's ``img_*.jpg``, in order."""
     from tsnlib.decoding import count_frames, detect_start_index, iter_frames, read_rgb_frames
 
     if path.is_dir():
@@ -1361,7 +1389,7 @@ def _iter_rgb(path: Path):
         for i in range(count_frames(path)["img"]):
             yield read_rgb_frames(path, [i], start_index=start)[0]
     else:
-        yield from iter_frames(path)
+        yield from iter_frames(path, backend=backend)
 
 
 def _interpolated_heatmap(expl: VideoExplanation, t: int, order: np.ndarray) -> np.ndarray:
@@ -1414,7 +1442,7 @@ def write_prediction_video(model, video, out, class_names: Sequence[str], predic
                            topk: int = 5, method: str = "gradcam", target_layer: str | None = None,
                            input_size: int = 224, scale_size: int | None = 256, geometry: str = "full",
                            alpha: float = 0.45, fps: float | None = None, max_frames: int | None = None,
-                           max_views_per_forward: int = 16, device=None) -> dict:
+                           max_views_per_forward: int = 16, device=None, backend: str = "auto") -> dict:
     """Write ``video`` with the model's top labels and its Grad-CAM heatmap over every frame.
 
     Introduced in notebooks/06_model_visualization.ipynb; what ``tsnlib predict VIDEO --checkpoint
@@ -1433,7 +1461,11 @@ def write_prediction_video(model, video, out, class_names: Sequence[str], predic
       ``test.scale_size``.
     * Output frames: the overlaid frame, a panel of the labels on its right, and a timeline strip
       below (yellow ticks: explained frames; white: the current frame). ``fps``: default the
-      video's; ``max_frames``: stop early.
+      video's own timing (each frame shown when the source shows it, :func:`tsnlib.decoding.frame_times`,
+      so a variable-frame-rate video keeps its duration; the nominal rate when the file has no
+      usable timestamps); ``max_frames``: stop early.
+    * ``backend``: the video decoder (:func:`tsnlib.decoding.open_video`). Heatmaps and shown frames
+      come from the same upright frames (the file's rotation flag is applied to both).
 
     Returns ``{"path", "frames", "predictions", "target_class", "target_layer", "method",
     "display_indices"}``.
@@ -1450,25 +1482,29 @@ def write_prediction_video(model, video, out, class_names: Sequence[str], predic
             target = names.index(predictions[0][0])
     expl = explain_video(tsn, video, num_segments=num_snippets, input_size=input_size, scale_size=scale_size,
                          geometry=geometry, mode="test", target_class=target, method=method, target_layer=target_layer,
-                         max_views_per_forward=max_views_per_forward, device=device)
+                         max_views_per_forward=max_views_per_forward, device=device, backend=backend)
     if predictions is None:
         probs = softmax(expl.video_scores)
         top = np.argsort(-probs, kind="stable")[: max(1, int(topk))]
         predictions = [(names[int(c)], float(probs[c])) for c in top]
     path = Path(video)
+    times = None
     if fps is None:
         fps = 25.0
         if not path.is_dir():
-            from tsnlib.decoding import open_video
+            from tsnlib.decoding import frame_times, open_video
 
-            with open_video(path) as reader:
+            with open_video(path, backend=backend) as reader:
                 fps = float(reader.fps) or 25.0
+            times = frame_times(path)
+            if times is not None and len(times) != expl.num_frames:
+                times = None  # the packets and the decoder disagree: keep the nominal rate
     order = np.argsort(expl.display_indices, kind="stable")
     full = expl.region == (0, 0, expl.frames.shape[1], expl.frames.shape[2])
     footer = f"{expl.method}: {names[expl.target_class][:14]}"
 
     def frames():
-        for t, frame in enumerate(_iter_rgb(path)):
+        for t, frame in enumerate(_iter_rgb(path, backend)):
             if max_frames is not None and t >= int(max_frames):
                 return
             heat = _interpolated_heatmap(expl, t, order)
@@ -1477,7 +1513,7 @@ def write_prediction_video(model, video, out, class_names: Sequence[str], predic
             over = overlay_heatmap(frame, heat, alpha, None if full else expl.region)
             yield _annotate(over, predictions, t, expl.num_frames, expl.display_indices, footer)
 
-    n = write_video(frames(), out, fps=fps)
+    n = write_video(frames(), out, fps=fps, times=times)
     return {"path": str(out), "frames": n, "predictions": predictions, "target_class": expl.target_class,
             "target_layer": expl.target_layer, "method": expl.method,
             "display_indices": expl.display_indices.tolist()}
