@@ -21,8 +21,12 @@ that a small network trained from scratch on a CPU learns TSN's lessons from it 
   Sparse sampling of three segments catches the event in at least three samples in four; one
   snippet catches it in fewer than one in three.
 
-Every video has a textured, slowly drifting background, camera shake, distractor blobs and
-per-frame noise, so that no single pixel statistic separates the classes. Unlike UCF101, where
+Every video has a textured, slowly drifting background in saturated colours, camera shake, two to
+four distractor discs (a tenth to a fifth of the frame's height, slow, in any colour but the
+flashes') and per-frame noise, so that no single pixel statistic separates the classes and the actor
+is not the only salient thing in the frame: a network with random weights looks at whatever stands
+out, a trained one must learn to look at the actor (the Grad-CAM control of notebook 06; with the
+small, dull scenes of generator version 6 a random network's heatmap already fell on the actor). Unlike UCF101, where
 the clips of a group are cut from one longer video and share its scene, the clips of a synthetic
 group share nothing but their group number: every look (texture, colours) is drawn per clip, so
 that a network has to learn the actor rather than the backgrounds of the training groups (the
@@ -78,7 +82,7 @@ import numpy as np
 from tsnlib.errors import DataError
 
 #: bump when the generator's output changes: an existing dataset with another version is regenerated
-GENERATOR_VERSION = "6"
+GENERATOR_VERSION = "7"
 
 #: the classes, grouped by the lesson they teach (CamelCase names, as in the UCF101 layout)
 CLASS_GROUPS: dict[str, list[str]] = {
@@ -357,10 +361,12 @@ def _noise_bank(seed: int, count: int = 6) -> tuple[np.ndarray, np.ndarray]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _random_colour(rng: np.random.Generator, avoid_flash: bool = False, hue: float | None = None) -> np.ndarray:
+def _random_colour(rng: np.random.Generator, avoid_flash: bool = False, hue: float | None = None,
+                   saturation: tuple[float, float] = (0.35, 1.0), value: tuple[float, float] = (0.45, 1.0)) -> np.ndarray:
     """An RGB colour, float32 ``(3,)`` in 0..255; ``avoid_flash`` keeps the hue away from the red and
-    blue that the flash events tint the actor with (:data:`_FLASH_HUES`); ``hue`` draws a saturated
-    colour within 0.04 of that hue (0..1) instead (an appearance class's own colour family)."""
+    blue that the flash events tint the actor with (:data:`_FLASH_HUES`); ``saturation`` and ``value``
+    are the ranges of the HSV colour's S and V; ``hue`` draws a saturated colour within 0.04 of that
+    hue (0..1) instead (an appearance class's own colour family)."""
     import colorsys
 
     if hue is not None:
@@ -371,7 +377,7 @@ def _random_colour(rng: np.random.Generator, avoid_flash: bool = False, hue: flo
     h = rng.uniform(0.1, 0.6 + (0.9 - 0.74)) if avoid_flash else rng.uniform(0, 1)
     if avoid_flash and h >= 0.6:
         h += 0.74 - 0.6
-    s, v = rng.uniform(0.35, 1.0), rng.uniform(0.45, 1.0)
+    s, v = rng.uniform(*saturation), rng.uniform(*value)
     return np.array(colorsys.hsv_to_rgb(h, s, v), dtype=np.float32) * 255
 
 
@@ -474,7 +480,9 @@ def _scene(spec: VideoSpec) -> tuple[dict, dict]:
     hue = _ACTOR_HUES.get(cls)
     for _ in range(200):  # keep the actor visible: its main and mean colours differ from the background's,
         # and its two colours from each other (stripes and dots must show)
-        bg_colours = np.stack([_random_colour(rng) for _ in range(2)])
+        # saturated backgrounds, away from the flashes' hues (a red or blue scene would hide a flash)
+        bg_colours = np.stack([_random_colour(rng, avoid_flash=True, saturation=(0.6, 1.0), value=(0.6, 1.0))
+                               for _ in range(2)])
         if group == "event":  # a grey actor: the event group is visible in every frame, the class only in the event
             actor_c1 = np.full(3, rng.uniform(150, 235), dtype=np.float32)
             actor_c2 = np.full(3, rng.uniform(20, 90), dtype=np.float32)
@@ -555,18 +563,19 @@ def _scene(spec: VideoSpec) -> tuple[dict, dict]:
     cy = cy + camera[:, 1]
     actor = np.stack([cx, cy, angle, scale], axis=1).astype(np.float32)
 
-    # --- distractors: soft discs bouncing around the frame
-    num_d = int(rng.integers(1, 4))
-    radius = rng.uniform(0.02, 0.04, num_d) * H
+    # --- distractors: discs drifting slowly across the frame (bouncing off its edges); big enough to
+    # draw a random network's attention, slow enough not to compete with the motion classes' actor
+    num_d = int(rng.integers(2, 5))
+    radius = rng.uniform(0.06, 0.10, num_d) * H
     pos0 = rng.uniform(0, 1, (num_d, 2)) * [W, H]
-    vel_speed = rng.uniform(0.3, 1.5, num_d)
+    vel_speed = rng.uniform(0.1, 0.6, num_d)
     vel_dir = rng.uniform(0, 2 * np.pi, num_d)
     vel = np.stack([np.cos(vel_dir), np.sin(vel_dir)], axis=1) * vel_speed[:, None]
     dx = _reflect(pos0[None, :, 0] + vel[None, :, 0] * t[:, None], 0, W)
     dy = _reflect(pos0[None, :, 1] + vel[None, :, 1] * t[:, None], 0, H)
     distractors = np.stack([dx + camera[:, :1], dy + camera[:, 1:], np.broadcast_to(radius, (T, num_d))],
                            axis=2).astype(np.float32)
-    distractor_colours = np.stack([_random_colour(rng) for _ in range(num_d)])
+    distractor_colours = np.stack([_random_colour(rng, avoid_flash=True) for _ in range(num_d)])
 
     alpha_u8 = np.rint(template[..., 3] * 255).astype(np.uint8)
     truth = {
