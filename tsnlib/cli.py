@@ -94,5 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     return int(result or 0)
 
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import yaml
 
+from tsnlib.decoding import BACKENDS
 from tsnlib.errors import ConfigError
 
 __all__ = [
@@ -150,6 +151,7 @@ CHOICES = {
     "test.num_crops": (1, 3, 10),
     "data.num_fixed_crops": (5, 13),
     "train.save_best": ("val_top1", "val_top5", "val_mean_class_accuracy"),
+    "data.backend": BACKENDS,
 }
 
 
@@ -497,10 +499,6 @@ def validate_config(cfg: Mapping) -> dict:
             continue
         if value not in allowed or (isinstance(value, bool) and True not in allowed and False not in allowed):
             raise ConfigError(f"{dotted} must be one of {list(allowed)}, got {value!r}")
-    from tsnlib.decoding import BACKENDS
-
-    if out["data"]["backend"] not in BACKENDS:
-        raise ConfigError(f"data.backend must be one of {list(BACKENDS)}, got {out['data']['backend']!r}")
     for dotted, (low, high, text) in RANGES.items():
         try:
             value = get_value(out, dotted)

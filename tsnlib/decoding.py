@@ -161,11 +161,11 @@ def probe_video(path) -> VideoProbe | None:
     """Probe a video file once per process: codec, B-frames, size and rotation; None if PyAV cannot.
 
     Opens the file with PyAV (FFmpeg reads the headers and a few packets) and decodes its first
-    frame for the rotation flag: about 1-2 ms on the synthetic set's AVIs, so a training sample's
-    first read of a file costs 1.1-1.2x what it did without it, later reads nothing more
-    (benchmarks/bench_exact.py). The answer is
-    cached per path, size and modification time, so a DataLoader worker probes each file once. ``None`` (not cached) when
-    the file cannot be opened or decoded: the readers then report why.
+    frame for the rotation flag: 0.25-0.3 ms on the synthetic set's AVIs (about 1 ms when the file
+    is not yet in the OS's cache), so a training sample's first read of a file costs 1.1-1.2x what
+    it did without it, later reads nothing more (benchmarks/bench_exact.py). The answer is cached
+    per path, size and modification time, so a DataLoader worker probes each file once. ``None``
+    (not cached) when the file cannot be opened or decoded: the readers then report why.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
@@ -1199,7 +1199,7 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
 
     out = [_folder_record(recs[i], targets[i]) for i in range(len(recs)) if i in done]
     if progress or failures:
-        print(f"frames: {len(recs)} videos, {len(todo) - len(failures) + len(conflicts)} extracted, "
+        print(f"frames: {len(recs)} videos, {len(finished)} extracted, "
               f"{len(recs) - len(todo) - len(conflicts)} already done, {len(failures)} failed")
     for path, message in failures:
         print(f"  FAILED {path}: {message}")

@@ -762,8 +762,7 @@ def extract_dataset_flow(
         for i in range(len(recs)) if i in results
     ]
     skipped = len(recs) - len(todo) - len(conflicts)
-    extracted_now = len(todo) - len(failures) + len(conflicts)
-    summary = f"flow: {len(recs)} videos, {extracted_now} extracted, {skipped} already done, {len(failures)} failed"
+    summary = f"flow: {len(recs)} videos, {len(extracted)} extracted, {skipped} already done, {len(failures)} failed"
     if progress or failures:
         print(summary)
     for path, message in failures:
