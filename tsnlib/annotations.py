@@ -97,7 +97,8 @@ class VideoRecord:
     defaults to the file's stem or the folder's name), ``source`` (str or None: the list file and
     line it came from, e.g. ``"trainlist01.txt:17"``, quoted by every error about this sample),
     ``num_flow_frames`` (int or None: frame folders only, the number of ``flow_x_*.jpg``, often
-    ``num_frames - 1``).
+    ``num_frames - 1``), ``labels`` (tuple of int or None: multi-label datasets only, every class
+    of the sample, 0-based; ``label`` is then the first of them, or -1 when there is none).
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
@@ -108,10 +109,13 @@ class VideoRecord:
     video_id: str = ""
     source: str | None = None
     num_flow_frames: int | None = None
+    labels: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
         self.label = int(self.label)
+        if self.labels is not None:
+            self.labels = tuple(int(c) for c in self.labels)
         if not self.video_id:
             name = self.path.name
             self.video_id = self.path.stem if self.path.suffix.lower() in VIDEO_EXTENSIONS else name
