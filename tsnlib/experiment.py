@@ -220,12 +220,15 @@ def build_model_from_config(cfg: Mapping, num_classes: int, pretrained: bool = T
 
     Introduced in notebooks/03_train_rgb.ipynb. ``pretrained=False`` ignores ``model.pretrained``
     and ``model.rgb_weights`` (random init): use it when weights come from a checkpoint next,
-    so that nothing is read or downloaded for nothing.
+    so that nothing is read or downloaded for nothing. A backbone that takes one view size only
+    (Swin: 224) refuses a config whose ``data.input_size``, ``data.val_input_size`` or
+    ``test.input_size`` differs, with a :class:`~tsnlib.errors.ConfigError`, before any data is read.
     """
+    from tsnlib.errors import ConfigError
     from tsnlib.models import build_model
 
     m, d = cfg["model"], cfg["data"]
-    return build_model({
+    model = build_model({
         "num_classes": int(num_classes),
         "backbone": m["backbone"],
         "modality": d["modality"],
@@ -238,6 +241,16 @@ def build_model_from_config(cfg: Mapping, num_classes: int, pretrained: bool = T
         "fc_init_std": float(m["fc_init_std"]),
         "rgb_weights": m["rgb_weights"] if pretrained else None,
     })
+    if model.fixed_input_size is not None:
+        sizes = {"data.input_size": d["input_size"], "data.val_input_size": d["val_input_size"],
+                 "test.input_size": cfg["test"]["input_size"]}
+        wrong = {k: v for k, v in sizes.items() if (int(v), int(v)) != model.fixed_input_size}
+        if wrong:
+            side = model.fixed_input_size[0]
+            raise ConfigError(f"model.backbone={m['backbone']} takes {side} x {side} views only, but "
+                              + ", ".join(f"{k}={v}" for k, v in wrong.items())
+                              + f": set {' '.join(f'{k}={side}' for k in wrong)}")
+    return model
 
 
 def load_model_from_checkpoint(path: str | os.PathLike, cfg: Mapping | None = None, device=None):
