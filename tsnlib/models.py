@@ -77,6 +77,7 @@ MODEL_KEYS = (
     "pretrained",
     "fc_init_std",
     "rgb_weights",
+    "multi_label",
 )
 
 # Normalisation layers: their parameters never get weight decay (see get_param_groups).
@@ -522,6 +523,9 @@ class TSN(nn.Module):
     * ``rgb_weights``: the state dict (or path) of an RGB network with the same backbone, to
       initialise a Flow / RGBDiff network (exclusive with ``pretrained``).
     * ``fc_init_std``: the new classifier is ``Normal(0, fc_init_std)``, bias 0.
+    * ``multi_label``: the outputs are per-class logits for a sigmoid (several classes per video,
+      trained with binary cross-entropy) instead of logits for a softmax. The network is the same
+      (consensus included); the flag tells the trainer and the test protocol how to read it.
 
     Cross-modality initialisation: when ``modality`` is Flow or RGBDiff and weights are given
     (``pretrained`` or ``rgb_weights``), every backbone tensor is copied and the first
@@ -534,8 +538,8 @@ class TSN(nn.Module):
     ``first_conv`` / ``first_conv_name``, ``first_bn`` / ``first_bn_name`` (None when the
     backbone has no BatchNorm), ``feature_dim``, ``backbone_name``, ``modality``,
     ``in_channels``, ``clip_len``, ``num_segments``, ``num_classes``, ``partial_bn``,
-    ``fixed_input_size`` (``(H, W)`` or None), ``load_report`` (what the weight loading did, or
-    None).
+    ``multi_label``, ``fixed_input_size`` (``(H, W)`` or None), ``load_report`` (what the weight
+    loading did, or None).
 
     Note for inception_v3 / googlenet with ImageNet weights: torchvision trained them with
     ``transform_input=True``, which equals normalising RGB inputs with mean = std = 0.5; since
@@ -555,6 +559,7 @@ class TSN(nn.Module):
         pretrained=None,
         fc_init_std: float = 0.001,
         rgb_weights=None,
+        multi_label: bool = False,
     ):
         super().__init__()
         self._partial_bn = False
@@ -576,6 +581,7 @@ class TSN(nn.Module):
             raise ValueError(f"clip_len must be >= 1, got {clip_len}")
 
         self.num_classes = int(num_classes)
+        self.multi_label = bool(multi_label)
         self.backbone_name = str(backbone)
         self.modality = modality
         self.num_segments = int(num_segments)
