@@ -16,7 +16,8 @@ SEED   ?= 0
 
 setup: $(STAMP)
 
-# Re-installs only when the dependency list (pyproject.toml) changes.
+# Re-installs only when the dependency list (pyproject.toml) changes. The dev extra brings pytest and the timm
+# extra: the tests build timm backbones (Swin, ResNeXt, DenseNet; random weights), so make test installs timm.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 10) else "Python >= 3.10 is needed (3.11 recommended); found %d.%d" % v[:2])'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

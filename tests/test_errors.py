@@ -151,7 +151,7 @@ def test_empty_value_is_refused_when_the_config_is_loaded(data_env, capsys):
     ("data.start_index=-1", "data.start_index must be >= 0, got -1"),
     ("data.num_fixed_crops=7", "data.num_fixed_crops must be one of [5, 13], got 7"),
     ("train.save_best=val_loss", "train.save_best must be one of ['val_top1', 'val_top5', "
-                                 "'val_mean_class_accuracy'], got 'val_loss'"),
+                                 "'val_mean_class_accuracy', 'val_mAP'], got 'val_loss'"),
     ("data.backend=opencv", "data.backend must be one of ['auto', 'decord', 'pyav'], got 'opencv'"),
     ("data.root=[1, 2]", "data.root must be a text value, got [1, 2] (override data.root)"),
 ])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
 import torchvision
@@ -133,8 +131,7 @@ def test_bad_input_and_arguments():
         TSN(3, backbone="resnet18", consensus="median")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("timm") is None, reason="timm is not installed (optional backbones)")
-def test_timm_backbone():
+def test_timm_backbone():  # timm is a test dependency (the dev extra): no skip; more in test_timm_backbones.py
     model = TSN(4, backbone="timm:resnet18", modality="Flow").eval()
     with torch.no_grad():
         assert model(_x(c=10)).shape == (2, 4)

@@ -150,7 +150,7 @@ CHOICES = {
     "train.channels_last": ("auto", True, False),
     "test.num_crops": (1, 3, 10),
     "data.num_fixed_crops": (5, 13),
-    "train.save_best": ("val_top1", "val_top5", "val_mean_class_accuracy"),
+    "train.save_best": ("val_top1", "val_top5", "val_mean_class_accuracy", "val_mAP"),
     "data.backend": BACKENDS,
 }
 
@@ -487,7 +487,9 @@ def validate_config(cfg: Mapping) -> dict:
     """Check keys, types, choices and ranges of a full config; returns it (typed). Raises :class:`ConfigError`.
 
     Every value is checked here, when the config is loaded, so that a bad one (``optim.lr=abc``,
-    ``optim.lr=``, ``train.workers=-1``) is reported by its key before anything is built.
+    ``optim.lr=``, ``train.workers=-1``) is reported by its key before anything is built. So is a
+    ``train.save_best`` that does not fit ``model.multi_label`` (``val_mAP`` for multi-label runs,
+    an accuracy otherwise).
 
     Introduced in notebooks/03_train_rgb.ipynb.
     """
@@ -516,6 +518,14 @@ def validate_config(cfg: Mapping) -> dict:
         raise ConfigError(f"optim.schedule=step needs optim.step_size > 0 (epochs between decays), got {o['step_size']}")
     if o["warmup_epochs"] > o["epochs"]:
         raise ConfigError(f"optim.warmup_epochs must be in [0, optim.epochs], got {o['warmup_epochs']}")
+    best, multi = out["train"]["save_best"], out["model"]["multi_label"]
+    if multi and best != "val_mAP":
+        raise ConfigError(f"train.save_best={best} ranks single-label accuracy, which a multi-label run "
+                          "(model.multi_label=true) does not measure: set train.save_best=val_mAP (mean average "
+                          "precision on the validation subset)")
+    if not multi and best == "val_mAP":
+        raise ConfigError("train.save_best=val_mAP is the metric of multi-label runs: set model.multi_label=true, "
+                          "or pick val_top1, val_top5 or val_mean_class_accuracy")
     return out
 
 

@@ -39,7 +39,7 @@ import torch
 from torch.utils.data import Dataset
 
 from tsnlib.decoding import count_frames, detect_start_index, open_video, read_flow_frames, read_rgb_frames
-from tsnlib.errors import DataError
+from tsnlib.errors import AnnotationError, DataError
 
 #: What the error of a bad video says to do when ``skip_bad`` is off.
 SKIP_BAD_HINT = ("tsnlib check-data <dataset> lists every bad file at once; fix or remove them, or set "
@@ -49,6 +49,22 @@ SKIP_BAD_HINT = ("tsnlib check-data <dataset> lists every bad file at once; fix 
 MODALITIES = ("RGB", "Flow", "RGBDiff")
 #: Where frames come from: video files, frame folders, or decided per record from the path.
 SOURCES = ("video", "frames", "auto")
+
+
+def multi_hot(labels, num_classes: int) -> torch.Tensor:
+    """The multi-label target of one video: float32 ``(num_classes,)``, 1 at each class in ``labels``, 0 elsewhere.
+
+    ``labels``: 0-based class ids (a :class:`~tsnlib.annotations.VideoRecord`'s ``labels``; an
+    empty tuple gives all zeros). Ids outside ``0..num_classes-1`` raise a ``ValueError``.
+    Not yet used by a notebook.
+    """
+    ids = [int(c) for c in labels]
+    bad = [c for c in ids if not 0 <= c < int(num_classes)]
+    if bad:
+        raise ValueError(f"class id(s) {bad} outside 0..{int(num_classes) - 1} ({int(num_classes)} classes)")
+    target = torch.zeros(int(num_classes), dtype=torch.float32)
+    target[ids] = 1.0
+    return target
 
 
 def seed_worker(worker_id: int) -> None:
@@ -108,11 +124,18 @@ class TSNDataset(Dataset):
       processes.
     * ``seed``: ``None`` (draw from torch's generator: new draws every epoch and worker) or an int
       (draws and augmentation a function of ``(seed, epoch, index)``; see :meth:`set_epoch`).
+    * ``multi_label`` (with ``num_classes``): every item also carries its multi-hot ``"target"``,
+      float32 ``(num_classes,)`` built from the record's ``labels`` (:func:`multi_hot`). Checked
+      here, before anything is read: a record without ``labels`` (a single-label list) raises a
+      :class:`~tsnlib.errors.DataError`, a class id outside ``0..num_classes-1`` an
+      :class:`~tsnlib.errors.AnnotationError`, each naming the record's list line. Without
+      ``multi_label``, a record with several ``labels`` raises too (training on its first class
+      alone would quietly be another task).
 
     Item: ``{"imgs": float32 (V * K, C', H, W)`` (or the uint8 ``Video`` ``(T, C, H, W)`` without
     a transform), ``"label": int, "index": int`` (the record delivered; differs from the index
     asked only when a bad sample was skipped), ``"frame_indices": int64 (K, clip_len)`` (0-based,
-    as read), ``"num_views": V}``.
+    as read), ``"num_views": V}``, and ``"target": float32 (num_classes,)`` when ``multi_label``.
     """
 
     def __init__(
@@ -126,6 +149,8 @@ class TSNDataset(Dataset):
         backend: str = "auto",
         skip_bad: bool = False,
         seed: int | None = None,
+        multi_label: bool = False,
+        num_classes: int | None = None,
     ):
         if modality not in MODALITIES:
             raise ValueError(f"modality must be one of {MODALITIES}, got {modality!r}")
@@ -135,6 +160,9 @@ class TSNDataset(Dataset):
             raise ValueError("the Flow modality reads flow_x/flow_y JPEGs from frame folders: use source='frames' "
                              "(extract them with `tsnlib flow`)")
         self.records = list(records)
+        self.multi_label = bool(multi_label)
+        self.num_classes = None if num_classes is None else int(num_classes)
+        self._check_labels()
         self.sampler = sampler
         self.transform = transform
         self.modality = modality
@@ -152,6 +180,29 @@ class TSNDataset(Dataset):
         self._count_cache: dict[tuple[str, str], int] = {}
         self._skip_log = Path(tempfile.gettempdir()) / f"tsnlib-skipped-{uuid.uuid4().hex}.tsv"
         self._owner_pid = os.getpid()
+
+    def _check_labels(self) -> None:
+        """Every record fits the task: ``labels`` in range for multi-label, at most one class otherwise."""
+        if not self.multi_label:
+            many = next((r for r in self.records if len(getattr(r, "labels", None) or ()) > 1), None)
+            if many is not None:
+                raise DataError(f"record {many.video_id} has {len(many.labels)} classes {list(many.labels)} but the "
+                                "dataset is single-label", path=many.path, source=many.source,
+                                hint="set model.multi_label=true (TSNDataset(multi_label=True, num_classes=...)) to "
+                                     "train on every class of a video")
+            return
+        if self.num_classes is None or self.num_classes < 1:
+            raise ValueError(f"a multi-label TSNDataset needs num_classes >= 1, got {self.num_classes}")
+        for r in self.records:
+            if getattr(r, "labels", None) is None:
+                raise DataError(f"record {r.video_id} has no multi-label classes (labels=None): the list is "
+                                "single-label", path=r.path, source=r.source,
+                                hint="set model.multi_label=false for a single-label dataset, or read a multi-label "
+                                     "list (every class of each video)")
+            bad = [c for c in r.labels if not 0 <= c < self.num_classes]
+            if bad:
+                raise AnnotationError(f"class id(s) {bad} of record {r.video_id} outside 0..{self.num_classes - 1} "
+                                      f"({self.num_classes} classes)", path=r.path, source=r.source)
 
     @staticmethod
     def _frames_sampler(sampler):
@@ -261,13 +312,16 @@ class TSNDataset(Dataset):
                     torch.set_rng_state(state)
             num_views = max(1, int(imgs.shape[0]) // num_clips) if imgs.ndim == 4 else 1
         record = self.records[index]
-        return {
+        item = {
             "imgs": imgs,
             "label": int(record.label),
             "index": int(index),
             "frame_indices": torch.from_numpy(np.ascontiguousarray(idx)),
             "num_views": num_views,
         }
+        if self.multi_label:
+            item["target"] = multi_hot(record.labels, self.num_classes)
+        return item
 
     def __getitem__(self, index: int) -> dict:
         index = int(index)

@@ -14,7 +14,9 @@ $$ s(v) = \\frac{1}{K} \\sum_{k=1}^{K} \\frac{1}{V} \\sum_{c=1}^{V} f(x_{c,k}) $
 
 the mean over crops, then over snippets, of the class scores **before softmax** (logits).
 Argmax, top-k and mean class accuracy are unchanged by a softmax of the averaged scores, so we
-keep the raw averages: they are what the two-stream fusion of Caffe TSN sums.
+keep the raw averages: they are what the two-stream fusion of Caffe TSN sums. A multi-label
+model's views are averaged the same way, logits first, sigmoid after (see :func:`predict_scores`),
+and scored by :func:`mean_average_precision`.
 
 **Metrics**, pure NumPy functions named for what they compute (reports mix them up):
 
@@ -22,7 +24,9 @@ keep the raw averages: they are what the two-stream fusion of Caffe TSN sums.
   ("top-1" is the plain accuracy over videos, dominated by large classes);
 * :func:`mean_class_accuracy`: the recall of each class, averaged over classes (what Caffe TSN and
   tsn-pytorch print as "Accuracy"; scikit-learn calls it ``balanced_accuracy_score``);
-* :func:`per_class_accuracy`, :func:`confusion_matrix`, and :func:`evaluate_scores` for all of them.
+* :func:`per_class_accuracy`, :func:`confusion_matrix`, and :func:`evaluate_scores` for all of them;
+* multi-label: :func:`average_precision` of one class (scikit-learn's definition) and
+  :func:`mean_average_precision` over the classes that have positives, listing the others.
 
 Ties: a prediction is the **first** class with the highest score (``numpy.argmax``), and top-k
 ranks tied classes by class index, so top-1 always equals the accuracy of the predictions.
@@ -41,7 +45,9 @@ holding only plain arrays, never pickled objects:
 * optional ``clip_scores``: float32 ``(num_videos, num_clips, num_classes)``, each snippet's score
   after averaging the crops (per-segment timelines);
 * optional ``frame_indices``: int64 ``(num_videos, num_clips, clip_len)``, the 0-based frames of
-  each snippet.
+  each snippet;
+* optional ``targets``: uint8 ``(num_videos, num_classes)``, multi-hot (multi-label runs: 1 where
+  the video has the class; ``labels`` then holds each video's first class).
 
 :meth:`ScoreSet.load` reads it with ``numpy.load(allow_pickle=False)``: a score file can never run
 code, and a file holding pickled objects (an MMAction2 ``.pkl`` dump, or an ``.npz`` whose arrays
@@ -311,6 +317,120 @@ def softmax(scores, axis: int = -1) -> np.ndarray:
     return (e / e.sum(axis=axis, keepdims=True)).astype(np.float32)
 
 
+def sigmoid(scores) -> np.ndarray:
+    """Logistic function, element-wise: float ``(..., num_classes)`` → float32 probabilities in (0, 1).
+
+    What a multi-label model's logits mean: each class on its own, ``p = 1 / (1 + exp(-s))``
+    (the probabilities of one video do not sum to 1). Not yet used by a notebook.
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)  # = 1 / (1 + e^-x), without overflow
+
+
+# ----------------------------------------------------------------------------------------------
+# Multi-label metrics: average precision of each class, and its mean over classes
+# ----------------------------------------------------------------------------------------------
+
+
+def _as_targets(targets, shape: tuple, who: str) -> np.ndarray:
+    t = np.asarray(targets)
+    if t.shape != tuple(shape):
+        raise ValueError(f"{who}: targets must be multi-hot {tuple(shape)} to match the scores, got shape {t.shape}")
+    if t.dtype != bool and (not np.issubdtype(t.dtype, np.number) or not np.isin(t, (0, 1)).all()):
+        raise ValueError(f"{who}: targets must be multi-hot, 0 or 1 in every cell (soft targets have no average "
+                         "precision)")
+    return t.astype(np.int64)
+
+
+def average_precision(scores, targets) -> float:
+    """Average precision of one class: the area under its precision-recall curve, as scikit-learn defines it.
+
+    ``scores``: ``(num_videos,)`` the class's scores (logits or probabilities: only their order
+    counts); ``targets``: ``(num_videos,)`` 1 where the video has the class, else 0. Rank the
+    videos by decreasing score; at each distinct score ``t`` (videos tied at ``t`` enter together)
+    the videos scoring at least ``t`` give the precision ``P(t) = TP / (TP + FP)`` and the recall
+    ``R(t) = TP / #positives``, and
+
+    $$ \\mathrm{AP} = \\sum_t \\big(R(t) - R(t_{\\text{previous}})\\big)\\, P(t), \\qquad R = 0 \\text{ before the first } t, $$
+
+    a sum of steps, neither the trapezoid (optimistic) nor VOC's interpolated precision:
+    ``sklearn.metrics.average_precision_score``. NaN when the class has no positive video (its
+    recall is undefined). Not yet used by a notebook.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 1:
+        raise ValueError(f"average_precision: scores must be (num_videos,), got shape {s.shape}")
+    y = _as_targets(targets, s.shape, "average_precision")
+    positives = int(y.sum())
+    if positives == 0:
+        return float("nan")
+    order = np.argsort(-s, kind="stable")
+    s, y = s[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # the last video of each run of tied scores
+    tp = np.cumsum(y)[last]
+    precision = tp / (last + 1.0)
+    recall = tp / positives
+    return float(np.sum(np.diff(recall, prepend=0.0) * precision))
+
+
+def mean_average_precision(scores, targets, class_names: Sequence[str] | None = None) -> dict:
+    """mAP of a multi-label test: the average precision of each class, averaged over the classes with positives.
+
+    ``scores``: ``(num_videos, num_classes)`` (a multi-label model's averaged logits; the sigmoid
+    would give the same values, since AP depends only on the order of one class's scores);
+    ``targets``: multi-hot ``(num_videos, num_classes)``, 1 where the video has the class.
+
+    A class that **no video has** (no positive) has no recall, so no AP. It is left out of the mean
+    and *listed*, never dropped in silence: ``tsnlib test`` and the trainer print the list
+    (:func:`format_map`). MMAction2's ``mean_average_precision`` drops such classes without a word;
+    scikit-learn's ``average_precision_score(..., average="macro")`` counts them as AP 0 (with a
+    warning), so its mean is lower by the share of such classes. On a full test split every class has
+    positives and the three agree.
+
+    Returns ``{"mAP"`` (float; NaN when no class has a positive), ``"per_class_ap"`` (float64
+    ``(num_classes,)``, NaN for the classes without positives), ``"classes_without_positives"``
+    (list of int), ``"names_without_positives"`` (list of str), ``"num_videos"``,
+    ``"num_classes"``, ``"num_classes_with_positives"``, ``"class_names"}``.
+    Not yet used by a notebook.
+    """
+    s = _as_scores(scores, "mean_average_precision")
+    y = _as_targets(targets, s.shape, "mean_average_precision")
+    n = s.shape[1]
+    names = [str(i) for i in range(n)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != n:
+        raise ValueError(f"mean_average_precision: {len(names)} class names for scores with {n} classes")
+    per = np.array([average_precision(s[:, c], y[:, c]) for c in range(n)], dtype=np.float64)
+    missing = [int(c) for c in np.flatnonzero(np.isnan(per))]
+    return {
+        "mAP": float(np.mean(per[np.isfinite(per)])) if len(missing) < n else float("nan"),
+        "per_class_ap": per,
+        "classes_without_positives": missing,
+        "names_without_positives": [names[c] for c in missing],
+        "num_videos": int(s.shape[0]),
+        "num_classes": int(n),
+        "num_classes_with_positives": int(n - len(missing)),
+        "class_names": names,
+    }
+
+
+def format_map(metrics: dict, name: str | None = None, max_listed: int = 20) -> str:
+    """One line for :func:`mean_average_precision`: the mAP, over how many classes, and the classes left out.
+
+    E.g. ``hvu 25x3: mAP 41.27% over 5 classes with positives (60 videos); 1 class without positives, left
+    out of the mean: Surfing``. Not yet used by a notebook.
+    """
+    head = f"{name}: " if name else ""
+    line = (f"{head}mAP {100 * metrics['mAP']:.2f}% over {metrics['num_classes_with_positives']} classes with "
+            f"positives ({metrics['num_videos']} videos)")
+    missing = list(metrics["names_without_positives"])
+    if missing:
+        shown = ", ".join(missing[:max_listed]) + (f", ... ({len(missing) - max_listed} more)"
+                                                     if len(missing) > max_listed else "")
+        line += (f"; {len(missing)} class{'es' if len(missing) > 1 else ''} without positives, left out of the "
+                 f"mean: {shown}")
+    return line
+
+
 # ----------------------------------------------------------------------------------------------
 # Score sets and score files
 # ----------------------------------------------------------------------------------------------
@@ -345,7 +465,12 @@ class ScoreSet:
     * ``clip_scores`` (optional): float32 ``(num_videos, num_clips, num_classes)``, the score of each
       snippet after averaging the crops (the per-segment timeline of a video);
     * ``frame_indices`` (optional): int64 ``(num_videos, num_clips, clip_len)``, the 0-based frames
-      each snippet was built from.
+      each snippet was built from;
+    * ``targets`` (optional, multi-label runs): uint8 ``(num_videos, num_classes)``, multi-hot, 1 where
+      the video has the class (``labels`` then holds each video's first class, -1 for none). A set
+      with targets, or with ``meta["multi_label"]`` true, is multi-label (:attr:`multi_label`):
+      its scores are averaged logits for a sigmoid, it is evaluated by mAP and its probabilities
+      are sigmoids.
 
     Saved to and loaded from one ``.npz`` file (:meth:`save`, :meth:`load`; format in the module
     docstring), or a readable per-video table (:meth:`to_csv`).
@@ -358,6 +483,7 @@ class ScoreSet:
     meta: dict = dataclasses.field(default_factory=dict)
     clip_scores: np.ndarray | None = None
     frame_indices: np.ndarray | None = None
+    targets: np.ndarray | None = None
 
     def __post_init__(self):
         self.scores = np.asarray(self.scores, dtype=np.float32)
@@ -382,6 +508,8 @@ class ScoreSet:
             self.frame_indices = np.asarray(self.frame_indices, dtype=np.int64)
             if self.frame_indices.ndim != 3 or self.frame_indices.shape[0] != n:
                 raise ValueError(f"ScoreSet.frame_indices must be ({n}, num_clips, clip_len), got {self.frame_indices.shape}")
+        if self.targets is not None:
+            self.targets = _as_targets(self.targets, (n, c), "ScoreSet.targets").astype(np.uint8)
 
     # -- views ----------------------------------------------------------------------------------
     @property
@@ -397,12 +525,22 @@ class ScoreSet:
         """int64 ``(num_videos,)``: the first class with the highest score."""
         return self.scores.argmax(axis=1).astype(np.int64)
 
+    @property
+    def multi_label(self) -> bool:
+        """Whether the scores are a multi-label model's (targets stored, or ``meta["multi_label"]``)."""
+        return self.targets is not None or bool(self.meta.get("multi_label"))
+
     def probabilities(self) -> np.ndarray:
-        """float32 ``(num_videos, num_classes)``: softmax of the averaged scores (for display)."""
-        return softmax(self.scores)
+        """float32 ``(num_videos, num_classes)`` for display: softmax of the averaged scores, sigmoid when multi-label."""
+        return sigmoid(self.scores) if self.multi_label else softmax(self.scores)
 
     def evaluate(self) -> dict:
-        """:func:`evaluate_scores` of this set (every label must be known)."""
+        """:func:`evaluate_scores` of this set (every label must be known); :func:`mean_average_precision`
+        when it has multi-hot targets."""
+        if self.targets is not None:
+            return mean_average_precision(self.scores, self.targets, self.class_names)
+        if self.multi_label:
+            raise DataError("a multi-label score set without targets cannot be evaluated (scores of unlabelled videos)")
         return evaluate_scores(self.scores, self.labels, self.class_names)
 
     def __repr__(self) -> str:
@@ -432,6 +570,8 @@ class ScoreSet:
             arrays["clip_scores"] = self.clip_scores.astype(np.float32)
         if self.frame_indices is not None:
             arrays["frame_indices"] = self.frame_indices.astype(np.int64)
+        if self.targets is not None:
+            arrays["targets"] = self.targets.astype(np.uint8)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as fh:
@@ -503,6 +643,7 @@ class ScoreSet:
                 meta=meta,
                 clip_scores=data.get("clip_scores"),
                 frame_indices=data.get("frame_indices"),
+                targets=data.get("targets"),
             )
         except ValueError as exc:
             raise DataError(f"inconsistent score file: {exc}", path=path) from None
@@ -511,6 +652,8 @@ class ScoreSet:
         """Write one row per video: ``video_id, label, class_name, predicted, predicted_name, correct,
         score, top5, top5_scores`` (``top5``: ``;``-separated class names, best first; scores are the
         averaged pre-softmax scores). Returns the path. Unknown labels (-1) leave ``class_name`` empty.
+        A multi-label set with targets lists every true class in ``class_name`` (``;``-separated) and
+        counts a video ``correct`` when its best class is one of them.
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -524,9 +667,11 @@ class ScoreSet:
             for i in range(self.num_videos):
                 y = int(self.labels[i])
                 p = int(order[i, 0])
+                true = (np.flatnonzero(self.targets[i]).tolist() if self.targets is not None
+                        else [y] if 0 <= y < self.num_classes else [])
                 w.writerow([
-                    self.video_ids[i], y, self.class_names[y] if 0 <= y < self.num_classes else "",
-                    p, self.class_names[p], int(p == y), f"{self.scores[i, p]:.6g}",
+                    self.video_ids[i], y, ";".join(self.class_names[t] for t in true),
+                    p, self.class_names[p], int(p in true), f"{self.scores[i, p]:.6g}",
                     ";".join(self.class_names[j] for j in order[i]),
                     ";".join(f"{self.scores[i, j]:.6g}" for j in order[i]),
                 ])
@@ -750,6 +895,17 @@ def predict_scores(
     size and ``num_views × num_clips`` (lower it on out-of-memory); the scores are averaged over
     crops, then over snippets, before any softmax (:func:`aggregate_views`).
 
+    Multi-label runs (items with a multi-hot ``batch["target"]`` ``(B, num_classes)``, as
+    :class:`~tsnlib.datasets.TSNDataset` delivers them with ``multi_label=True``, or a model with
+    ``multi_label`` set) use the same views and the same averaging: the logits are averaged, and the
+    sigmoid, if wanted, comes after (``ScoreSet.probabilities``). That is the order training uses
+    (the consensus averages the views' logits, then the binary cross-entropy applies the sigmoid)
+    and the order of MMAction2's multi-label TSN configs (HVU, Multi-Moments in Time: the head's
+    consensus averages every test view before the classifier and ``average_clips=None`` keeps the
+    raw scores). Averaging sigmoid probabilities instead (the analogue of its ``average_clips="prob"``)
+    would rank videos differently and is not what the model was trained for. The multi-hot targets
+    are kept in the returned set (``targets``) and ``meta["multi_label"]`` is true.
+
     Runs under ``torch.inference_mode()`` with ``model.eval()`` (the model's train/eval mode is
     restored afterwards). ``device``: where to compute; None = where the model's parameters are
     (the model is moved only when ``device`` is given). ``amp`` picks the autocast dtype with
@@ -788,7 +944,7 @@ def predict_scores(
     dataset = getattr(loader, "dataset", None)
     records = _unwrap_records(dataset)
     total = len(loader) if hasattr(loader, "__len__") else None
-    all_scores, all_clip, all_labels, all_ids, all_frames = [], [], [], [], []
+    all_scores, all_clip, all_labels, all_ids, all_frames, all_targets = [], [], [], [], [], []
     seen_k = seen_v = None
     model.eval()
     try:
@@ -803,12 +959,15 @@ def predict_scores(
                     ids = _as_list(batch.get("video_id", None))
                     frames = batch.get("frame_indices")
                     frames = frames[None] if frames is not None else None
+                    targets = batch.get("target")
+                    targets = targets[None] if targets is not None else None
                     nv_item = _as_list(batch.get("num_views", None))
                 else:
                     labels = _as_list(batch.get("label", [-1] * imgs.shape[0]))
                     indices = _as_list(batch.get("index", None))
                     ids = _as_list(batch.get("video_id", None))
                     frames = batch.get("frame_indices")
+                    targets = batch.get("target")
                     nv_item = _as_list(batch.get("num_views", None))
                 if imgs.ndim != 5:
                     raise ValueError(f"batch['imgs'] must be (B, views, C, H, W), got shape {tuple(imgs.shape)}")
@@ -839,6 +998,7 @@ def predict_scores(
                     all_clip.append(clip.float().numpy())
                     all_frames.append(None if frames is None else np.asarray(frames, dtype=np.int64))
                 all_labels.extend(int(x) for x in labels)
+                all_targets.append(None if targets is None else np.asarray(targets, dtype=np.float32))
                 if ids:
                     all_ids.extend(str(x) for x in ids)
                 elif records is not None and indices:
@@ -872,6 +1032,10 @@ def predict_scores(
                 frame_indices = np.concatenate(all_frames)
             except ValueError:
                 frame_indices = None  # clip lengths differ between batches: not stackable
+    given = [t is not None for t in all_targets]
+    if any(given) and not all(given):
+        raise ValueError("some batches carry multi-hot 'target's and others do not: one loader, one kind of label")
+    targets = np.concatenate(all_targets) if all(given) else None
     info = {
         "protocol": f"{seen_k}x{seen_v}",
         "num_clips": int(seen_k),
@@ -883,9 +1047,12 @@ def predict_scores(
         if m is not None and getattr(m, "modality", None):
             info["modality"] = str(m.modality)
             break
+    if targets is not None or any(getattr(m, "multi_label", False) for m in (model, getattr(model, "module", None))):
+        info["multi_label"] = True
     info.update(meta or {})
     return ScoreSet(scores=scores, labels=np.asarray(all_labels, dtype=np.int64), video_ids=all_ids,
-                    class_names=names, meta=info, clip_scores=clip_scores, frame_indices=frame_indices)
+                    class_names=names, meta=info, clip_scores=clip_scores, frame_indices=frame_indices,
+                    targets=targets)
 
 
 def predict_video(model, video_path, transform, sampler, class_names: Sequence[str], device=None, topk: int = 5,
@@ -902,7 +1069,8 @@ def predict_video(model, video_path, transform, sampler, class_names: Sequence[s
     :class:`~tsnlib.datasets.TSNDataset` item, decoded with :func:`tsnlib.decoding.open_video` and
     ``backend``),
     the views scored in chunks and averaged over crops and snippets (:func:`predict_scores`'s
-    protocol); the ``topk`` classes are returned with the softmax of the averaged scores.
+    protocol); the ``topk`` classes are returned with the softmax of the averaged scores (their sigmoid for
+    a multi-label model, ``model.multi_label``: each class's own probability).
     """
     import torch
 

@@ -119,7 +119,9 @@ def build_datasets(cfg: Mapping, subsets: Sequence[str] = ("train", "val", "test
     preprocessor does, so that the loader workers do no float work and move a quarter of the bytes.
 
     Every :class:`tsnlib.datasets.TSNDataset` gets ``seed=train.seed`` so that a sample is a pure
-    function of ``(seed, epoch, index)``. The label maps of the subsets must agree.
+    function of ``(seed, epoch, index)``. The label maps of the subsets must agree. With
+    ``model.multi_label`` the items also carry their multi-hot ``target`` ``(num_classes,)``
+    (``num_classes`` = the label map's size), and a list without multi-label classes is refused.
     """
     from tsnlib.datasets import TSNDataset
     from tsnlib.errors import DataError
@@ -152,7 +154,8 @@ def build_datasets(cfg: Mapping, subsets: Sequence[str] = ("train", "val", "test
                                       input_size=int(d["val_input_size"]), scale_size=d["val_scale_size"], normalize=False)
         else:
             sampler, transform = test_protocol(cfg)
-        out[name] = TSNDataset(records, sampler, transform, **common)
+        out[name] = TSNDataset(records, sampler, transform, multi_label=bool(cfg["model"]["multi_label"]),
+                               num_classes=len(label_map), **common)
     out["label_map"] = label_map
     return out
 
@@ -220,12 +223,15 @@ def build_model_from_config(cfg: Mapping, num_classes: int, pretrained: bool = T
 
     Introduced in notebooks/03_train_rgb.ipynb. ``pretrained=False`` ignores ``model.pretrained``
     and ``model.rgb_weights`` (random init): use it when weights come from a checkpoint next,
-    so that nothing is read or downloaded for nothing.
+    so that nothing is read or downloaded for nothing. A backbone that takes one view size only
+    (Swin: 224) refuses a config whose ``data.input_size``, ``data.val_input_size`` or
+    ``test.input_size`` differs, with a :class:`~tsnlib.errors.ConfigError`, before any data is read.
     """
+    from tsnlib.errors import ConfigError
     from tsnlib.models import build_model
 
     m, d = cfg["model"], cfg["data"]
-    return build_model({
+    model = build_model({
         "num_classes": int(num_classes),
         "backbone": m["backbone"],
         "modality": d["modality"],
@@ -237,7 +243,18 @@ def build_model_from_config(cfg: Mapping, num_classes: int, pretrained: bool = T
         "pretrained": m["pretrained"] if pretrained else None,
         "fc_init_std": float(m["fc_init_std"]),
         "rgb_weights": m["rgb_weights"] if pretrained else None,
+        "multi_label": bool(m["multi_label"]),
     })
+    if model.fixed_input_size is not None:
+        sizes = {"data.input_size": d["input_size"], "data.val_input_size": d["val_input_size"],
+                 "test.input_size": cfg["test"]["input_size"]}
+        wrong = {k: v for k, v in sizes.items() if (int(v), int(v)) != model.fixed_input_size}
+        if wrong:
+            side = model.fixed_input_size[0]
+            raise ConfigError(f"model.backbone={m['backbone']} takes {side} x {side} views only, but "
+                              + ", ".join(f"{k}={v}" for k, v in wrong.items())
+                              + f": set {' '.join(f'{k}={side}' for k in wrong)}")
+    return model
 
 
 def load_model_from_checkpoint(path: str | os.PathLike, cfg: Mapping | None = None, device=None):
@@ -421,10 +438,13 @@ def test_checkpoint(cfg: Mapping, checkpoint: str | os.PathLike, device=None, ve
 def cli_test(args: argparse.Namespace) -> int:
     """``tsnlib test``: the full test protocol on the test subset; prints named metrics, saves scores.
 
+    A multi-label run (``model.multi_label``) prints the mAP and the classes left out of it
+    (:func:`tsnlib.evaluation.mean_average_precision`) instead of the accuracies.
+
     Introduced in notebooks/03_train_rgb.ipynb.
     """
     from tsnlib.config import load_config
-    from tsnlib.evaluation import evaluate_scores
+    from tsnlib.evaluation import evaluate_scores, format_map, mean_average_precision
     from tsnlib.utils import get_device
 
     overrides = _overrides(args.overrides)
@@ -437,11 +457,17 @@ def cli_test(args: argparse.Namespace) -> int:
         overrides.append(f"data.backend={args.backend}")
     cfg = load_config(args.config, overrides)
     scores = test_checkpoint(cfg, args.checkpoint, device=get_device(args.device))
-    metrics = evaluate_scores(scores.scores, scores.labels, scores.class_names)
     clips, crops = scores.meta.get("num_clips"), scores.meta.get("num_views")
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name(f"scores_{cfg['name']}_{clips}x{crops}.npz")
     scores.save(out)
     print(f"test protocol ({clips} x {crops} views), {len(scores.labels)} videos:")
+    if scores.multi_label:
+        metrics = mean_average_precision(scores.scores, scores.targets, scores.class_names)
+        print(f"  mean average precision  {metrics['mAP']:.4f}")
+        print("  " + format_map(metrics, max_listed=len(metrics["class_names"])))
+        print(f"tsnlib: scores saved to {out} (multi-hot targets included)")
+        return 0
+    metrics = evaluate_scores(scores.scores, scores.labels, scores.class_names)
     print(f"  top-1 accuracy       {metrics['top1']:.4f}")
     print(f"  top-5 accuracy       {metrics['top5']:.4f}")
     print(f"  mean class accuracy  {metrics['mean_class_accuracy']:.4f}")

@@ -54,13 +54,18 @@ def check_compatible(score_sets: Sequence, names: Sequence[str] | None = None) -
 
     Sets are compatible when they hold the same class names (same order), the same number of
     videos, the same video ids in the same order and the same label for every video. Each set's
-    ``scores`` must be ``(num_videos, num_classes)``. Compared against the first set.
+    ``scores`` must be ``(num_videos, num_classes)``. Compared against the first set. Multi-label
+    sets (``ScoreSet.multi_label``) are refused: the fused accuracies would judge only each video's
+    first class.
 
     Introduced in notebooks/05_two_stream_fusion.ipynb.
     """
     if len(score_sets) == 0:
         raise ValueError("no score sets given")
     for i, s in enumerate(score_sets):
+        if getattr(s, "multi_label", False):
+            raise ValueError(f"{_name_of(s, i, names)} holds multi-label scores: fusion and its accuracies are "
+                             "single-label (one class per video); fusing multi-label streams is not supported yet")
         shape = np.shape(s.scores)
         if len(shape) != 2 or shape[0] != len(s.video_ids) or shape[0] != len(s.labels) or shape[1] != len(s.class_names):
             raise ValueError(

@@ -77,6 +77,7 @@ MODEL_KEYS = (
     "pretrained",
     "fc_init_std",
     "rgb_weights",
+    "multi_label",
 )
 
 # Normalisation layers: their parameters never get weight decay (see get_param_groups).
@@ -367,6 +368,20 @@ def _set_submodule(net: nn.Module, name: str, new: nn.Module) -> None:
     setattr(parent, child, new)
 
 
+def _fixed_input_size(net: nn.Module) -> tuple[int, int] | None:
+    """``(H, W)`` when the backbone accepts views of one size only, else None.
+
+    timm's vision transformers (Swin, ViT) cut the input into patches with a ``patch_embed`` that
+    is built for one image size and, with ``strict_img_size``, asserts it; their position tables
+    and attention windows are sized for it too. Convolutional networks pool globally and take any size.
+    """
+    embed = getattr(net, "patch_embed", None)
+    size = getattr(embed, "img_size", None)
+    if embed is None or size is None or not getattr(embed, "strict_img_size", False):
+        return None
+    return (int(size[0]), int(size[1])) if isinstance(size, (tuple, list)) else (int(size), int(size))
+
+
 def _conv_with_inputs(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
     if conv.groups != 1:
         raise ValueError(f"cannot change the input channels of a grouped first convolution ({conv})")
@@ -488,13 +503,19 @@ class TSN(nn.Module):
       ``resnext50_32x4d``, ``densenet121``, ``mobilenet_v3_small/large``, ``efficientnet_b0``,
       ``inception_v3`` — nearest to the paper's BN-Inception, built without auxiliary head and
       with ``transform_input=False``; 299×299 is its native size but 224 and down to 75 work),
-      or ``"timm:<name>"`` when timm is installed. Its classifier is replaced by ``Identity``
-      (a dropout right before it too); ``feature_dim`` is the classifier's input size.
+      or ``"timm:<name>"`` (timm is an optional dependency, the ``timm`` extra; the tests build
+      ``timm:swin_base_patch4_window7_224``, ``timm:resnext101_32x4d`` and ``timm:densenet161``).
+      Its classifier is replaced by ``Identity`` (a dropout right before it too); ``feature_dim``
+      is the classifier's input size. Vision transformers such as Swin take views of one size only
+      (``fixed_input_size``, 224 x 224 for the Swin above): other sizes raise a ``ValueError``
+      before the backbone runs.
     * ``clip_len``: frames per snippet; default 1 for RGB, 5 for Flow and RGBDiff.
     * ``consensus``: ``"avg"``, ``"max"`` or ``"weighted"`` (see :class:`SegmentConsensus`; the
       weighted one falls back to the average when V != ``num_segments``).
     * ``dropout``: before the classifier (paper: 0.8 RGB, 0.7 Flow).
-    * ``partial_bn``: freeze every BatchNorm layer but the first (see :meth:`train`).
+    * ``partial_bn``: freeze every BatchNorm layer but the first (see :meth:`train`). A backbone
+      without BatchNorm (Swin: LayerNorm, which has no running statistics and normalises each
+      token on its own) has nothing to freeze: partial BN is then a no-op and every LayerNorm trains.
     * ``pretrained``: ``None`` (random), ``"imagenet"`` (torchvision's default weights from the
       torch hub cache, see :func:`load_imagenet_state_dict`), a path to a ``.pth`` file or a
       state dict: a torchvision backbone state dict or a tsnlib checkpoint (its ``backbone.*``
@@ -502,6 +523,9 @@ class TSN(nn.Module):
     * ``rgb_weights``: the state dict (or path) of an RGB network with the same backbone, to
       initialise a Flow / RGBDiff network (exclusive with ``pretrained``).
     * ``fc_init_std``: the new classifier is ``Normal(0, fc_init_std)``, bias 0.
+    * ``multi_label``: the outputs are per-class logits for a sigmoid (several classes per video,
+      trained with binary cross-entropy) instead of logits for a softmax. The network is the same
+      (consensus included); the flag tells the trainer and the test protocol how to read it.
 
     Cross-modality initialisation: when ``modality`` is Flow or RGBDiff and weights are given
     (``pretrained`` or ``rgb_weights``), every backbone tensor is copied and the first
@@ -514,7 +538,8 @@ class TSN(nn.Module):
     ``first_conv`` / ``first_conv_name``, ``first_bn`` / ``first_bn_name`` (None when the
     backbone has no BatchNorm), ``feature_dim``, ``backbone_name``, ``modality``,
     ``in_channels``, ``clip_len``, ``num_segments``, ``num_classes``, ``partial_bn``,
-    ``load_report`` (what the weight loading did, or None).
+    ``multi_label``, ``fixed_input_size`` (``(H, W)`` or None), ``load_report`` (what the weight
+    loading did, or None).
 
     Note for inception_v3 / googlenet with ImageNet weights: torchvision trained them with
     ``transform_input=True``, which equals normalising RGB inputs with mean = std = 0.5; since
@@ -534,6 +559,7 @@ class TSN(nn.Module):
         pretrained=None,
         fc_init_std: float = 0.001,
         rgb_weights=None,
+        multi_label: bool = False,
     ):
         super().__init__()
         self._partial_bn = False
@@ -555,6 +581,7 @@ class TSN(nn.Module):
             raise ValueError(f"clip_len must be >= 1, got {clip_len}")
 
         self.num_classes = int(num_classes)
+        self.multi_label = bool(multi_label)
         self.backbone_name = str(backbone)
         self.modality = modality
         self.num_segments = int(num_segments)
@@ -569,6 +596,7 @@ class TSN(nn.Module):
         if self.first_conv_name is None:
             raise ValueError(f"backbone {backbone!r} has no nn.Conv2d to take the input")
         self.first_bn_name = _first_module_name(self.backbone, _BatchNorm)
+        self.fixed_input_size = _fixed_input_size(self.backbone)
 
         rgb_state = None
         if pretrained == "imagenet":
@@ -726,6 +754,13 @@ class TSN(nn.Module):
             raise ValueError(
                 f"TSN({self.modality}, clip_len={self.clip_len}) expects views (B, {self.in_channels}, H, W), "
                 f"got {tuple(x.shape)}"
+            )
+        if self.fixed_input_size is not None and tuple(x.shape[2:]) != self.fixed_input_size:
+            h, w = self.fixed_input_size
+            raise ValueError(
+                f"backbone {self.backbone_name!r} takes {h} x {w} views only (timm builds it for one input size), "
+                f"got {x.shape[2]} x {x.shape[3]}: crop the views to {h} px (data.input_size, data.val_input_size "
+                f"and test.input_size={h})"
             )
 
     def prepare(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:

@@ -10,6 +10,9 @@ What one epoch does, and what makes it trustworthy over days of GPU time:
   multistep or cosine, each with a linear warm-up) — times the group's ``lr_mult``.
 * **Gradient clipping** of the global L2 norm (40 RGB, 20 flow), optional label smoothing,
   optional gradient accumulation (Caffe's ``iter_size``).
+* **Multi-label** runs (``model.multi_label``): the same network, consensus, precision and
+  accumulation, with :func:`multi_label_loss` (sigmoid + binary cross-entropy on the consensus
+  logits) instead of the softmax cross-entropy, and the validation mAP instead of accuracies.
 * **Speed**: mixed precision (:func:`amp_dtype`: bf16 or fp16 + ``GradScaler`` on CUDA, bf16 on
   CPUs with native bf16), channels-last memory, optional ``torch.compile``, DataLoader workers
   with pinned memory and persistent workers.
@@ -38,6 +41,7 @@ What one epoch does, and what makes it trustworthy over days of GPU time:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -56,7 +60,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, DistributedSampler
 
-from tsnlib.errors import CheckpointError, UsageError
+from tsnlib.errors import CheckpointError, ConfigError, DataError, UsageError
 from tsnlib.utils import progress, seed_everything
 
 __all__ = [
@@ -64,6 +68,7 @@ __all__ = [
     "CheckpointError",
     "lr_at",
     "scaled_lr",
+    "multi_label_loss",
     "amp_dtype",
     "DistInfo",
     "setup_distributed",
@@ -144,6 +149,39 @@ def scaled_lr(optim_cfg: Mapping, total_batch: int) -> float:
     if optim_cfg.get("auto_scale_lr"):
         lr *= float(total_batch) / float(optim_cfg.get("base_batch_size") or total_batch)
     return lr
+
+
+# ---------------------------------------------------------------------------------------------
+# the multi-label loss
+# ---------------------------------------------------------------------------------------------
+
+
+def multi_label_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Binary cross-entropy of a multi-label run, on the consensus logits: the mean over videos and classes.
+
+    ``logits``: ``(N, num_classes)``, the TSN's output (the segmental consensus of the views'
+    logits, unchanged); ``targets``: multi-hot float ``(N, num_classes)``. Every class is its own
+    yes-or-no question, answered by the sigmoid :math:`\\sigma` of its logit:
+
+    $$ \\ell = -\\frac{1}{N C} \\sum_{n=1}^{N} \\sum_{c=1}^{C} \\Big( y_{nc} \\log \\sigma(s_{nc})
+       + (1 - y_{nc}) \\log\\big(1 - \\sigma(s_{nc})\\big) \\Big) $$
+
+    computed from the logits (``binary_cross_entropy_with_logits``, stable for large logits).
+    ``label_smoothing`` ``eps`` replaces ``y`` by ``(1 - eps) y + eps / C``, as MMAction2's heads do
+    with ``label_smooth_eps`` and as the softmax cross-entropy does for a one-hot ``y``.
+    MMAction2's multi-label configs also multiply this mean by a ``loss_weight`` (160 for
+    Multi-Moments in Time); here the learning rate is the only scale. Logits and targets of
+    different shapes (a model built for another number of classes than the dataset has) raise a
+    :class:`~tsnlib.errors.DataError`. Not yet used by a notebook.
+    """
+    if logits.ndim != 2 or tuple(targets.shape) != tuple(logits.shape):
+        raise DataError(f"multi-label targets {tuple(targets.shape)} do not match the model's logits "
+                        f"{tuple(logits.shape)}", hint="build the model with num_classes = the dataset's number of "
+                        "classes (len(label_map)) and the dataset with the same num_classes")
+    eps = float(label_smoothing)
+    if eps:
+        targets = (1.0 - eps) * targets + eps / logits.shape[1]
+    return nn.functional.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -541,7 +579,8 @@ def read_metrics(path: str | os.PathLike) -> list[dict]:
 def plot_curves(metrics_path: str | os.PathLike):
     """Loss and accuracy per epoch from ``metrics.jsonl``: two panels (loss; top-1 and mean class accuracy).
 
-    Introduced in notebooks/03_train_rgb.ipynb. Returns the matplotlib ``Figure``.
+    Introduced in notebooks/03_train_rgb.ipynb. Returns the matplotlib ``Figure``. A multi-label
+    run's log has no accuracies: its second panel shows the validation mAP.
     """
     import matplotlib.pyplot as plt
 
@@ -562,11 +601,15 @@ def plot_curves(metrics_path: str | os.PathLike):
         ax_loss.plot(*series("val_loss"), "--s", color=color, alpha=0.7, label="validation")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     ax_loss.legend()
-    ax_acc.plot(ep, [r["train_top1"] for r in rows], "-o", color=color, label="train top-1")
+    if any(r.get("train_top1") is not None for r in rows):
+        ax_acc.plot(*series("train_top1"), "-o", color=color, label="train top-1")
     if any(r.get("val_top1") is not None for r in rows):
         ax_acc.plot(*series("val_top1"), "--s", color=color, alpha=0.7, label="val top-1 (K seg, 1 crop)")
         ax_acc.plot(*series("val_mean_class_accuracy"), ":^", color="0.4", label="val mean class acc.")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title="accuracy")
+    multi = any(r.get("val_mAP") is not None for r in rows)
+    if multi:
+        ax_acc.plot(*series("val_mAP"), "--s", color=color, alpha=0.7, label="val mAP (K seg, 1 crop)")
+    ax_acc.set(xlabel="epoch", ylabel="mAP" if multi else "accuracy", ylim=(0, 1.02), title="mAP" if multi else "accuracy")
     ax_acc.legend()
     fig.tight_layout()
     return fig
@@ -609,7 +652,8 @@ class Trainer:
     * ``loaders``: ``{"train": DataLoader, "val": DataLoader | None}`` yielding dicts
       ``{"imgs": (N, K, C, H, W) uint8 (normalised by the model on its device) or float, "label": (N,) int64}`` (see
       :func:`tsnlib.experiment.build_loaders`; the train loader's sampler should be an
-      :class:`EpochSampler` for exact resume).
+      :class:`EpochSampler` for exact resume); with ``model.multi_label`` also
+      ``"target": (N, num_classes)`` multi-hot float, which the loss reads instead of ``label``.
     * ``work_dir``: where ``config.yaml``, ``last.pth``, ``best.pth``, ``metrics.jsonl`` and
       ``tb/`` go (created).
     * ``device``: default :func:`tsnlib.utils.get_device` (``cuda:<LOCAL_RANK>`` under DDP).
@@ -670,7 +714,16 @@ class Trainer:
         self.optimizer = torch.optim.SGD(groups, lr=self.base_lr, momentum=float(self.optim_cfg["momentum"]),
                                          nesterov=bool(self.optim_cfg.get("nesterov")))
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
-        self.criterion = nn.CrossEntropyLoss(label_smoothing=float(self.optim_cfg.get("label_smoothing") or 0.0))
+        smoothing = float(self.optim_cfg.get("label_smoothing") or 0.0)
+        self.multi_label = bool(self.cfg["model"].get("multi_label"))
+        if getattr(raw, "multi_label", self.multi_label) != self.multi_label:
+            raise ConfigError(f"the model was built with multi_label={raw.multi_label} but the config has "
+                              f"model.multi_label={self.multi_label}: build it from the same config "
+                              "(tsnlib.experiment.build_model_from_config)")
+        if self.multi_label:
+            self.criterion = functools.partial(multi_label_loss, label_smoothing=smoothing)
+        else:
+            self.criterion = nn.CrossEntropyLoss(label_smoothing=smoothing)
         self.clip_grad = self.optim_cfg.get("clip_grad") or 0.0
 
         model_run = raw
@@ -688,6 +741,7 @@ class Trainer:
         self.best_metric = None
         self.best_epoch = None
         self.history: list[dict] = []
+        self.val_map: dict | None = None  # the last multi-label validation (tsnlib.evaluation.mean_average_precision)
         self._writer = None
         self._announced = False
 
@@ -702,8 +756,16 @@ class Trainer:
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
 
     def _inputs(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(imgs (N, V, C, H, W), labels (N,) int64)``, or ``(imgs, targets (N, num_classes) float)`` when multi-label."""
         imgs = batch["imgs"] if isinstance(batch, Mapping) else batch[0]
-        labels = batch["label"] if isinstance(batch, Mapping) else batch[1]
+        if self.multi_label:
+            if not isinstance(batch, Mapping) or "target" not in batch:
+                raise DataError("model.multi_label is set but the loader's batches carry no multi-hot 'target'",
+                                hint="build the datasets with TSNDataset(multi_label=True, num_classes=...) "
+                                     "(tsnlib.experiment.build_datasets does it from the config)")
+            labels = torch.as_tensor(batch["target"]).float()
+        else:
+            labels = batch["label"] if isinstance(batch, Mapping) else batch[1]
         imgs = imgs.to(self.device, non_blocking=True)
         labels = torch.as_tensor(labels).to(self.device, non_blocking=True)
         if imgs.ndim == 4:  # (N, C, H, W): one view per video
@@ -783,7 +845,11 @@ class Trainer:
                     m.eval()
 
     def train_one_epoch(self, epoch: int) -> dict:
-        """Train epoch ``epoch`` (0-based); returns ``{"lr", "train_loss", "train_top1", "clips", "time_s", ...}``."""
+        """Train epoch ``epoch`` (0-based); returns ``{"lr", "train_loss", "train_top1", "clips", "time_s", ...}``.
+
+        A multi-label run logs no ``train_top1`` (one class per video does not exist there); its
+        ``train_loss`` is the binary cross-entropy (:func:`multi_label_loss`).
+        """
         loader = self.loaders["train"]
         sampler = getattr(loader, "sampler", None)
         for s in (sampler, getattr(loader, "batch_sampler", None)):
@@ -821,7 +887,8 @@ class Trainer:
                 self.scaler.scale(loss / accum).backward()
             n = labels.shape[0]
             loss_sum += loss.detach().double() * n
-            correct += (logits.detach().argmax(1) == labels).sum().double()
+            if not self.multi_label:
+                correct += (logits.detach().argmax(1) == labels).sum().double()
             seen += n
             clips += int(imgs.shape[0] * imgs.shape[1])
             if last_micro:
@@ -839,8 +906,8 @@ class Trainer:
                     bar.update(1)
                     if step_in_epoch % interval == 0 or step_in_epoch == steps:
                         el = time.perf_counter() - t0
-                        bar.set_postfix(loss=f"{loss_sum.item() / max(seen, 1):.3f}",
-                                        acc=f"{correct.item() / max(seen, 1):.3f}",
+                        acc = {} if self.multi_label else {"acc": f"{correct.item() / max(seen, 1):.3f}"}
+                        bar.set_postfix(loss=f"{loss_sum.item() / max(seen, 1):.3f}", **acc,
                                         clips_s=f"{clips / max(el, 1e-9):.1f}", lr=f"{lr:.2e}")
                 if step_in_epoch >= steps:
                     break
@@ -850,7 +917,7 @@ class Trainer:
         if bar is not None:
             bar.close()
         tot_loss, tot_correct, tot_seen, tot_clips = self._all_reduce([loss_sum.item(), correct.item(), seen, clips])
-        return {
+        rec = {
             "lr": lr,
             "train_loss": tot_loss / max(tot_seen, 1),
             "train_top1": tot_correct / max(tot_seen, 1),
@@ -859,6 +926,9 @@ class Trainer:
             "clips_per_s": tot_clips / max(elapsed, 1e-9),
             "steps": step_in_epoch,
         }
+        if self.multi_label:
+            del rec["train_top1"]
+        return rec
 
     @torch.no_grad()
     def validate(self, loader=None) -> dict:
@@ -867,8 +937,13 @@ class Trainer:
         Introduced in notebooks/03_train_rgb.ipynb. Runs on this process with the unwrapped
         model, over the whole loader (the trainer calls it on rank 0 only). Scores are the
         consensus logits ``(num_videos, num_classes)``.
+
+        A multi-label run returns ``val_loss`` (binary cross-entropy, no smoothing), ``val_mAP``
+        (:func:`tsnlib.evaluation.mean_average_precision` of the logits and the multi-hot targets)
+        and ``val_classes_without_positives`` (how many classes no validation video has: they are
+        left out of the mean, and :meth:`fit` prints their names) instead of the accuracies.
         """
-        from tsnlib.evaluation import evaluate_scores
+        from tsnlib.evaluation import evaluate_scores, mean_average_precision
 
         loader = loader if loader is not None else self.loaders.get("val")
         model = self.raw_model
@@ -883,7 +958,10 @@ class Trainer:
                 with self._autocast():
                     logits = model(imgs)
                 logits = logits.float()
-                loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
+                if self.multi_label:
+                    loss_sum += float(multi_label_loss(logits, y)) * logits.shape[0]
+                else:
+                    loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
                 n += int(y.shape[0])
                 scores.append(logits.cpu())
                 labels.append(y.cpu())
@@ -892,6 +970,16 @@ class Trainer:
         s = torch.cat(scores).numpy()
         y = torch.cat(labels).numpy()
         names = self.class_names or [str(i) for i in range(s.shape[1])]
+        if self.multi_label:
+            m = mean_average_precision(s, y, names)
+            self.val_map = m
+            return {
+                "val_loss": loss_sum / max(n, 1),
+                "val_mAP": float(m["mAP"]),
+                "val_classes_without_positives": len(m["classes_without_positives"]),
+                "val_videos": n,
+                "val_time_s": time.perf_counter() - t0,
+            }
         m = evaluate_scores(s, y, names)
         return {
             "val_loss": loss_sum / max(n, 1),
@@ -1029,6 +1117,8 @@ class Trainer:
 
         Returns ``{"best_metric", "best_epoch", "metric_name", "history", "work_dir"}``.
         """
+        from tsnlib.evaluation import format_map
+
         self._announce()
         total = int(self.optim_cfg["epochs"])
         metric_name = self.train_cfg.get("save_best") or "val_top1"
@@ -1056,11 +1146,14 @@ class Trainer:
             if self.is_main:
                 self._log(rec)
                 self.save(is_best, rng_all)
-                msg = (f"epoch {self.epoch}/{total}: lr {rec['lr']:.3g}, train loss {rec['train_loss']:.4f}, "
-                       f"train top-1 {rec['train_top1']:.3f}")
+                msg = f"epoch {self.epoch}/{total}: lr {rec['lr']:.3g}, train loss {rec['train_loss']:.4f}"
+                if "train_top1" in rec:
+                    msg += f", train top-1 {rec['train_top1']:.3f}"
                 if "val_top1" in rec:
                     msg += (f", val top-1 {rec['val_top1']:.3f}, val top-5 {rec['val_top5']:.3f}, "
                             f"val mean class acc {rec['val_mean_class_accuracy']:.3f}")
+                if "val_mAP" in rec:
+                    msg += f", val {format_map(self.val_map)}"
                 msg += f", {rec['clips_per_s']:.1f} clips/s, {rec['epoch_time_s']:.1f} s"
                 print(msg, flush=True)
             self._barrier()

@@ -153,6 +153,17 @@ def _search_root(model) -> tuple[nn.Module, str]:
     return tsn, ""
 
 
+def _channels_last_maps(model) -> bool:
+    """Whether the backbone's blocks output ``(N, h, w, C)`` maps (timm's Swin: ``output_fmt == "NHWC"``)."""
+    root, _ = _search_root(model)
+    return str(getattr(root, "output_fmt", "NCHW")).upper() == "NHWC"
+
+
+def _nhwc_to_nchw(maps: torch.Tensor) -> torch.Tensor:
+    """``(N, h, w, C)`` → ``(N, C, h, w)``: the ``reshape_transform`` Grad-CAM needs for Swin's maps."""
+    return maps.permute(0, 3, 1, 2)
+
+
 def _in_channels(model, root: nn.Module) -> int:
     c = getattr(_tsn(model), "in_channels", None)
     if c:
@@ -164,7 +175,10 @@ def _in_channels(model, root: nn.Module) -> int:
 
 
 def _trace_blocks(model, input_size: int) -> list[tuple[str, torch.Tensor]]:
-    """``(name, output)`` of every non-leaf module of the backbone, in the order their forward ends."""
+    """``(name, output)`` of every non-leaf module of the backbone, in the order their forward ends.
+
+    The zero input is ``input_size`` square, or the one size a backbone takes (``TSN.fixed_input_size``).
+    """
     root, _ = _search_root(model)
     fired: list[tuple[str, torch.Tensor]] = []
     handles = []
@@ -176,7 +190,8 @@ def _trace_blocks(model, input_size: int) -> list[tuple[str, torch.Tensor]]:
     was_training = tsn.training
     tsn.eval()
     try:
-        x = torch.zeros(1, _in_channels(model, root), int(input_size), int(input_size), device=_model_device(root))
+        height, width = getattr(tsn, "fixed_input_size", None) or (int(input_size), int(input_size))
+        x = torch.zeros(1, _in_channels(model, root), height, width, device=_model_device(root))
         with torch.no_grad():
             root(x)
     finally:
@@ -198,10 +213,13 @@ def candidate_target_layers(model, input_size: int = 112) -> list[tuple[str, tup
     (``"backbone.layer4.1"`` for a :class:`tsnlib.models.TSN`), so ``model.get_submodule(name)``
     returns the layer; pass them as ``target_layer``. Later layers see larger parts of the frame
     and more abstract features but have coarser maps (``h, w`` shrink): ResNets at 112 px end at
-    4 x 4. ``input_size`` must suit the backbone (Inception v3 needs at least 75).
+    4 x 4. ``input_size`` must suit the backbone (Inception v3 needs at least 75); a backbone that
+    takes one size only (timm's Swin: 224) is traced at that size. Backbones whose blocks output channels-last maps ``(1, h, w, C)`` (timm's Swin) are
+    reported as ``(C, h, w)`` too, and :func:`view_cams` permutes their maps for Grad-CAM.
     """
     _, prefix = _search_root(model)
-    return [(prefix + name, tuple(int(s) for s in out.shape[1:]))
+    order = (2, 0, 1) if _channels_last_maps(model) else (0, 1, 2)
+    return [(prefix + name, tuple(int(out.shape[1:][i]) for i in order))
             for name, out in _trace_blocks(model, input_size)
             if isinstance(out, torch.Tensor) and out.ndim == 4]
 
@@ -215,7 +233,7 @@ def default_target_layer(model, input_size: int = 112) -> str:
     name the innermost block that returns that very tensor. ResNet: ``backbone.layer4.1`` (not the
     stage ``layer4``, which returns the same tensor); MobileNet v3 / EfficientNet: the last
     ``features.N``; DenseNet: ``backbone.features`` (ends in ``norm5``); Inception v3:
-    ``backbone.Mixed_7c``.
+    ``backbone.Mixed_7c``; timm's Swin: the last transformer block, ``backbone.layers.3.blocks.1``.
     """
     _, prefix = _search_root(model)
     maps = [(name, out) for name, out in _trace_blocks(model, input_size)
@@ -368,7 +386,8 @@ def view_cams(model, views: torch.Tensor, target_class: int | None = None, metho
             raise ValueError(f"target_class {target_class} is not a class of this model (0..{scores.shape[1] - 1})")
         for p, _ in flags:
             p.requires_grad_(False)
-        cam = cls(model=scorer, target_layers=[layer])
+        cam = cls(model=scorer, target_layers=[layer],
+                  reshape_transform=_nhwc_to_nchw if _channels_last_maps(tsn) else None)
         try:
             maps = []
             with torch.enable_grad():  # also when called under torch.no_grad()
