@@ -53,6 +53,10 @@ BACKENDS = ("auto", "decord", "pyav")
 
 #: The default frame-folder file name template; ``kind`` is ``img``, ``flow_x`` or ``flow_y``.
 FRAME_TMPL = "{kind}_{index:05d}.jpg"
+#: RGB frames named by their number alone, ``00001.jpg`` (Something-Something v1 as distributed).
+BARE_FRAME_TMPL = "{index:05d}.jpg"
+#: The settings stamp :func:`extract_dataset_frames` keeps in its output folder.
+FRAMES_STAMP = "frames.json"
 
 #: File extensions treated as videos by the ``tsnlib frames`` command.
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
@@ -837,7 +841,7 @@ def frame_times(path) -> np.ndarray | None:
 # Frame folders
 # ----------------------------------------------------------------------------------------------
 
-_FRAME_NAME = re.compile(r"^(img|flow_x|flow_y)_(\d+)\.jpg$")
+_FRAME_NAME = re.compile(r"^(?:(img|flow_x|flow_y)_)?(\d+)\.jpg$")  # a bare number is an RGB frame
 
 
 def frame_path(folder, index: int, kind: str = "img", start_index: int = 1, tmpl: str = FRAME_TMPL) -> Path:
@@ -980,7 +984,8 @@ def read_flow_frames(folder, indices, start_index: int = 1, tmpl: str = FRAME_TM
 def count_frames(folder) -> dict[str, int]:
     """How many ``img_*.jpg``, ``flow_x_*.jpg`` and ``flow_y_*.jpg`` a frame folder holds.
 
-    Returns ``{"img": N, "flow_x": M, "flow_y": M}`` (flow counts are often ``N - 1``).
+    Returns ``{"img": N, "flow_x": M, "flow_y": M}`` (flow counts are often ``N - 1``); bare
+    ``00001.jpg`` names count as ``img`` (:data:`BARE_FRAME_TMPL`).
     A missing folder raises :class:`~tsnlib.errors.DataError`.
 
     Introduced in notebooks/01_data_preparation.ipynb.
@@ -993,7 +998,7 @@ def count_frames(folder) -> dict[str, int]:
         for entry in it:
             m = _FRAME_NAME.match(entry.name)
             if m:
-                counts[m.group(1)] += 1
+                counts[m.group(1) or "img"] += 1
     return counts
 
 
@@ -1006,9 +1011,26 @@ def detect_start_index(folder) -> int:
     Introduced in notebooks/01_data_preparation.ipynb.
     """
     folder = Path(folder)
-    if frame_path(folder, 0, "img", 0).is_file() or frame_path(folder, 0, "flow_x", 0).is_file():
+    if (frame_path(folder, 0, "img", 0).is_file() or frame_path(folder, 0, "flow_x", 0).is_file()
+            or frame_path(folder, 0, "img", 0, BARE_FRAME_TMPL).is_file()):
         return 0
     return 1
+
+
+def detect_frame_template(folder) -> str:
+    """The RGB file names of a frame folder: :data:`FRAME_TMPL` (``img_00001.jpg``), or
+    :data:`BARE_FRAME_TMPL` (``00001.jpg``) when the folder has bare numbered files and no ``img_``
+    start file (Something-Something v1 as distributed, read as MMAction2 reads it with
+    ``filename_tmpl='{:05}.jpg'``).
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    folder = Path(folder)
+    if any(frame_path(folder, 0, "img", s).is_file() for s in (1, 0)):
+        return FRAME_TMPL
+    if any(frame_path(folder, 0, "img", s, BARE_FRAME_TMPL).is_file() for s in (1, 0)):
+        return BARE_FRAME_TMPL
+    return FRAME_TMPL
 
 
 def is_complete_frame_folder(folder) -> bool:
@@ -1119,10 +1141,11 @@ def _extract_job(video: str, out_dir: str, kwargs: dict) -> int:
 
 
 def _frame_folder_of(record, out_root: Path) -> Path:
-    """``out_root/<class folder>/<video_id>``: the class sub-folder of the video is kept."""
+    """``out_root/<class folder>/<video_id>``: the class sub-folder of the video is kept (a segment of a
+    video is extracted whole, into the folder named after the video file: ``VideoRecord.folder_name``)."""
     video = Path(record.path)
-    video_id = getattr(record, "video_id", None) or video.stem
-    return out_root / video.parent.name / video_id
+    name = getattr(record, "folder_name", None) or getattr(record, "video_id", None) or video.stem
+    return out_root / video.parent.name / name
 
 
 def _as_record(item):

@@ -667,10 +667,11 @@ def _as_record(item):
 
 
 def _target_folder(record, out_root: Path, level: int) -> Path:
+    name = getattr(record, "folder_name", None) or record.video_id  # a segment: the folder of its whole video
     if level == 1:
-        return out_root / record.video_id
+        return out_root / name
     if level == 2:
-        return out_root / Path(record.path).parent.name / record.video_id
+        return out_root / Path(record.path).parent.name / name
     raise ValueError(f"level must be 1 (out/<video>) or 2 (out/<class folder>/<video>), got {level}")
 
 
