@@ -1080,6 +1080,60 @@ def resized_size(height: int, width: int, short_side: int | None = None, size: t
     return new_h, new_w
 
 
+def parse_size(value) -> tuple[int, int] | None:
+    """``(W, H)`` from ``"340x256"``, ``["340x256"]``, ``["340", "256"]`` or ``(340, 256)``; None stays None.
+
+    The fixed size of the original TSN extraction (``340x256``, MMAction2's ``--new-width 340
+    --new-height 256``), as ``--size`` takes it. Anything else raises :class:`~tsnlib.errors.UsageError`.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    from tsnlib.errors import UsageError  # noqa: PLC0415
+
+    if value is None:
+        return None
+    parts = [value] if isinstance(value, str) else [str(v) for v in value]
+    if len(parts) == 1:
+        parts = re.split(r"[x×X*,]", parts[0].strip())
+    try:
+        w, h = (int(p) for p in parts)
+    except ValueError:
+        raise UsageError(f"a size is W x H in pixels, e.g. 340x256 or '340 256'; got {value!r}") from None
+    if w < 1 or h < 1:
+        raise UsageError(f"a size needs a positive width and height, got {w}x{h}")
+    return w, h
+
+
+def extraction_settings(short_side: int | None = None, size=None, **more) -> dict:
+    """The resize of a frame or flow extraction, checked, as its settings stamp records it:
+    ``{"short_side": 256 or None, "size": [340, 256] or None, **more}``.
+
+    ``short_side`` (keep the aspect ratio: 256 or 320, the presets' "320p") and ``size`` (a fixed
+    ``W x H``, the presets' "340x256"; any form :func:`parse_size` reads) exclude each other: both
+    raise :class:`~tsnlib.errors.UsageError`, as does a short side below 1.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    from tsnlib.errors import UsageError  # noqa: PLC0415
+
+    size = parse_size(size)
+    if short_side is not None and size is not None:
+        raise UsageError("give a short side or a fixed size, not both (--short-side 256 or --size 340x256)")
+    if short_side is not None and int(short_side) < 1:
+        raise UsageError(f"the short side must be >= 1 pixel, got {short_side}")
+    return {"short_side": None if short_side is None else int(short_side), "size": None if size is None else list(size),
+            **more}
+
+
+def add_resize_arguments(parser) -> None:
+    """``--short-side N`` and ``--size WxH``: the resize options ``tsnlib frames`` and ``tsnlib flow`` share."""
+    parser.add_argument("--short-side", type=int, default=None,
+                        help="resize so the short side is this many pixels, keeping the aspect ratio (256, or 320 "
+                             "for the presets' 320p)")
+    parser.add_argument("--size", nargs="+", metavar="WxH", default=None,
+                        help="resize to a fixed W x H, e.g. 340x256 (the presets' 340x256; '340 256' also read)")
+
+
 def _tmp_dir(out_dir: Path) -> Path:
     return out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
 
@@ -1191,6 +1245,10 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
       and ``clip.avi`` in one class folder) are failures too, each naming the other
       (:func:`tsnlib.utils.folder_conflicts`); the rest is extracted.
     * ``backend``: the decoder of :func:`extract_frames`.
+    * The sizes and quality are kept in ``out_root/frames.json`` (:data:`FRAMES_STAMP`): a later
+      run with other ones raises :class:`~tsnlib.errors.DataError` naming them (so a folder never
+      mixes two sizes), unless ``resume=False``, which extracts every video again
+      (:func:`tsnlib.utils.guard_settings`, the check ``tsnlib flow`` makes too).
 
     Returns frame-folder records, in input order, without the failed videos: copies of the input
     records with ``path`` = the frame folder and ``num_frames`` = the number of JPEGs (plus
@@ -1198,9 +1256,12 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
-    from tsnlib.utils import folder_conflicts, run_per_video  # noqa: PLC0415
+    from tsnlib.utils import folder_conflicts, guard_settings, run_per_video  # noqa: PLC0415
 
     out_root = Path(out_root)
+    guard_settings(out_root, FRAMES_STAMP, extraction_settings(short_side, size, quality=int(quality)),
+                   redo=not resume, hint="keep the old settings, choose another output folder, or pass resume=False "
+                                         "(tsnlib frames --no-resume) to extract every video again")
     recs = [_as_record(r) for r in records]
     targets = [_frame_folder_of(r, out_root) for r in recs]
     conflicts = folder_conflicts([r.path for r in recs], targets)
@@ -1235,11 +1296,10 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
 
 
 def add_frames_arguments(parser) -> None:
-    """Arguments of ``tsnlib frames SOURCE --out DIR [--short-side 256 | --size 340 256] [--workers N]``."""
+    """Arguments of ``tsnlib frames SOURCE --out DIR [--short-side 256 | --size 340x256] [--workers N]``."""
     parser.add_argument("source", help="a dataset root or list file (read with tsnlib.annotations), or a folder of videos")
     parser.add_argument("--out", required=True, help="output root: <out>/<class>/<video_id>/img_00001.jpg ...")
-    parser.add_argument("--short-side", type=int, default=None, help="resize so the short side is this many pixels")
-    parser.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), default=None, help="resize to W x H (e.g. 340 256)")
+    add_resize_arguments(parser)
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU core)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default: 95)")
     parser.add_argument("--split", type=int, default=1, help="split number for UCF101/HMDB51 roots (default: 1)")
@@ -1278,9 +1338,10 @@ def _video_records(source: Path, split: int, subset: str | None) -> list:
 
 def cli_frames(args) -> int:
     """``tsnlib frames``: extract RGB frame folders; exit status 1 when some videos failed."""
+    resize = extraction_settings(args.short_side, args.size)
     records = _video_records(Path(args.source), args.split, args.subset)
     _, failures = extract_dataset_frames(
-        records, Path(args.out), short_side=args.short_side, size=tuple(args.size) if args.size else None,
+        records, Path(args.out), short_side=resize["short_side"], size=parse_size(resize["size"]),
         workers=args.workers, quality=args.quality, resume=not args.no_resume, return_failures=True,
         backend=getattr(args, "backend", "auto"),
     )
