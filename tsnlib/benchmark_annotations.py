@@ -1,6 +1,7 @@
 """The other benchmarks of the TSN model zoo, read from their official annotation files.
 
-Introduced in notebooks/01_data_preparation.ipynb (datasets and their layouts).
+No notebook uses them (each needs a large download); what they return, records, label maps and
+list files, is what notebooks/01_data_preparation.ipynb introduces for UCF101 and HMDB51.
 
 Every reader returns ``(records, label_map)`` like :func:`tsnlib.annotations.read_ucf101`: a list
 of :class:`~tsnlib.annotations.VideoRecord` (``source`` names the annotation file and its line or
@@ -310,8 +311,6 @@ _KINETICS_FILES = {"train": ("train.csv", "kinetics_train.csv"),
 def kinetics_clip_id(youtube_id: str, start: float, end: float) -> str:
     """The name of a trimmed Kinetics clip: ``<youtube_id>_<start:06d>_<end:06d>`` (whole seconds),
     as the official crawler and MMAction2's download script name the files.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     return f"{youtube_id}_{int(start):06d}_{int(end):06d}"
 
@@ -419,8 +418,6 @@ def read_kinetics(root, subset: str = "train") -> tuple[list[VideoRecord], Label
     it is expected at. A class not in ``train.csv``, a row with missing or non-numeric times (or
     ``time_end <= time_start``), or a clip listed twice raises
     :class:`~tsnlib.errors.AnnotationError` naming the CSV and line.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     r = _read_kinetics(root, subset, _raise)
     return r.records, r.label_map
@@ -474,8 +471,6 @@ def read_sthv1(root, subset: str = "train") -> tuple[list[VideoRecord], LabelMap
     … (as distributed: bare 5-digit names from 1; ``rawframes/`` or ``frames/`` also looked in);
     the records are these folders, ``num_frames`` None (counted when read). An unknown class, a
     line without ``;`` or an id listed twice raises :class:`~tsnlib.errors.AnnotationError`.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     r = _read_sthv1(root, subset, _raise)
     return r.records, r.label_map
@@ -542,8 +537,6 @@ def read_sthv2(root, subset: str = "train") -> tuple[list[VideoRecord], LabelMap
     ``20bn-something-something-v2/<id>.webm`` (another extension, e.g. a transcoded ``.mp4``, is
     found by name). A template that is no class, an entry without ``id``/``template`` or an id
     listed twice raises :class:`~tsnlib.errors.AnnotationError` naming the file and entry number.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     r = _read_sthv2(root, subset, _raise)
     return r.records, r.label_map
@@ -612,8 +605,6 @@ def read_diving48(root, subset: str = "train") -> tuple[list[VideoRecord], Label
     (``"Back 15som 05Twis FREE"``), or ``"0"``, ``"1"``, … without it. Subsets: ``"train"`` and
     ``"test"`` (``"val"`` raises: set ``data.val_subset: test``). A label out of range, a bad entry
     or a ``vid_name`` listed twice raises :class:`~tsnlib.errors.AnnotationError`.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     r = _read_diving48(root, subset, _raise)
     return r.records, r.label_map
@@ -694,8 +685,6 @@ def read_mit(root, subset: str = "train") -> tuple[list[VideoRecord], LabelMap]:
     ``"train"`` and ``"val"`` (no labelled test set: ``"test"`` raises; set ``data.test_subset:
     val``). An unknown class, a class that does not match its folder, a malformed row or a video
     listed twice raises :class:`~tsnlib.errors.AnnotationError` naming the CSV and line.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     r = _read_mit(root, subset, _raise)
     return r.records, r.label_map
@@ -740,8 +729,6 @@ def read_mmit(root, subset: str = "train") -> tuple[list[VideoRecord], LabelMap]
     ``label`` = the first. Videos: ``videos/<path>`` (MMAction2's place), or ``training/``,
     ``validation/``. An empty label set, an index out of range or repeated in a row, or a video
     listed twice raises :class:`~tsnlib.errors.AnnotationError`. Subsets ``"train"``, ``"val"``.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     r = _read_mmit(root, subset, _raise)
     return r.records, r.label_map
@@ -841,8 +828,6 @@ def read_activitynet(root, subset: str = "train", level: str = "clip") -> tuple[
     a missing ``duration`` and, in training or validation, a video without a segment:
     :class:`~tsnlib.errors.AnnotationError` naming the JSON and the video (``source``
     ``"activity_net.v1-3.min.json:<id>, segment 2"``).
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     r = _read_activitynet(root, subset, _raise, level)
     return r.records, r.label_map
@@ -861,8 +846,6 @@ _HVU_FILES = {"categories": ("hvu_categories.csv", "HVU_Tags_Categories_V1.0.csv
 def hvu_clip_id(youtube_id: str, start: float, end: float) -> str:
     """The name of a trimmed HVU clip as MMAction2's download script writes it:
     ``<youtube_id>_<int(start * 10):06d>_<int(end * 10):06d>`` (tenths of a second).
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     return f"{youtube_id}_{int(start * 10):06d}_{int(end * 10):06d}"
 
@@ -939,8 +922,6 @@ def read_hvu(root, subset: str = "train", category: str = "action") -> tuple[lis
 
     An empty ``Tags`` field, a tag not in the categories file, a bad time or a clip listed twice
     raises :class:`~tsnlib.errors.AnnotationError` naming the CSV and line.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     r = _read_hvu(root, subset, _raise, category)
     return r.records, r.label_map
@@ -971,8 +952,6 @@ def detect_benchmark(path) -> str | None:
     ``youtube_id`` and ``time_start`` columns (``train.csv``, ``kinetics_train.csv``) →
     ``"kinetics400"``, ``"kinetics600"`` or ``"kinetics700"`` after the folder's name (e.g.
     ``data/kinetics600``), ``"kinetics400"`` when the name does not say.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     if _find(path, [_STHV1.format("labels")]):
         return "sthv1"
@@ -995,8 +974,6 @@ def detect_benchmark(path) -> str | None:
 
 def benchmark_subsets(path, layout: str) -> tuple[str, ...]:
     """The subsets whose annotation file a benchmark root has, in ``("train", "val", "test")`` order.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     files = _subset_files(layout)
     return tuple(s for s in SUBSETS if s in files and _find(path, files[s]) is not None)
@@ -1044,8 +1021,6 @@ def read_benchmark(path, layout: str, subset: str = "train", split: int = 1, act
     (each benchmark has one official split); ``activitynet_level`` (``"clip"``/``"video"``) and
     ``hvu_category`` are the readers' options, ``data.activitynet_level`` and ``data.hvu_category``
     in a config.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     r = _read(path, layout, subset, _raise, split, activitynet_level, hvu_category)
     return r.records, r.label_map

@@ -1022,8 +1022,6 @@ def detect_frame_template(folder) -> str:
     :data:`BARE_FRAME_TMPL` (``00001.jpg``) when the folder has bare numbered files and no ``img_``
     start file (Something-Something v1 as distributed, read as MMAction2 reads it with
     ``filename_tmpl='{:05}.jpg'``).
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     folder = Path(folder)
     if any(frame_path(folder, 0, "img", s).is_file() for s in (1, 0)):
@@ -1085,8 +1083,6 @@ def parse_size(value) -> tuple[int, int] | None:
 
     The fixed size of the original TSN extraction (``340x256``, MMAction2's ``--new-width 340
     --new-height 256``), as ``--size`` takes it. Anything else raises :class:`~tsnlib.errors.UsageError`.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     from tsnlib.errors import UsageError  # noqa: PLC0415
 
@@ -1111,8 +1107,6 @@ def extraction_settings(short_side: int | None = None, size=None, **more) -> dic
     ``short_side`` (keep the aspect ratio: 256 or 320, the presets' "320p") and ``size`` (a fixed
     ``W x H``, the presets' "340x256"; any form :func:`parse_size` reads) exclude each other: both
     raise :class:`~tsnlib.errors.UsageError`, as does a short side below 1.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     from tsnlib.errors import UsageError  # noqa: PLC0415
 

@@ -318,8 +318,6 @@ def segment_frames(start: float, end: float | None, fps: float, num_frames: int)
 
     >>> segment_frames(2.0, 4.0, 25.0, 250)
     (50, 51)
-
-    Introduced in notebooks/02_segment_sampling.ipynb.
     """
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps}")
