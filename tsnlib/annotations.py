@@ -15,9 +15,14 @@ or frame folder, with a 0-based ``label`` and the ``source`` line it came from, 
   ``testTrainMulti_7030_splits/<class>_test_splitN.txt`` with ``"<name>.avi <tag>"`` lines,
   tag 1 = train, 2 = test, 0 = not used in that split. Labels: class names sorted.
 * **MMAction2-style list files** (:func:`read_list_file`): ``"path label"`` for videos,
-  ``"frame_dir total_frames label"`` for frame folders; 0-based labels.
+  ``"frame_dir total_frames label"`` for frame folders; 0-based labels; multi-label lines
+  (``"path 3 17"``) and segment lines with an offset (``"frame_dir offset total_frames label"``).
 * **A folder per class** (:func:`read_class_folders`): ``<root>/<class>/<video>``, optionally
   under ``<root>/train/`` and ``<root>/test/``.
+* **The other benchmarks** of the TSN model zoo (:data:`BENCHMARK_LAYOUTS`: Kinetics-400/600/700,
+  Something-Something v1/v2, Diving48, Moments in Time, Multi-Moments in Time, ActivityNet, HVU),
+  read from their official annotation files by :mod:`tsnlib.benchmark_annotations`; this module
+  dispatches to it.
 
 :func:`load_annotations` recognises the layout by itself (:func:`detect_layout`).
 :func:`write_list_file`, :func:`write_label_map` and :func:`build_lists` write the MMAction2
@@ -60,8 +65,14 @@ __all__ = [
 
 #: File extensions taken as videos when folders are scanned (compared case-insensitively).
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
+#: The benchmarks read from their official annotation files by :mod:`tsnlib.benchmark_annotations`.
+BENCHMARK_LAYOUTS = ("kinetics400", "kinetics600", "kinetics700", "sthv1", "sthv2", "diving48", "mit", "mmit",
+                     "activitynet", "hvu")
+#: The benchmarks whose samples have several classes (``VideoRecord.labels``); their list files
+#: (``mmit_*.txt``, ``hvu_*.txt``) hold every label id after the path.
+MULTI_LABEL_LAYOUTS = ("mmit", "hvu")
 #: The layouts :func:`detect_layout` returns and :func:`load_annotations` accepts as ``kind``.
-LAYOUTS = ("ucf101", "hmdb51", "list", "folders")
+LAYOUTS = ("ucf101", "hmdb51", "list", "folders") + BENCHMARK_LAYOUTS
 #: What a list file or class folder holds: video files, RGB frame folders, or flow frame folders.
 LIST_KINDS = ("video", "frames", "flow")
 #: The subsets a reader accepts. ``"val"`` exists only where the dataset has one: the synthetic
@@ -69,8 +80,9 @@ LIST_KINDS = ("video", "frames", "flow")
 #: (see :func:`available_subsets`); the official UCF101 and HMDB51 splits have none.
 SUBSETS = ("train", "val", "test")
 
-#: Frame files of a frame folder: ``img_00001.jpg``, ``flow_x_00001.jpg``, ``flow_y_00001.jpg``.
-FRAME_FILE = re.compile(r"^(img|flow_x|flow_y)_(\d+)\.jpg$")
+#: Frame files of a frame folder: ``img_00001.jpg``, ``flow_x_00001.jpg``, ``flow_y_00001.jpg``; a bare
+#: ``00001.jpg`` is an RGB frame too (Something-Something v1 is distributed so).
+FRAME_FILE = re.compile(r"^(?:(img|flow_x|flow_y)_)?(\d+)\.jpg$")
 
 _UCF_ANN_DIRS = ("ucfTrainTestlist", "annotations")
 _UCF_VIDEO_DIRS = ("UCF-101", "videos", "UCF101")
@@ -100,6 +112,14 @@ class VideoRecord:
     ``num_frames - 1``), ``labels`` (tuple of int or None: multi-label datasets only, every class
     of the sample, 0-based; ``label`` is then the first of them, or -1 when there is none).
 
+    A sample can be a part of a longer video (ActivityNet's labelled segments, Kinetics clips
+    read from the untrimmed YouTube video): ``start`` and ``end`` (float seconds or None: the
+    segment of a *video file*, None = from its first / to its last frame; frame ``i`` is taken at
+    ``i / fps``, as MMAction2's ActivityNet lists do) or ``offset`` (int or None: the 0-based first
+    frame in a *frame folder*, MMAction2's ``with_offset`` lists ``"frame_dir offset total_frames
+    label"``; ``num_frames`` and ``num_flow_frames`` then count the frames of the segment, not of
+    the folder). :class:`tsnlib.datasets.TSNDataset` samples inside the segment only.
+
     Introduced in notebooks/01_data_preparation.ipynb.
     """
 
@@ -110,15 +130,32 @@ class VideoRecord:
     source: str | None = None
     num_flow_frames: int | None = None
     labels: tuple[int, ...] | None = None
+    start: float | None = None
+    end: float | None = None
+    offset: int | None = None
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
         self.label = int(self.label)
         if self.labels is not None:
             self.labels = tuple(int(c) for c in self.labels)
+        self.start = None if self.start is None else float(self.start)
+        self.end = None if self.end is None else float(self.end)
+        self.offset = None if self.offset is None else int(self.offset)
         if not self.video_id:
             name = self.path.name
             self.video_id = self.path.stem if self.path.suffix.lower() in VIDEO_EXTENSIONS else name
+
+    @property
+    def is_segment(self) -> bool:
+        """True when the sample is a time window of a longer video file (``start`` or ``end`` set)."""
+        return self.start is not None or self.end is not None
+
+    @property
+    def folder_name(self) -> str:
+        """The name of the frame folder extracted for this sample: ``video_id``, or the video file's
+        stem for a segment (every segment of a video reads the one folder of the whole video)."""
+        return self.path.stem if self.is_segment else self.video_id
 
 
 class LabelMap:
@@ -613,8 +650,8 @@ def read_hmdb51(root, split: int = 1, subset: str = "train", videos_root=None) -
 def scan_frame_folder(folder) -> dict[str, list[int]]:
     """The frame numbers present in a frame folder: ``{"img": [...], "flow_x": [...], "flow_y": [...]}``.
 
-    Numbers as in the file names (``img_00001.jpg`` → 1), sorted. A missing folder raises
-    :class:`~tsnlib.errors.DataError`.
+    Numbers as in the file names (``img_00001.jpg`` → 1; a bare ``00001.jpg`` counts as ``img``),
+    sorted. A missing folder raises :class:`~tsnlib.errors.DataError`.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
@@ -626,7 +663,7 @@ def scan_frame_folder(folder) -> dict[str, list[int]]:
         for entry in it:
             m = FRAME_FILE.match(entry.name)
             if m:
-                out[m.group(1)].append(int(m.group(2)))
+                out[m.group(1) or "img"].append(int(m.group(2)))
     for v in out.values():
         v.sort()
     return out
@@ -662,64 +699,101 @@ def _guess_list_kind(path: Path, lines: list[tuple[int, str]]) -> str:
     return "video"
 
 
+def _name_words(path: Path) -> list[str]:
+    return Path(path).stem.casefold().split("_")
+
+
+def _guess_multi_label(path: Path) -> bool:
+    """Lists of a multi-label benchmark are named for it (``mmit_train_split_1_videos.txt``, ``hvu_...``)."""
+    return _name_words(path)[0] in MULTI_LABEL_LAYOUTS
+
+
+def _guess_with_offset(path: Path) -> bool:
+    """Lists of segments have ``clip`` in their name (``activitynet_clip_...``, MMAction2's ``anet_train_clip.txt``)."""
+    return "clip" in _name_words(path)
+
+
 def _list_records(path: Path, kind: str | None, data_prefix, label_map: LabelMap | None, report: Report,
-                  ) -> tuple[list[VideoRecord], str]:
+                  multi_label: bool | None = None, with_offset: bool | None = None) -> tuple[list[VideoRecord], str]:
+    """Records of a list file and its kind; ``multi_label``/``with_offset`` None: guessed from the name."""
     lines = _lines(path, report)
     kind = kind or _guess_list_kind(path, lines)
     if kind not in LIST_KINDS:
         raise ValueError(f"kind must be one of {LIST_KINDS}, got {kind!r}")
+    multi_label = _guess_multi_label(path) if multi_label is None else bool(multi_label)
+    with_offset = (kind != "video" and _guess_with_offset(path)) if with_offset is None else bool(with_offset)
+    if with_offset and kind == "video":
+        raise ValueError("with_offset is for frame lists ('frame_dir offset total_frames label'), not video lists")
     base = Path(data_prefix) if data_prefix is not None else path.parent
-    want = 1 if kind == "video" else 2
-    form = "'<video path> <label>'" if kind == "video" else "'<frame_dir> <total_frames> <label>'"
+    counts = 0 if kind == "video" else (2 if with_offset else 1)  # numbers before the label(s)
+    want = counts + 1
+    head_form = ("<video path>" if kind == "video" else "<frame_dir>" + (" <offset>" if with_offset else "")
+                 + " <total_frames>")
+    form = f"'{head_form} <label>{' <label> ...' if multi_label else ''}'"
     records: list[VideoRecord] = []
     seen: dict[str, int] = {}
     for line, text in lines:
         src = _src(path, line)
-        head, numbers = _split_numbers(text, want, base)
+        head, numbers = _split_numbers(text, 1 << 30 if multi_label else want, base)
         if len(numbers) < want or not head:
             hint = " (a video list read as frames? use kind='video')" if kind != "video" and len(numbers) == 1 else ""
             report("malformed-line", f"expected {form}, got {text!r}{hint}", path, src)
             continue
-        if len(numbers) > want:
+        if len(numbers) > want and not multi_label:
             hint = (" (a rawframes list 'frame_dir total_frames label'? use kind='frames')"
-                    if kind == "video" and len(numbers) == 2 else "")
+                    if kind == "video" and len(numbers) == 2 else " (a multi-label list? pass multi_label=True)")
             report("malformed-line", f"expected {form}: {len(numbers) - want + 1} labels found; multi-label lines "
                    f"are not supported{hint}: {text!r}", path, src)
             continue
-        label = numbers[-1]
-        if label < 0 or (label_map is not None and label >= len(label_map)):
-            limit = f"0..{len(label_map) - 1} ({len(label_map)} classes)" if label_map is not None else ">= 0"
-            report("bad-label", f"label {label} out of range: labels are 0-based, {limit}", path, src)
+        labels = numbers[counts:]
+        limit = f"0..{len(label_map) - 1} ({len(label_map)} classes)" if label_map is not None else ">= 0"
+        bad = next((c for c in labels if c < 0 or (label_map is not None and c >= len(label_map))), None)
+        if bad is not None:
+            report("bad-label", f"label {bad} out of range: labels are 0-based, {limit}", path, src)
             continue
-        count = numbers[0] if kind != "video" else None
+        if multi_label and len(set(labels)) != len(labels):
+            report("duplicate", f"a label appears twice in {labels}: {text!r}", path, src)
+            continue
+        offset = numbers[0] if with_offset else None
+        count = numbers[counts - 1] if kind != "video" else None
         if count is not None and count < 1:
             report("malformed-line", f"total_frames must be a positive number, got {count}: {text!r}", path, src)
             continue
+        if offset is not None and offset < 0:
+            report("malformed-line", f"the offset must be >= 0, got {offset}: {text!r}", path, src)
+            continue
         rel = head.replace("\\", "/")
         full = Path(os.path.normpath(base / rel))  # "../rawframes/x" -> a clean path
-        key = str(full).casefold()
+        key = str(full).casefold() + ("" if offset is None else f" {offset} {count}")
         if key in seen:
-            report("duplicate", f"{rel} is listed twice (also line {seen[key]})", path, src)
+            what = rel if offset is None else f"{rel} at offset {offset}"
+            report("duplicate", f"{what} is listed twice (also line {seen[key]})", path, src)
             continue
         seen[key] = line
+        name = Path(rel).stem if kind == "video" else Path(rel).name
         records.append(VideoRecord(
-            path=full, label=label, source=src,
+            path=full, label=labels[0], source=src,
             num_frames=count if kind == "frames" else None,
             num_flow_frames=count if kind == "flow" else None,
-            video_id=Path(rel).stem if kind == "video" else Path(rel).name,
+            video_id=name if offset is None else f"{name}#{offset}",
+            labels=tuple(labels) if multi_label else None, offset=offset,
         ))
     return records, kind
+
+
+def _top_label(records: list[VideoRecord]) -> int:
+    return max((max(r.labels or (r.label,)) for r in records), default=-1)
 
 
 def _default_label_map(path: Path, records: list[VideoRecord], report: Report) -> LabelMap:
     for cand in (path.parent / "classInd.txt", path.parent / "label_map.txt"):
         if cand.is_file():
             return _read_class_index(cand, report)
-    top = max((r.label for r in records), default=-1)
-    return LabelMap([str(i) for i in range(top + 1)], source=path.name)
+    return LabelMap([str(i) for i in range(_top_label(records) + 1)], source=path.name)
 
 
 def read_list_file(path, kind: str | None = "video", data_prefix=None, label_map: LabelMap | None = None,
+                   multi_label: bool | None = None, with_offset: bool | None = None,
                    ) -> tuple[list[VideoRecord], LabelMap]:
     """Records of an MMAction2-style list file.
 
@@ -729,7 +803,18 @@ def read_list_file(path, kind: str | None = "video", data_prefix=None, label_map
     None — guess from the lines (three columns and no video extension → frames, or flow when the
     file name contains "flow"). Labels are 0-based. Paths are relative to ``data_prefix``
     (default: the list's folder); absolute paths are kept. A path may contain spaces (the numbers
-    are taken from the right). Multi-label lines are not supported and raise.
+    are taken from the right).
+
+    ``multi_label``: every number after the path (videos) or the count (frames) is a label, as
+    MMAction2 writes multi-label lists (``"<path> 3 17 40"``); the records get ``labels`` (a
+    tuple) and ``label`` = the first. None guesses it from the name: lists of a multi-label
+    benchmark (:data:`MULTI_LABEL_LAYOUTS`: ``mmit_*.txt``, ``hvu_*.txt``, as
+    :func:`build_lists` names them); otherwise more than one label is a malformed line.
+    ``with_offset``: frame lines are ``"<frame_dir> <offset> <total_frames> <label>"``
+    (MMAction2's ``with_offset``: a segment of ``total_frames`` frames from the 0-based
+    ``offset``; ``VideoRecord.offset``); None guesses it from the name (``clip`` among its
+    ``_``-separated words, e.g. ``activitynet_clip_train_split_1_rawframes.txt``). Several
+    segments of one folder are fine; their ``video_id`` is ``"<folder>#<offset>"``.
 
     ``label_map``: checks labels against its size; default: ``classInd.txt`` beside the list
     when there is one (as :func:`build_lists` writes it), else names ``"0"``, ``"1"``, ... up to
@@ -741,13 +826,13 @@ def read_list_file(path, kind: str | None = "video", data_prefix=None, label_map
     path = Path(path)
     if not path.is_file():
         raise DataError("list file not found", path=path, hint="give an existing list file (tsnlib lists writes them)")
-    records, _ = _list_records(path, kind, data_prefix, label_map, _raise)
+    records, _ = _list_records(path, kind, data_prefix, label_map, _raise, multi_label, with_offset)
     if label_map is None:
         label_map = _default_label_map(path, records, _raise)
-        bad = next((r for r in records if r.label >= len(label_map)), None)
+        bad = next((r for r in records if max(r.labels or (r.label,)) >= len(label_map)), None)
         if bad is not None:
-            raise _make_error("bad-label", f"label {bad.label} out of range: {len(label_map)} classes in "
-                              f"{label_map.source}", path, bad.source)
+            raise _make_error("bad-label", f"label {max(bad.labels or (bad.label,))} out of range: {len(label_map)} "
+                              f"classes in {label_map.source}", path, bad.source)
     return records, label_map
 
 
@@ -881,6 +966,13 @@ def _read_folders(path: Path, subset: str, list_kind: str | None) -> tuple[list[
 # ----------------------------------------------------------------------------------------------
 
 
+def _benchmarks():
+    """:mod:`tsnlib.benchmark_annotations`, imported when first needed (it builds on this module)."""
+    from tsnlib import benchmark_annotations  # noqa: PLC0415 - that module imports this one
+
+    return benchmark_annotations
+
+
 def _looks_like_list(path: Path) -> bool:
     try:
         with open(path, "rb") as f:
@@ -908,7 +1000,10 @@ def detect_layout(path) -> str:
     * ``"list"``: a list file (``"path label"`` / ``"dir total_frames label"`` lines) or a folder
       of ``*_train_split_N_*.txt`` lists (as :func:`build_lists` writes them);
     * ``"folders"``: a folder per class holding videos or frame folders (possibly under
-      ``train/`` and ``test/``).
+      ``train/`` and ``test/``);
+    * a benchmark of :data:`BENCHMARK_LAYOUTS` (``"kinetics400"``, ``"sthv2"``, ``"activitynet"``,
+      ...): its root, annotation folder or an annotation file, recognised by the official annotation
+      files (:func:`tsnlib.benchmark_annotations.detect_benchmark`).
 
     Anything else raises :class:`~tsnlib.errors.DataError` saying what was expected.
 
@@ -918,6 +1013,7 @@ def detect_layout(path) -> str:
     if not path.exists():
         raise DataError("dataset path not found", path=path,
                         hint="give an existing dataset folder, list file or folder of videos")
+    bench = _benchmarks().detect_benchmark(path)
     if path.is_file():
         if (path.name == "classInd.txt" or _UCF_LIST_FILE.match(path.name)) and _is_ucf101_ann(path.parent):
             return "ucf101"
@@ -925,12 +1021,16 @@ def detect_layout(path) -> str:
             return "hmdb51"
         if _looks_like_list(path):
             return "list"
+        if bench is not None:
+            return bench
         raise DataError("not a list file: expected lines '<path> <label>' or '<frame_dir> <total_frames> <label>'",
                         path=path)
     if any(_is_ucf101_ann(d) for d in (path, *(path / d for d in _UCF_ANN_DIRS))):
         return "ucf101"
     if _has_hmdb_splits(path) or any(_has_hmdb_splits(path / d) for d in _HMDB_ANN_DIRS):
         return "hmdb51"
+    if bench is not None:
+        return bench
     if _list_files_in(path):
         return "list"
     sub = None
@@ -944,7 +1044,8 @@ def detect_layout(path) -> str:
     raise DataError(
         "cannot recognise the dataset layout: expected a UCF101 root (UCF-101/ and ucfTrainTestlist/classInd.txt), "
         "an HMDB51 root (hmdb51_org/ and testTrainMulti_7030_splits/<class>_test_split1.txt), a list file or a "
-        f"folder of *_train_split_1_*.txt lists, or a folder per class (<class>/<video>.avi); found: {seen}",
+        "folder of *_train_split_1_*.txt lists, a folder per class (<class>/<video>.avi), or a benchmark root with "
+        f"its official annotations (Kinetics, Something-Something, Diving48, Moments, ActivityNet, HVU); found: {seen}",
         path=path,
     )
 
@@ -979,7 +1080,8 @@ def _find_list(d: Path, split: int, subset: str, list_kind: str | None) -> tuple
 
 
 def load_annotations(path, split: int = 1, subset: str = "train", kind: str | None = None, data_prefix=None,
-                     list_kind: str | None = None) -> tuple[list[VideoRecord], LabelMap]:
+                     list_kind: str | None = None, activitynet_level: str = "clip", hvu_category: str = "action",
+                     ) -> tuple[list[VideoRecord], LabelMap]:
     """``(records, label_map)`` of any supported dataset path, its layout recognised by itself.
 
     ``path``: a UCF101 or HMDB51 root (or their annotation folder), a list file, a folder of
@@ -996,6 +1098,13 @@ def load_annotations(path, split: int = 1, subset: str = "train", kind: str | No
     guessed; in a folder of lists, videos first, then rawframes, then flow). ``data_prefix``:
     base folder of the paths in a list file (default: the list's folder).
 
+    The benchmarks of :data:`BENCHMARK_LAYOUTS` (``"kinetics400"``, ``"sthv1"``, ``"activitynet"``,
+    ...) are read from their official annotation files by
+    :func:`tsnlib.benchmark_annotations.read_benchmark` (one split, ``split=1``), with
+    ``activitynet_level`` (``"clip"``: a record per labelled segment, ``"video"``: per video) and
+    ``hvu_category`` (the HVU tag category whose label map is used, or ``"all"``), the config's
+    ``data.activitynet_level`` and ``data.hvu_category``.
+
     Introduced in notebooks/01_data_preparation.ipynb.
     """
     path = Path(path)
@@ -1011,6 +1120,9 @@ def load_annotations(path, split: int = 1, subset: str = "train", kind: str | No
         return read_ucf101(path, split=split, subset=subset)
     if layout == "hmdb51":
         return read_hmdb51(path, split=split, subset=subset)
+    if layout in BENCHMARK_LAYOUTS:
+        return _benchmarks().read_benchmark(path, layout, subset, split=split, activitynet_level=activitynet_level,
+                                            hvu_category=hvu_category)
     if layout == "list":
         if path.is_dir():
             path, list_kind = _find_list(path, split, subset, list_kind)
@@ -1024,7 +1136,9 @@ def available_subsets(path, split: int = 1, kind: str | None = None) -> tuple[st
     ``("train", "test")``, with ``"val"`` between them only when the dataset has a validation
     subset: a UCF101 root with ``vallist0N.txt`` (the synthetic set; the official UCF101 has none),
     a folder of lists with ``*_val_split_N_*.txt`` lists, or a class-folder tree with a ``val/``
-    folder. HMDB51 (its tags have no validation subset) and single list files: never ``"val"``.
+    folder. HMDB51 (its tags have no validation subset) and single list files: never ``"val"``. A
+    benchmark of :data:`BENCHMARK_LAYOUTS`: the subsets whose annotation file it has (e.g. Kinetics
+    ``("train", "val", "test")``, Moments in Time ``("train", "val")``, Diving48 ``("train", "test")``).
     ``kind``: the layout (as :func:`load_annotations`'s), None to detect it. Loops over the subsets
     of a dataset (:func:`build_lists`, ``tsnlib flow``, ``tsnlib check``) use it so that a dataset
     without a validation list still works and one with it has its val videos handled too.
@@ -1033,6 +1147,8 @@ def available_subsets(path, split: int = 1, kind: str | None = None) -> tuple[st
     """
     path = Path(path)
     layout = kind if kind in LAYOUTS else detect_layout(path)
+    if layout in BENCHMARK_LAYOUTS:
+        return _benchmarks().benchmark_subsets(path, layout)
     has_val = False
     if layout == "ucf101":
         ann_dir, _ = _ucf101_dirs(path, require_videos=False)
@@ -1050,7 +1166,8 @@ def available_subsets(path, split: int = 1, kind: str | None = None) -> tuple[st
 # ----------------------------------------------------------------------------------------------
 
 
-def write_list_file(records: Sequence[VideoRecord], path, kind: str = "video", root=None) -> Path:
+def write_list_file(records: Sequence[VideoRecord], path, kind: str = "video", root=None,
+                    with_offset: bool | None = None) -> Path:
     """Write an MMAction2-style list file; returns its path.
 
     ``kind="video"``: ``"<video path> <label>"``; ``"frames"``: ``"<frame_dir> <num_frames>
@@ -1060,30 +1177,50 @@ def write_list_file(records: Sequence[VideoRecord], path, kind: str = "video", r
     :func:`read_list_file` reads it back without a ``data_prefix``), with ``/`` separators.
     The file is written whole or not at all (a temporary file renamed into place).
 
+    A multi-label record (``labels`` set) gets all its labels, ``"<path> 3 17 40"``, as MMAction2
+    writes multi-label lists. ``with_offset`` (None: when a record has an ``offset``) writes frame
+    lines as ``"<frame_dir> <offset> <count> <label>"`` (MMAction2's ``with_offset``), the
+    counts being the segment's. A segment in seconds of a video file (``start``/``end``) has no
+    list line: MMAction2's lists carry no time window (write frame lists with offsets instead,
+    :func:`build_lists`), so it raises :class:`~tsnlib.errors.DataError`.
+
     A path with spaces inside is written (:func:`read_list_file` takes the numbers from the
     right), with a ``UserWarning``: MMAction2's loaders split lines on whitespace and cannot read
-    it. A label < 0, a missing count, or a path with a line break or with whitespace at either
-    end (no list line can hold those) raises :class:`~tsnlib.errors.DataError` naming the record.
+    it. A label < 0 (or an empty ``labels``), a missing count, or a path with a line break or with
+    whitespace at either end (no list line can hold those) raises :class:`~tsnlib.errors.DataError`
+    naming the record.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
     path = Path(path)
-    text = _list_text(records, path, kind, root)
+    text = _list_text(records, path, kind, root, with_offset)
     return _write_atomic(path, text)
 
 
-def _list_text(records: Sequence[VideoRecord], path: Path, kind: str, root=None) -> str:
+def _list_text(records: Sequence[VideoRecord], path: Path, kind: str, root=None, with_offset: bool | None = None) -> str:
     """The text of a list file (see :func:`write_list_file`); checks every record, writes nothing."""
     if kind not in LIST_KINDS:
         raise ValueError(f"kind must be one of {LIST_KINDS}, got {kind!r}")
+    if with_offset is None:
+        with_offset = any(getattr(r, "offset", None) is not None for r in records)
+    if with_offset and kind == "video":
+        raise DataError("video lists have no offsets: write frame lists (kind='frames' or 'flow') for segments",
+                        path=path)
     base = Path(root) if root is not None else path.parent
     base = base.absolute()
     lines, spaced = [], []
     for r in records:
         where = r.source or r.video_id
-        if r.label < 0:
+        labels = getattr(r, "labels", None)
+        if (labels is None and r.label < 0) or (labels is not None and not labels):
             raise DataError(f"record {r.video_id} has no label ({r.label}); list files need 0-based labels",
                             path=r.path, source=r.source)
+        if getattr(r, "is_segment", False) and (kind == "video" or getattr(r, "offset", None) is None):
+            raise DataError(f"record {r.video_id} is the segment {r.start}-{r.end} s of a video: list lines have no "
+                            "time window", path=r.path, source=r.source,
+                            hint="write frame lists with offsets (tsnlib lists --kind frames), or read the "
+                                 "official annotations directly (data.dataset=<benchmark>)")
+        label_text = " ".join(str(c) for c in labels) if labels is not None else str(r.label)
         rel = Path(os.path.relpath(Path(r.path).absolute(), base)).as_posix()
         if "\n" in rel or "\r" in rel or rel != rel.strip():
             raise DataError(f"path {rel!r} has a line break or whitespace at an end, which no list line can hold",
@@ -1091,14 +1228,15 @@ def _list_text(records: Sequence[VideoRecord], path: Path, kind: str, root=None)
         if any(c.isspace() for c in rel):
             spaced.append(rel)
         if kind == "video":
-            lines.append(f"{rel} {r.label}")
+            lines.append(f"{rel} {label_text}")
             continue
         count = r.num_frames if kind == "frames" else r.num_flow_frames
         if count is None:
             field = "num_frames" if kind == "frames" else "num_flow_frames"
             raise DataError(f"record {where} has no {field}; count the frame folder first", path=r.path,
                             source=r.source)
-        lines.append(f"{rel} {int(count)} {r.label}")
+        offset = f"{int(r.offset or 0)} " if with_offset else ""
+        lines.append(f"{rel} {offset}{int(count)} {label_text}")
     if spaced:
         warnings.warn(f"{path.name}: {len(spaced)} path(s) with spaces, e.g. {spaced[0]!r}: tsnlib reads them, "
                       "MMAction2's list loaders (which split lines on whitespace) cannot", UserWarning, stacklevel=3)
@@ -1117,13 +1255,17 @@ def _write_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def _frame_folder_records(records: list[VideoRecord], frames_root: Path) -> list[VideoRecord]:
-    """Frame-folder records ``frames_root/<class folder>/<video_id>`` with counts from disk."""
+def _frame_folder_records(records: list[VideoRecord], frames_root: Path, skip_missing: bool = False,
+                          ) -> list[VideoRecord]:
+    """Frame-folder records ``frames_root/<class folder>/<video_id>`` with counts from disk (a missing
+    folder raises, or is left out with ``skip_missing``)."""
     out = []
     resolve = _Resolver(frames_root)
     for r in records:
-        folder = resolve(f"{r.path.parent.name}/{r.video_id}")
+        folder = resolve(f"{r.path.parent.name}/{r.folder_name}")
         if not folder.is_dir():
+            if skip_missing:
+                continue
             raise DataError("frame folder not found (extract it with `tsnlib frames` / `tsnlib flow`)", path=folder,
                             source=r.source)
         fr = _frame_record(folder, r.label, r.source)
@@ -1134,8 +1276,9 @@ def _frame_folder_records(records: list[VideoRecord], frames_root: Path) -> list
 
 
 def build_lists(root, out_dir, kind: str = "video", splits: Sequence[int] = (1, 2, 3), dataset: str = "auto",
-                frames_root=None, relative_to=None) -> list[Path]:
-    """Write the MMAction2-style lists of every split of a UCF101/HMDB51 root; returns the paths.
+                frames_root=None, relative_to=None, skip_missing: bool = False, activitynet_level: str = "clip",
+                hvu_category: str = "action") -> list[Path]:
+    """Write the MMAction2-style lists of every split of a dataset root with official splits; returns the paths.
 
     Writes ``<out_dir>/classInd.txt`` and, per split and subset (train, test, and val where the root
     has a validation list: the synthetic UCF101 layout's ``vallist0N.txt``, see
@@ -1145,11 +1288,24 @@ def build_lists(root, out_dir, kind: str = "video", splits: Sequence[int] = (1, 
     ``flow_x_*`` count) when the folders hold flow. Frame folders are
     ``frames_root/<class folder>/<video_id>`` (default ``root/rawframes``), counted on disk; a
     missing folder, or ``flow_x`` and ``flow_y`` counts that differ, raises
-    :class:`~tsnlib.errors.DataError` naming the folder. ``dataset``: ``"auto"``, ``"ucf101"`` or
-    ``"hmdb51"``. Paths are relative to ``relative_to`` (default: ``out_dir``, so the lists read
-    back with no ``data_prefix``; pass the videos folder for MMAction2's ``data_prefix`` style).
-    HMDB51 videos tagged 0 are in no list. Every list is checked before the first file is written,
-    and each file is written whole (renamed into place), so an error leaves no half-written folder.
+    :class:`~tsnlib.errors.DataError` naming the folder. ``dataset``: ``"auto"``, ``"ucf101"``,
+    ``"hmdb51"`` or a benchmark of :data:`BENCHMARK_LAYOUTS`. Paths are relative to
+    ``relative_to`` (default: ``out_dir``, so the lists read back with no ``data_prefix``; pass the
+    videos folder for MMAction2's ``data_prefix`` style). HMDB51 videos tagged 0 are in no list.
+    Every list is checked before the first file is written, and each file is written whole
+    (renamed into place), so an error leaves no half-written folder.
+
+    Benchmarks (one split: ``splits`` is not used) get lists named after
+    :func:`tsnlib.benchmark_annotations.list_stem` (``kinetics400_train_split_1_videos.txt``,
+    ``activitynet_clip_val_split_1_rawframes.txt``, ``hvu_action_train_split_1_videos.txt``) for
+    their labelled subsets (an unlabelled test set has no list); multi-label lines hold every label
+    id after the path; segments of untrimmed videos (ActivityNet clips) need ``kind="frames"`` and
+    get offset lines ``"frame_dir offset total_frames label"`` in the folder of their whole video
+    (:func:`tsnlib.benchmark_annotations.segment_frame_records`). ``activitynet_level`` and
+    ``hvu_category`` choose what is read (one HVU category per ``out_dir``: they share
+    ``classInd.txt``). ``skip_missing``: leave out the videos (or frame folders) not on disk
+    instead of listing them (videos) or raising (frames), as MMAction2 lists only what was
+    downloaded; how many were left out is printed.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
@@ -1157,37 +1313,82 @@ def build_lists(root, out_dir, kind: str = "video", splits: Sequence[int] = (1, 
         raise ValueError(f"kind must be 'video' or 'frames', got {kind!r}")
     root, out_dir = Path(root), Path(out_dir)
     layout = detect_layout(root) if dataset == "auto" else dataset
-    if layout not in ("ucf101", "hmdb51"):
-        raise DataError(f"build_lists needs a UCF101 or HMDB51 root with official splits, found layout {layout!r}",
-                        path=root)
-    reader = read_ucf101 if layout == "ucf101" else read_hmdb51
     frames_root = Path(frames_root) if frames_root is not None else root / "rawframes"
+    if layout == "sthv1" and kind == "video":
+        raise DataError("Something-Something v1 is distributed as frame folders, not videos: use kind='frames' "
+                        "(tsnlib lists --kind frames)", path=root)
+    if layout in BENCHMARK_LAYOUTS:
+        bench = _benchmarks()
+        stem_name = bench.list_stem(layout, activitynet_level, hvu_category)
+        jobs = [(1, subset) for subset in bench.benchmark_subsets(root, layout)]
+
+        def read(split: int, subset: str):
+            return bench._read(root, layout, subset, split=split, activitynet_level=activitynet_level,
+                               hvu_category=hvu_category)
+
+        def frames_of(read_result):
+            return bench.segment_frame_records(read_result.records, frames_root, read_result.durations, skip_missing)
+    elif layout in ("ucf101", "hmdb51"):
+        stem_name = layout
+        reader = read_ucf101 if layout == "ucf101" else read_hmdb51
+        jobs = [(split, subset) for split in splits for subset in available_subsets(root, split, layout)]
+
+        def read(split: int, subset: str):
+            return _Plain(*reader(root, split=split, subset=subset))
+
+        def frames_of(read_result):
+            return _frame_folder_records(read_result.records, frames_root, skip_missing)
+    else:
+        raise DataError(f"build_lists needs a UCF101 or HMDB51 root with official splits, or a benchmark root "
+                        f"({', '.join(BENCHMARK_LAYOUTS)}), found layout {layout!r}", path=root)
     base = relative_to or out_dir
     texts: dict[Path, str] = {}  # every file is checked before the first is written: no half-written folder
-    label_map = None
-    for split in splits:
-        for subset in available_subsets(root, split, layout):
-            records, label_map = reader(root, split=split, subset=subset)
-            stem = out_dir / f"{layout}_{subset}_split_{split}"
-            if kind == "video":
-                p = Path(f"{stem}_videos.txt")
-                texts[p] = _list_text(records, p, "video", root=base)
-                continue
-            frames = _frame_folder_records(records, frames_root)
-            p = Path(f"{stem}_rawframes.txt")
-            texts[p] = _list_text(frames, p, "frames", root=base)
-            with_flow = [r for r in frames if r.num_flow_frames]
-            if with_flow:
-                if len(with_flow) != len(frames):
-                    lacking = next(r for r in frames if not r.num_flow_frames)
-                    raise DataError("frame folder has no flow_x/flow_y files while others do", path=lacking.path,
-                                    source=lacking.source)
-                p = Path(f"{stem}_flow.txt")
-                texts[p] = _list_text(frames, p, "flow", root=base)
+    label_map, left_out = None, 0
+    for split, subset in jobs:
+        found = read(split, subset)
+        label_map = found.label_map
+        labelled = [r for r in found.records if r.label >= 0 or r.labels]
+        if not labelled:
+            continue  # an unlabelled test set (Kinetics, Something-Something): no list
+        if skip_missing:
+            kept = [r for r in labelled if r.path.exists()]
+            left_out += len(labelled) - len(kept)
+            labelled = kept
+            if not labelled:
+                continue  # nothing of this subset on disk: no empty list
+        found.records = labelled
+        stem = out_dir / f"{stem_name}_{subset}_split_{split}"
+        if kind == "video":
+            p = Path(f"{stem}_videos.txt")
+            texts[p] = _list_text(labelled, p, "video", root=base)
+            continue
+        frames = frames_of(found)
+        left_out += len(labelled) - len(frames)
+        p = Path(f"{stem}_rawframes.txt")
+        texts[p] = _list_text(frames, p, "frames", root=base)
+        with_flow = [r for r in frames if r.num_flow_frames]
+        if with_flow:
+            if len(with_flow) != len(frames):
+                lacking = next(r for r in frames if not r.num_flow_frames)
+                raise DataError("frame folder has no flow_x/flow_y files while others do", path=lacking.path,
+                                source=lacking.source)
+            p = Path(f"{stem}_flow.txt")
+            texts[p] = _list_text(frames, p, "flow", root=base)
+    if left_out:
+        print(f"lists: {left_out} sample(s) left out: their {'videos' if kind == 'video' else 'frame folders'} "
+              "are not on disk (--skip-missing)")
     written = [_write_atomic(p, text) for p, text in texts.items()]
     if label_map is not None:
         written.insert(0, write_label_map(label_map, out_dir / "classInd.txt"))
     return written
+
+
+@dataclass
+class _Plain:
+    """A reader's ``(records, label_map)`` as :func:`build_lists` handles them."""
+
+    records: list[VideoRecord]
+    label_map: LabelMap
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1197,14 +1398,24 @@ def build_lists(root, out_dir, kind: str = "video", splits: Sequence[int] = (1, 
 
 def add_lists_arguments(parser) -> None:
     """Arguments of ``tsnlib lists ROOT --out DIR [--kind video|frames] [--splits 1 2 3] [--frames-root DIR]``."""
-    parser.add_argument("root", help="a UCF101 or HMDB51 root (videos and official split files)")
+    bench = _benchmarks()
+    parser.add_argument("root", help="a UCF101 or HMDB51 root (videos and official split files), or a benchmark root "
+                                     "with its official annotations (Kinetics, Something-Something, ActivityNet, ...)")
     parser.add_argument("--out", required=True, help="folder for classInd.txt and the *_split_N_*.txt lists")
     parser.add_argument("--kind", choices=("video", "frames"), default="video",
                         help="video: 'path label' lists; frames: 'frame_dir total_frames label' (+ flow lists)")
-    parser.add_argument("--splits", type=int, nargs="+", default=[1, 2, 3], help="splits to write (default: 1 2 3)")
-    parser.add_argument("--dataset", choices=("auto", "ucf101", "hmdb51"), default="auto")
+    parser.add_argument("--splits", type=int, nargs="+", default=[1, 2, 3],
+                        help="splits to write (default: 1 2 3; benchmarks have one split)")
+    parser.add_argument("--dataset", choices=("auto", "ucf101", "hmdb51") + BENCHMARK_LAYOUTS, default="auto")
     parser.add_argument("--frames-root", default=None, help="frame folders <dir>/<class>/<video_id> (default ROOT/rawframes)")
     parser.add_argument("--relative-to", default=None, help="write paths relative to this folder (default: --out)")
+    parser.add_argument("--skip-missing", action="store_true",
+                        help="leave out the videos / frame folders that are not on disk (e.g. Kinetics clips gone "
+                             "from YouTube) instead of listing them (videos) or stopping (frames)")
+    parser.add_argument("--activitynet-level", choices=bench.ACTIVITYNET_LEVELS, default="clip",
+                        help="ActivityNet: a line per labelled segment (clip, with frame offsets) or per video")
+    parser.add_argument("--hvu-category", choices=bench.HVU_CHOICES, default="action",
+                        help="HVU: the tag category whose labels the lists hold (one --out folder per category)")
 
 
 def cli_lists(args) -> int:
@@ -1213,7 +1424,10 @@ def cli_lists(args) -> int:
     A data error (raised before any file is written) is printed as one line by :func:`tsnlib.cli.main`.
     """
     written = build_lists(args.root, args.out, kind=args.kind, splits=args.splits, dataset=args.dataset,
-                          frames_root=args.frames_root, relative_to=args.relative_to)
+                          frames_root=args.frames_root, relative_to=args.relative_to,
+                          skip_missing=getattr(args, "skip_missing", False),
+                          activitynet_level=getattr(args, "activitynet_level", "clip"),
+                          hvu_category=getattr(args, "hvu_category", "action"))
     for p in written:
         n = sum(1 for line in p.read_text(encoding="utf-8").splitlines() if line.strip())
         print(f"{p}  ({n} lines)")

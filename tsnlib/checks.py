@@ -3,15 +3,18 @@
 Introduced in notebooks/01_data_preparation.ipynb.
 
 :func:`check_dataset` takes what :func:`tsnlib.annotations.load_annotations` takes (a UCF101 or
-HMDB51 root, a list file or folder of lists, a folder per class), parses **all** split lists
-(collecting bad lines instead of stopping at the first), then checks every referenced file once:
+HMDB51 root, a list file or folder of lists, a folder per class, or a benchmark root such as
+Kinetics or ActivityNet with its official annotations), parses **all** split lists or annotation
+files (collecting bad lines instead of stopping at the first), then checks every referenced file once:
 
 * a video must exist, open, have frames, and decode at its last frame and at a few frames in
   between (a truncated download opens fine and fails only near its end, which is where a
   decoder that trusts the header count breaks in the middle of an epoch);
 * a frame folder must number its ``img_``/``flow_x_``/``flow_y_`` files contiguously from its
-  start index (0 or 1, detected), hold as many frames as its list line says, and have as many
-  ``flow_x`` as ``flow_y`` files, the RGB count or one less;
+  start index (0 or 1, detected), hold as many frames as its list line says (for a segment line
+  with an offset: at least ``offset + total_frames``), and have as many ``flow_x`` as ``flow_y``
+  files, the RGB count or one less;
+* a segment of an untrimmed video (ActivityNet clips) must start inside the decoded video;
 * a video on disk that no list references is reported as a warning (``"unlisted"``);
 * with ``exact=True`` (``tsnlib check-data --exact``), each video's sparse reads (the frames of
   the test protocol and of a training draw, read as a :class:`tsnlib.datasets.TSNDataset` reads
@@ -30,10 +33,11 @@ import os
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tsnlib import annotations as ann
+from tsnlib import benchmark_annotations as bench
 from tsnlib.errors import DataError, DecodeError
 
 __all__ = [
@@ -62,6 +66,7 @@ ERROR_KINDS = (
     "unreadable-frame",  # a frame JPEG that cannot be decoded
     "count-mismatch",  # list count vs files on disk, flow_x vs flow_y, flow vs RGB
     "duplicate",  # a video listed twice in one list
+    "bad-segment",  # a time window outside its video (ActivityNet, Kinetics read from untrimmed videos)
     "inexact-frames",  # sparse reads differ from a sequential decode (--exact); decord asked for a file it reads wrongly
 )
 #: Problem kinds reported but not failing the check.
@@ -164,14 +169,15 @@ def _inexact_frames(path: Path, backend: str, num_frames: int) -> list[tuple[str
 
 
 def check_video(path, decode: bool = True, backend: str = "auto", num_samples: int = 3,
-                exact: bool = False) -> list[tuple[str, str]]:
+                exact: bool = False, segments: Sequence[tuple[float | None, float | None]] = ()) -> list[tuple[str, str]]:
     """Problems of one video file as ``[(kind, message), ...]`` (empty when it is fine).
 
     Without ``decode``: it must exist and not be empty. With ``decode``: it must also open with
     :func:`tsnlib.decoding.open_video`, have frames, and decode its first, last and
-    ``num_samples`` evenly spaced frames (``uint8 (N, H, W, 3)`` of the reader's size). With
-    ``exact`` (and ``decode``): the sparse reads of :func:`exact_check_indices` must equal the same
-    frames of a sequential decode by the decoder ``backend`` chooses (``"inexact-frames"``).
+    ``num_samples`` evenly spaced frames (``uint8 (N, H, W, 3)`` of the reader's size), and each of
+    ``segments`` (``(start, end)`` seconds read from it) must start inside it (``"bad-segment"``).
+    With ``exact`` (and ``decode``): the sparse reads of :func:`exact_check_indices` must equal the
+    same frames of a sequential decode by the decoder ``backend`` chooses (``"inexact-frames"``).
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
@@ -204,6 +210,16 @@ def check_video(path, decode: bool = True, backend: str = "auto", num_samples: i
             return [("truncated", f"opens with {n} frames, but frames {wanted} do not all decode: {reason}")]
         if frames.shape[0] != len(wanted) or frames.ndim != 4 or frames.shape[-1] != 3:
             return [("truncated", f"frames {wanted} of {n} decode to an array of shape {tuple(frames.shape)}")]
+        from tsnlib.sampling import segment_frames  # noqa: PLC0415
+
+        outside = []
+        for start, end in segments:
+            try:
+                segment_frames(start or 0.0, end, reader.fps, n)
+            except ValueError as exc:
+                outside.append(("bad-segment", str(exc)))
+        if outside:
+            return outside
     if exact:
         try:
             return _inexact_frames(path, backend, n)
@@ -253,10 +269,15 @@ def check_frame_folder(folder, num_frames: int | None = None, num_flow_frames: i
     start = 0 if (nums["img"][:1] == [0] or nums["flow_x"][:1] == [0]) else 1
     out: list[tuple[str, str]] = []
     extent = {}
+    bare = not (folder / f"img_{nums['img'][0]:05d}.jpg").is_file() if nums["img"] else False  # 00001.jpg names
+
+    def name(prefix: str, i: int) -> str:
+        return f"{i:05d}.jpg" if bare and prefix == "img" else f"{prefix}_{i:05d}.jpg"
+
     for prefix, numbers in nums.items():
         extent[prefix], missing = _expected_names(numbers, start)
         if missing:
-            names = ", ".join(f"{prefix}_{i:05d}.jpg" for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
+            names = ", ".join(name(prefix, i) for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
             out.append(("missing-frame", f"{len(missing)} {prefix} frame(s) missing: {names} (numbered from {start})"))
     n_img, n_x, n_y = extent["img"], extent["flow_x"], extent["flow_y"]
     if n_x != n_y:
@@ -270,7 +291,7 @@ def check_frame_folder(folder, num_frames: int | None = None, num_flow_frames: i
     if decode:
         for prefix, numbers in nums.items():
             for i in sorted({numbers[0], numbers[-1]}) if numbers else []:
-                f = folder / f"{prefix}_{i:05d}.jpg"
+                f = folder / name(prefix, i)
                 if not _imread_ok(f):
                     out.append(("unreadable-frame", f"{f.name} cannot be decoded"))
     return out
@@ -290,11 +311,13 @@ class _Target:
     source: str | None
     num_frames: int | None = None
     num_flow_frames: int | None = None
+    segments: list = field(default_factory=list)  # (start, end) seconds read from a video
+    needs: dict = field(default_factory=dict)  # frame folders read from an offset: {"img"/"flow_x": (frames, line)}
 
 
 def _gather(path: Path, split: int | None, kind: str | None, report, extra_problems: list[Problem],
-            ) -> tuple[list[tuple[ann.VideoRecord, str]], Path | None, str]:
-    """All records of all (or one) split(s), with their content kind; the videos folder to look for
+            ) -> tuple[list[tuple[ann.VideoRecord, str]], Path | list[Path] | None, str]:
+    """All records of all (or one) split(s), with their content kind; the videos folder(s) to look for
     unlisted files in (or None); the layout. Videos outside class folders go to ``extra_problems``."""
     list_kind = None
     if kind in ann.LIST_KINDS:
@@ -303,6 +326,12 @@ def _gather(path: Path, split: int | None, kind: str | None, report, extra_probl
         raise ValueError(f"kind must be one of {ann.LAYOUTS + ann.LIST_KINDS} or None, got {kind!r}")
     layout = kind or ann.detect_layout(path)
     items: list[tuple[ann.VideoRecord, str]] = []
+    if layout in ann.BENCHMARK_LAYOUTS:
+        if split not in (None, 1):
+            report("missing-file", f"{layout} has one official split: use --split 1 or none", path, error=DataError)
+            return items, None, layout
+        items, video_dirs = bench.gather(path, layout, report)
+        return items, video_dirs, layout
     if layout == "ucf101":
         ann_dir, video_dir = ann._ucf101_dirs(path, require_videos=False)
         if not video_dir.is_dir():
@@ -375,27 +404,42 @@ def _targets(items: list[tuple[ann.VideoRecord, str]]) -> list[_Target]:
         t = by_path.get(key)
         if t is None:
             t = by_path[key] = _Target(Path(r.path), "video" if k == "video" else "frames", r.source)
-        if k == "frames" and r.num_frames is not None:
+        offset = getattr(r, "offset", None)
+        count = r.num_frames if k == "frames" else (r.num_flow_frames if k == "flow" else None)
+        if offset is not None and count is not None:  # a segment: the folder must reach its end
+            kind = "img" if k == "frames" else "flow_x"
+            if offset + count > t.needs.get(kind, (0, None))[0]:
+                t.needs[kind] = (offset + count, r.source)
+        elif k == "frames" and r.num_frames is not None:
             t.num_frames = r.num_frames
-        if k == "flow" and r.num_flow_frames is not None:
+        elif k == "flow" and r.num_flow_frames is not None:
             t.num_flow_frames = r.num_flow_frames
+        if k == "video" and getattr(r, "is_segment", False):
+            t.segments.append((r.start, r.end))
     return list(by_path.values())
 
 
 def _check_target(t: _Target, decode: bool, exact: bool = False) -> list[Problem]:
     if t.kind == "video":
-        found = check_video(t.path, decode=decode, exact=exact)
+        found = check_video(t.path, decode=decode, exact=exact, segments=t.segments)
     else:
         found = check_frame_folder(t.path, t.num_frames, t.num_flow_frames, decode=decode)
+        if t.needs and t.path.is_dir():
+            have = ann.scan_frame_folder(t.path)
+            for kind, (needed, line) in t.needs.items():
+                if len(have[kind]) < needed:
+                    found.append(("count-mismatch", f"a segment of {line} reads up to frame {needed} of {kind}, the "
+                                                    f"folder has {len(have[kind])}"))
     return [Problem(t.path, t.source, kind, message) for kind, message in found]
 
 
-def _unlisted(video_dir: Path, targets: list[_Target]) -> list[Problem]:
-    if video_dir is None or not video_dir.is_dir():
+def _unlisted(video_dirs: Path | Sequence[Path] | None, targets: list[_Target]) -> list[Problem]:
+    if video_dirs is None:
         return []
+    dirs = [video_dirs] if isinstance(video_dirs, Path) else list(video_dirs)
     listed = {os.path.normcase(os.path.abspath(t.path)) for t in targets}
     out = []
-    for dirpath, dirnames, filenames in os.walk(video_dir):
+    for dirpath, dirnames, filenames in (w for d in dirs if d.is_dir() for w in os.walk(d)):
         dirnames.sort()
         for name in sorted(filenames):
             p = Path(dirpath) / name
@@ -434,8 +478,10 @@ def check_dataset(path, split: int | None = None, kind: str | None = None, decod
                   workers: int = 1, exact: bool = False) -> list[Problem]:
     """Every problem of a dataset, found in one pass, as a list of :class:`Problem` (empty: clean).
 
-    ``path``: a UCF101 or HMDB51 root, a list file or a folder of lists, or a folder per class
-    (recognised by :func:`tsnlib.annotations.detect_layout`; ``kind`` forces a layout, or gives
+    ``path``: a UCF101 or HMDB51 root, a list file or a folder of lists, a folder per class, or a
+    benchmark root of :data:`tsnlib.annotations.BENCHMARK_LAYOUTS` (every subset's annotations;
+    ActivityNet's segments and every HVU tag category) (recognised by
+    :func:`tsnlib.annotations.detect_layout`; ``kind`` forces a layout, or gives
     ``"video"``/``"frames"``/``"flow"`` for what lists hold). ``split``: None checks the lists of
     every split found, N only split N's. ``decode``: also open every video and decode its
     first, last and three middle frames (and the first/last JPEG of frame folders); False only
@@ -482,7 +528,8 @@ def summarize_problems(problems: Sequence[Problem]) -> str:
 
 def add_check_data_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``tsnlib check-data PATH [--split N] [--no-decode] [--workers W] [--kind K]``."""
-    parser.add_argument("path", help="a UCF101/HMDB51 root, a list file or folder of lists, or a folder per class")
+    parser.add_argument("path", help="a UCF101/HMDB51 root, a list file or folder of lists, a folder per class, or a "
+                                     "benchmark root with its official annotations (Kinetics, ActivityNet, HVU, ...)")
     parser.add_argument("--split", type=int, default=None, help="check only this split's lists (default: all)")
     parser.add_argument("--no-decode", action="store_true",
                         help="only check that files exist and are not empty (fast); default decodes first/last frames")

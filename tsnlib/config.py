@@ -36,6 +36,8 @@ from pathlib import Path
 
 import yaml
 
+from tsnlib.annotations import LAYOUTS
+from tsnlib.benchmark_annotations import ACTIVITYNET_LEVELS, HVU_CHOICES
 from tsnlib.decoding import BACKENDS
 from tsnlib.errors import ConfigError
 
@@ -139,7 +141,9 @@ _NULL_DEFAULT_TYPES = {
 #: Accepted values of the keys that are choices (checked by :func:`validate_config`).
 CHOICES = {
     "train.tensorboard": ("auto", True, False),
-    "data.dataset": ("ucf101", "hmdb51", "list", "folders"),
+    "data.dataset": LAYOUTS,
+    "data.activitynet_level": ACTIVITYNET_LEVELS,
+    "data.hvu_category": HVU_CHOICES,
     "data.modality": ("RGB", "Flow", "RGBDiff"),
     "data.source": ("video", "frames", "auto"),
     "data.train_crop": ("multiscale", "random_resized"),

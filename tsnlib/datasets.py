@@ -38,8 +38,16 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from tsnlib.decoding import count_frames, detect_start_index, open_video, read_flow_frames, read_rgb_frames
+from tsnlib.decoding import (
+    count_frames,
+    detect_frame_template,
+    detect_start_index,
+    open_video,
+    read_flow_frames,
+    read_rgb_frames,
+)
 from tsnlib.errors import AnnotationError, DataError
+from tsnlib.sampling import segment_frames
 
 #: What the error of a bad video says to do when ``skip_bad`` is off.
 SKIP_BAD_HINT = ("tsnlib check-data <dataset> lists every bad file at once; fix or remove them, or set "
@@ -114,7 +122,12 @@ class TSNDataset(Dataset):
       frame folder, anything else a video file).
     * ``start_index``: number of the first frame file; ``None`` detects it per folder (1 for
       ``img_00001.jpg``, 0 when ``img_00000.jpg`` exists, as open-mmlab ``denseflow`` writes).
-      Videos are always 0-based.
+      Videos are always 0-based. RGB files named ``00001.jpg`` (Something-Something v1) are
+      recognised per folder too (:func:`tsnlib.decoding.detect_frame_template`).
+    * Segments: a record with ``start``/``end`` (seconds of a video file) is sampled inside the
+      segment only (:func:`tsnlib.sampling.segment_frames` with the decoder's frame rate); one with
+      an ``offset`` (frame folders) from that frame on, over its ``num_frames``. ``frame_indices``
+      are then indices into the whole video or folder.
     * ``backend``: video decoder for :func:`tsnlib.decoding.open_video`.
     * ``skip_bad``: ``False`` (default) raises the :class:`~tsnlib.errors.DataError` of a bad
       sample, naming the file, the record's list line and what to do (:data:`SKIP_BAD_HINT`).
@@ -177,6 +190,7 @@ class TSNDataset(Dataset):
         self._local_skips: list[tuple[str, str, str]] = []
         self._warned = False
         self._start_cache: dict[str, int] = {}
+        self._tmpl_cache: dict[str, str] = {}
         self._count_cache: dict[tuple[str, str], int] = {}
         self._skip_log = Path(tempfile.gettempdir()) / f"tsnlib-skipped-{uuid.uuid4().hex}.tsv"
         self._owner_pid = os.getpid()
@@ -244,14 +258,21 @@ class TSNDataset(Dataset):
             self._start_cache[key] = detect_start_index(folder)
         return self._start_cache[key]
 
+    def _folder_tmpl(self, folder: Path) -> str:
+        key = str(folder)
+        if key not in self._tmpl_cache:
+            self._tmpl_cache[key] = detect_frame_template(folder)
+        return self._tmpl_cache[key]
+
     def _folder_count(self, record, folder: Path, kind: str) -> int:
+        """Frames to sample from: the record's count, else the folder's (from ``offset`` on)."""
         given = record.num_flow_frames if kind == "flow_x" else record.num_frames
         if given is not None:
             return int(given)
         key = (str(folder), kind)
         if key not in self._count_cache:
             self._count_cache[key] = count_frames(folder)[kind]
-        return self._count_cache[key]
+        return self._count_cache[key] - (getattr(record, "offset", None) or 0)
 
     def _sample(self, num_frames: int, rng, record) -> np.ndarray:
         if num_frames <= 0:
@@ -270,20 +291,32 @@ class TSNDataset(Dataset):
         if self._is_frames(record):
             if not path.is_dir():
                 raise DataError("frame folder not found", path=path, source=record.source)
+            if getattr(record, "is_segment", False) and getattr(record, "offset", None) is None:
+                raise DataError("a segment in seconds of a frame folder: its frames are not known", path=path,
+                                source=record.source, hint="write frame lists with offsets (tsnlib lists --kind "
+                                                           "frames) and read those")
             start = self._folder_start(path)
+            first = getattr(record, "offset", None) or 0
             if self.modality == "Flow":
-                idx = self._sample(self._folder_count(record, path, "flow_x"), rng, record)
+                idx = self._sample(self._folder_count(record, path, "flow_x"), rng, record) + first
                 frames = read_flow_frames(path, idx.ravel(), start_index=start, source=record.source)
             else:
-                idx = self._sample(self._folder_count(record, path, "img"), rng, record)
-                frames = read_rgb_frames(path, idx.ravel(), start_index=start, source=record.source)
+                idx = self._sample(self._folder_count(record, path, "img"), rng, record) + first
+                frames = read_rgb_frames(path, idx.ravel(), start_index=start, source=record.source,
+                                         tmpl=self._folder_tmpl(path))
         else:
             if self.modality == "Flow":
                 raise DataError("the Flow modality needs a frame folder with flow_x/flow_y JPEGs, got a video file",
                                 path=path, source=record.source)
             with open_video(path, backend=self.backend) as reader:
                 # the decoder's count is exact; a list's count for a video file may be stale
-                idx = self._sample(reader.num_frames, rng, record)
+                first, count = 0, reader.num_frames
+                if getattr(record, "is_segment", False):
+                    try:
+                        first, count = segment_frames(record.start or 0.0, record.end, reader.fps, reader.num_frames)
+                    except ValueError as exc:
+                        raise DataError(f"cannot read the segment: {exc}", path=path, source=record.source) from exc
+                idx = self._sample(count, rng, record) + first
                 frames = reader.get_frames(idx.ravel())
         # (T, H, W, C) numpy → (T, C, H, W) view: channels-last memory, which the uint8 resize kernels prefer
         video = torch.from_numpy(frames).permute(0, 3, 1, 2)

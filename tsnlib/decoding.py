@@ -53,6 +53,10 @@ BACKENDS = ("auto", "decord", "pyav")
 
 #: The default frame-folder file name template; ``kind`` is ``img``, ``flow_x`` or ``flow_y``.
 FRAME_TMPL = "{kind}_{index:05d}.jpg"
+#: RGB frames named by their number alone, ``00001.jpg`` (Something-Something v1 as distributed).
+BARE_FRAME_TMPL = "{index:05d}.jpg"
+#: The settings stamp :func:`extract_dataset_frames` keeps in its output folder.
+FRAMES_STAMP = "frames.json"
 
 #: File extensions treated as videos by the ``tsnlib frames`` command.
 VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
@@ -837,7 +841,7 @@ def frame_times(path) -> np.ndarray | None:
 # Frame folders
 # ----------------------------------------------------------------------------------------------
 
-_FRAME_NAME = re.compile(r"^(img|flow_x|flow_y)_(\d+)\.jpg$")
+_FRAME_NAME = re.compile(r"^(?:(img|flow_x|flow_y)_)?(\d+)\.jpg$")  # a bare number is an RGB frame
 
 
 def frame_path(folder, index: int, kind: str = "img", start_index: int = 1, tmpl: str = FRAME_TMPL) -> Path:
@@ -980,7 +984,8 @@ def read_flow_frames(folder, indices, start_index: int = 1, tmpl: str = FRAME_TM
 def count_frames(folder) -> dict[str, int]:
     """How many ``img_*.jpg``, ``flow_x_*.jpg`` and ``flow_y_*.jpg`` a frame folder holds.
 
-    Returns ``{"img": N, "flow_x": M, "flow_y": M}`` (flow counts are often ``N - 1``).
+    Returns ``{"img": N, "flow_x": M, "flow_y": M}`` (flow counts are often ``N - 1``); bare
+    ``00001.jpg`` names count as ``img`` (:data:`BARE_FRAME_TMPL`).
     A missing folder raises :class:`~tsnlib.errors.DataError`.
 
     Introduced in notebooks/01_data_preparation.ipynb.
@@ -993,7 +998,7 @@ def count_frames(folder) -> dict[str, int]:
         for entry in it:
             m = _FRAME_NAME.match(entry.name)
             if m:
-                counts[m.group(1)] += 1
+                counts[m.group(1) or "img"] += 1
     return counts
 
 
@@ -1006,9 +1011,24 @@ def detect_start_index(folder) -> int:
     Introduced in notebooks/01_data_preparation.ipynb.
     """
     folder = Path(folder)
-    if frame_path(folder, 0, "img", 0).is_file() or frame_path(folder, 0, "flow_x", 0).is_file():
+    if (frame_path(folder, 0, "img", 0).is_file() or frame_path(folder, 0, "flow_x", 0).is_file()
+            or frame_path(folder, 0, "img", 0, BARE_FRAME_TMPL).is_file()):
         return 0
     return 1
+
+
+def detect_frame_template(folder) -> str:
+    """The RGB file names of a frame folder: :data:`FRAME_TMPL` (``img_00001.jpg``), or
+    :data:`BARE_FRAME_TMPL` (``00001.jpg``) when the folder has bare numbered files and no ``img_``
+    start file (Something-Something v1 as distributed, read as MMAction2 reads it with
+    ``filename_tmpl='{:05}.jpg'``).
+    """
+    folder = Path(folder)
+    if any(frame_path(folder, 0, "img", s).is_file() for s in (1, 0)):
+        return FRAME_TMPL
+    if any(frame_path(folder, 0, "img", s, BARE_FRAME_TMPL).is_file() for s in (1, 0)):
+        return BARE_FRAME_TMPL
+    return FRAME_TMPL
 
 
 def is_complete_frame_folder(folder) -> bool:
@@ -1056,6 +1076,56 @@ def resized_size(height: int, width: int, short_side: int | None = None, size: t
     if new_w <= 0 or new_h <= 0:
         raise ValueError(f"invalid output size {(new_w, new_h)}")
     return new_h, new_w
+
+
+def parse_size(value) -> tuple[int, int] | None:
+    """``(W, H)`` from ``"340x256"``, ``["340x256"]``, ``["340", "256"]`` or ``(340, 256)``; None stays None.
+
+    The fixed size of the original TSN extraction (``340x256``, MMAction2's ``--new-width 340
+    --new-height 256``), as ``--size`` takes it. Anything else raises :class:`~tsnlib.errors.UsageError`.
+    """
+    from tsnlib.errors import UsageError  # noqa: PLC0415
+
+    if value is None:
+        return None
+    parts = [value] if isinstance(value, str) else [str(v) for v in value]
+    if len(parts) == 1:
+        parts = re.split(r"[x×X*,]", parts[0].strip())
+    try:
+        w, h = (int(p) for p in parts)
+    except ValueError:
+        raise UsageError(f"a size is W x H in pixels, e.g. 340x256 or '340 256'; got {value!r}") from None
+    if w < 1 or h < 1:
+        raise UsageError(f"a size needs a positive width and height, got {w}x{h}")
+    return w, h
+
+
+def extraction_settings(short_side: int | None = None, size=None, **more) -> dict:
+    """The resize of a frame or flow extraction, checked, as its settings stamp records it:
+    ``{"short_side": 256 or None, "size": [340, 256] or None, **more}``.
+
+    ``short_side`` (keep the aspect ratio: 256 or 320, the presets' "320p") and ``size`` (a fixed
+    ``W x H``, the presets' "340x256"; any form :func:`parse_size` reads) exclude each other: both
+    raise :class:`~tsnlib.errors.UsageError`, as does a short side below 1.
+    """
+    from tsnlib.errors import UsageError  # noqa: PLC0415
+
+    size = parse_size(size)
+    if short_side is not None and size is not None:
+        raise UsageError("give a short side or a fixed size, not both (--short-side 256 or --size 340x256)")
+    if short_side is not None and int(short_side) < 1:
+        raise UsageError(f"the short side must be >= 1 pixel, got {short_side}")
+    return {"short_side": None if short_side is None else int(short_side), "size": None if size is None else list(size),
+            **more}
+
+
+def add_resize_arguments(parser) -> None:
+    """``--short-side N`` and ``--size WxH``: the resize options ``tsnlib frames`` and ``tsnlib flow`` share."""
+    parser.add_argument("--short-side", type=int, default=None,
+                        help="resize so the short side is this many pixels, keeping the aspect ratio (256, or 320 "
+                             "for the presets' 320p)")
+    parser.add_argument("--size", nargs="+", metavar="WxH", default=None,
+                        help="resize to a fixed W x H, e.g. 340x256 (the presets' 340x256; '340 256' also read)")
 
 
 def _tmp_dir(out_dir: Path) -> Path:
@@ -1119,10 +1189,11 @@ def _extract_job(video: str, out_dir: str, kwargs: dict) -> int:
 
 
 def _frame_folder_of(record, out_root: Path) -> Path:
-    """``out_root/<class folder>/<video_id>``: the class sub-folder of the video is kept."""
+    """``out_root/<class folder>/<video_id>``: the class sub-folder of the video is kept (a segment of a
+    video is extracted whole, into the folder named after the video file: ``VideoRecord.folder_name``)."""
     video = Path(record.path)
-    video_id = getattr(record, "video_id", None) or video.stem
-    return out_root / video.parent.name / video_id
+    name = getattr(record, "folder_name", None) or getattr(record, "video_id", None) or video.stem
+    return out_root / video.parent.name / name
 
 
 def _as_record(item):
@@ -1168,6 +1239,10 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
       and ``clip.avi`` in one class folder) are failures too, each naming the other
       (:func:`tsnlib.utils.folder_conflicts`); the rest is extracted.
     * ``backend``: the decoder of :func:`extract_frames`.
+    * The sizes and quality are kept in ``out_root/frames.json`` (:data:`FRAMES_STAMP`): a later
+      run with other ones raises :class:`~tsnlib.errors.DataError` naming them (so a folder never
+      mixes two sizes), unless ``resume=False``, which extracts every video again
+      (:func:`tsnlib.utils.guard_settings`, the check ``tsnlib flow`` makes too).
 
     Returns frame-folder records, in input order, without the failed videos: copies of the input
     records with ``path`` = the frame folder and ``num_frames`` = the number of JPEGs (plus
@@ -1175,9 +1250,12 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
-    from tsnlib.utils import folder_conflicts, run_per_video  # noqa: PLC0415
+    from tsnlib.utils import folder_conflicts, guard_settings, run_per_video  # noqa: PLC0415
 
     out_root = Path(out_root)
+    guard_settings(out_root, FRAMES_STAMP, extraction_settings(short_side, size, quality=int(quality)),
+                   redo=not resume, hint="keep the old settings, choose another output folder, or pass resume=False "
+                                         "(tsnlib frames --no-resume) to extract every video again")
     recs = [_as_record(r) for r in records]
     targets = [_frame_folder_of(r, out_root) for r in recs]
     conflicts = folder_conflicts([r.path for r in recs], targets)
@@ -1212,11 +1290,10 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
 
 
 def add_frames_arguments(parser) -> None:
-    """Arguments of ``tsnlib frames SOURCE --out DIR [--short-side 256 | --size 340 256] [--workers N]``."""
+    """Arguments of ``tsnlib frames SOURCE --out DIR [--short-side 256 | --size 340x256] [--workers N]``."""
     parser.add_argument("source", help="a dataset root or list file (read with tsnlib.annotations), or a folder of videos")
     parser.add_argument("--out", required=True, help="output root: <out>/<class>/<video_id>/img_00001.jpg ...")
-    parser.add_argument("--short-side", type=int, default=None, help="resize so the short side is this many pixels")
-    parser.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), default=None, help="resize to W x H (e.g. 340 256)")
+    add_resize_arguments(parser)
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU core)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default: 95)")
     parser.add_argument("--split", type=int, default=1, help="split number for UCF101/HMDB51 roots (default: 1)")
@@ -1255,9 +1332,10 @@ def _video_records(source: Path, split: int, subset: str | None) -> list:
 
 def cli_frames(args) -> int:
     """``tsnlib frames``: extract RGB frame folders; exit status 1 when some videos failed."""
+    resize = extraction_settings(args.short_side, args.size)
     records = _video_records(Path(args.source), args.split, args.subset)
     _, failures = extract_dataset_frames(
-        records, Path(args.out), short_side=args.short_side, size=tuple(args.size) if args.size else None,
+        records, Path(args.out), short_side=resize["short_side"], size=parse_size(resize["size"]),
         workers=args.workers, quality=args.quality, resume=not args.no_resume, return_failures=True,
         backend=getattr(args, "backend", "auto"),
     )

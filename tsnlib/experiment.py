@@ -74,7 +74,8 @@ def load_subset(cfg: Mapping, subset: str):
         # what the lists / class folders hold: videos, RGB frame folders or flow frame folders
         list_kind = "video" if d["source"] == "video" else ("flow" if d["modality"] == "Flow" else "frames")
     return load_annotations(_annotation_path(d), split=int(d["split"]), subset=subset, kind=d["dataset"],
-                            list_kind=list_kind)
+                            list_kind=list_kind, activitynet_level=d["activitynet_level"],
+                            hvu_category=d["hvu_category"])
 
 
 def _sampler(cfg: Mapping, mode: str, num_segments: int | None = None, twice: bool = False):

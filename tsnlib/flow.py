@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from tsnlib.errors import DataError
+from tsnlib.utils import guard_settings, read_stamp, stamp_changes, write_stamp
 
 #: The method names :class:`FlowEstimator` accepts.
 FLOW_METHODS = ("dis", "farneback", "tvl1", "raft")
@@ -667,10 +668,11 @@ def _as_record(item):
 
 
 def _target_folder(record, out_root: Path, level: int) -> Path:
+    name = getattr(record, "folder_name", None) or record.video_id  # a segment: the folder of its whole video
     if level == 1:
-        return out_root / record.video_id
+        return out_root / name
     if level == 2:
-        return out_root / Path(record.path).parent.name / record.video_id
+        return out_root / Path(record.path).parent.name / name
     raise ValueError(f"level must be 1 (out/<video>) or 2 (out/<class folder>/<video>), got {level}")
 
 
@@ -716,6 +718,10 @@ def extract_dataset_flow(
       printed. Videos that would share a folder (``clip.mp4`` and ``clip.avi`` in one class
       folder) are failures too, each naming the other (:func:`tsnlib.utils.folder_conflicts`).
     * ``backend``: the video decoder (:func:`tsnlib.decoding.iter_frames`).
+    * The method, its options, the bound, the sizes and the JPEG quality are kept in
+      ``out_root/flow.json`` (:data:`FLOW_STAMP`, :func:`tsnlib.utils.guard_settings`, the check
+      ``tsnlib frames`` makes too): a later run with other ones raises
+      :class:`~tsnlib.errors.DataError` naming them, unless ``resume=False`` (everything again).
 
     Workers are started with the ``spawn`` method (safe after torch, CUDA or OpenCV threads
     started in this process), which re-imports the main module: a *script* that calls this with
@@ -730,12 +736,20 @@ def extract_dataset_flow(
     """
     from tsnlib.utils import folder_conflicts, run_per_video
 
+    from tsnlib.decoding import extraction_settings
+
     out_root = Path(out_root)
     recs = [_as_record(r) for r in records]
     targets = [_target_folder(r, out_root, level) for r in recs]
     conflicts = folder_conflicts([r.path for r in recs], targets)
     # fail early, in this process, on a method that cannot run (missing contrib build, weights)
     FlowEstimator(method, **method_options)
+    settings = extraction_settings(short_side, size, method=str(method).lower(), bound=float(bound),
+                                   options={k: method_options[k] for k in sorted(method_options)},
+                                   jpeg_quality=int(jpeg_quality))
+    guard_settings(out_root, FLOW_STAMP, settings, redo=not resume,
+                   hint="keep the old settings, choose another output folder, or pass resume=False (tsnlib flow "
+                        "--no-resume) to extract everything again")
 
     results: dict[int, dict] = {}
     todo: list[int] = []
@@ -816,23 +830,6 @@ def _source_identity(root: Path) -> dict:
     return {"root": str(root.resolve())}
 
 
-def _read_stamp(frames_root: Path) -> dict | None:
-    path = frames_root / FLOW_STAMP
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return {}
-
-
-def _write_stamp(frames_root: Path, stamp: dict) -> None:
-    frames_root.mkdir(parents=True, exist_ok=True)
-    tmp = frames_root / f".{FLOW_STAMP}.tmp{os.getpid()}"
-    tmp.write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, frames_root / FLOW_STAMP)
-
-
 def prepare_flow_dataset(
     root: str | os.PathLike,
     frames_root: str | os.PathLike | None = None,
@@ -901,7 +898,7 @@ def prepare_flow_dataset(
         "source": _source_identity(root),
         "layout": layout,
     }
-    old = _read_stamp(frames_root)
+    old = read_stamp(frames_root / FLOW_STAMP)
     if old is not None and old != stamp:
         settings = {k: v for k, v in stamp.items() if k != "source"}
         old_settings = {k: v for k, v in old.items() if k != "source"}
@@ -913,12 +910,10 @@ def prepare_flow_dataset(
                 print(f"flow: removing the frame folders in {frames_root}: {why}")
             shutil.rmtree(frames_root)
         else:
-            changed = sorted(k for k in set(stamp) | set(old) if stamp.get(k) != old.get(k))
             raise DataError(
-                "these frame folders were extracted with other settings (" + ", ".join(
-                    f"{k}: {old.get(k)!r} there, {stamp.get(k)!r} asked" for k in changed)
-                + "); keep the old settings, choose another frames_root, or pass overwrite=True (tsnlib flow "
-                "--no-resume) to extract everything again", path=frames_root / FLOW_STAMP)
+                f"these frame folders were extracted with other settings ({stamp_changes(old, stamp)}); keep the old "
+                "settings, choose another frames_root, or pass overwrite=True (tsnlib flow --no-resume) to extract "
+                "everything again", path=frames_root / FLOW_STAMP)
     start = time.perf_counter()
     records: dict[Path, object] = {}
     for subset in available_subsets(root, split, layout):
@@ -926,7 +921,7 @@ def prepare_flow_dataset(
             records.setdefault(Path(r.path), r)
     recs = list(records.values())
     done = 0 if overwrite else sum(is_complete_flow_folder(_target_folder(r, frames_root, 2)) for r in recs)
-    _write_stamp(frames_root, stamp)
+    write_stamp(frames_root / FLOW_STAMP, stamp)
     _, failures = extract_dataset_flow(recs, frames_root, method=method, workers=workers, bound=bound,
                                        short_side=short_side, size=size, jpeg_quality=jpeg_quality,
                                        progress=progress, resume=not overwrite, level=2, backend=backend,
@@ -1082,14 +1077,13 @@ VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".
 
 def add_flow_arguments(parser) -> None:
     """Arguments of ``tsnlib flow ROOT_OR_LIST --out DIR [--method dis] [--workers N] ...``."""
-    from tsnlib.decoding import BACKENDS
+    from tsnlib.decoding import BACKENDS, add_resize_arguments
 
     parser.add_argument("source", help="a dataset root or list file (read with tsnlib.annotations), or a folder of videos")
     parser.add_argument("--out", required=True, help="output root: one frame folder per video")
     parser.add_argument("--method", default="dis", choices=FLOW_METHODS, help="flow method (default: dis)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU core)")
-    parser.add_argument("--short-side", type=int, default=None, help="resize so the short side is this many pixels (e.g. 256)")
-    parser.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), default=None, help="resize to W x H (e.g. 340 256)")
+    add_resize_arguments(parser)
     parser.add_argument("--bound", type=float, default=DEFAULT_BOUND, help="quantisation bound in pixels (default: 20)")
     parser.add_argument("--jpeg-quality", type=int, default=95, help="JPEG quality (default: 95)")
     parser.add_argument("--split", type=int, default=1, help="split number for UCF101/HMDB51 roots (default: 1)")
@@ -1135,12 +1129,18 @@ def cli_flow(args) -> int:
     (every subset of split ``--split``, val included where the root has a val list, the settings
     stamp ``flow.json``, and the official lists
     ``<dataset>_<subset>_split_<n>_rawframes.txt`` with RGB counts, ``..._flow.txt`` with flow
-    counts, and ``classInd.txt``, by :func:`tsnlib.annotations.build_lists`); otherwise
-    ``rgb_list.txt`` and ``flow_list.txt`` (:func:`write_flow_lists`), when every video has a label.
+    counts, and ``classInd.txt``, by :func:`tsnlib.annotations.build_lists`); for a benchmark root
+    (Kinetics, ActivityNet, ...; ``--level 2``, no ``--subset``), every video of every subset, then
+    its official lists by :func:`tsnlib.annotations.build_lists` (ActivityNet at clip level, HVU's
+    action tags: ``tsnlib lists --kind frames`` writes the others); otherwise ``rgb_list.txt`` and
+    ``flow_list.txt`` (:func:`write_flow_lists`), when every video has a label.
     Returns 1 when a video failed (the others are done and listed), else 0.
     """
-    from tsnlib.annotations import detect_layout
+    from tsnlib.annotations import BENCHMARK_LAYOUTS, build_lists, detect_layout
+    from tsnlib.decoding import extraction_settings, parse_size
 
+    resize = extraction_settings(args.short_side, args.size)
+    short_side, size = resize["short_side"], parse_size(resize["size"])
     source = Path(args.source)
     out = Path(args.out)
     try:
@@ -1151,8 +1151,8 @@ def cli_flow(args) -> int:
         # the whole split, with the stamp that protects the folder from mixed settings
         try:
             info = prepare_flow_dataset(
-                source, out, split=args.split, method=args.method, short_side=args.short_side,
-                size=tuple(args.size) if args.size else None, bound=args.bound, jpeg_quality=args.jpeg_quality,
+                source, out, split=args.split, method=args.method, short_side=short_side,
+                size=size, bound=args.bound, jpeg_quality=args.jpeg_quality,
                 workers=args.workers, overwrite=args.no_resume, backend=getattr(args, "backend", "auto"))
         except DataError as exc:
             print(f"error: {exc}")
@@ -1163,13 +1163,16 @@ def cli_flow(args) -> int:
     records = _records_from_source(source, args.split, args.subset)
     frame_records, failures = extract_dataset_flow(
         records, out, method=args.method, workers=args.workers, bound=args.bound,
-        short_side=args.short_side, size=tuple(args.size) if args.size else None,
-        jpeg_quality=args.jpeg_quality, resume=not args.no_resume, level=args.level,
-        backend=getattr(args, "backend", "auto"),
+        short_side=short_side, size=size, jpeg_quality=args.jpeg_quality, resume=not args.no_resume,
+        level=args.level, backend=getattr(args, "backend", "auto"),
     )
     if failures:
         print("no list files written: some videos failed (fix or remove them, then run again: done videos are kept)")
         return 1
+    if layout in BENCHMARK_LAYOUTS and args.level == 2 and args.subset is None:
+        for p in build_lists(source, out, kind="frames", dataset=layout, frames_root=out):
+            print(f"wrote {p}")
+        return 0
     if frame_records and all(r.label >= 0 for r in frame_records):
         rgb, flow = write_flow_lists(frame_records, out / "rgb_list.txt", out / "flow_list.txt", root=out)
         print(f"wrote {rgb} (RGB counts) and {flow} (flow counts), {len(frame_records)} lines each, paths relative to {out}")

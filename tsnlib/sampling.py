@@ -303,6 +303,32 @@ def sample_dense_indices(
 
 
 # ---------------------------------------------------------------------------------------------
+# segments of untrimmed videos
+# ---------------------------------------------------------------------------------------------
+
+
+def segment_frames(start: float, end: float | None, fps: float, num_frames: int) -> tuple[int, int]:
+    """``(first, count)``: the frames of the segment ``[start, end]`` seconds of a ``num_frames``-frame video.
+
+    ``first = int(start * fps)``, ``last = min(int(end * fps), num_frames - 1)`` (``end`` None: the
+    last frame), ``count = last - first + 1``: the frame shown at second ``t`` is ``int(t * fps)``,
+    as MMAction2's ActivityNet clip lists compute it. A sampler then draws ``count`` frames and
+    ``first`` is added to its indices. A segment that starts at or after the end of the video (or a
+    non-positive ``fps``) raises ``ValueError``.
+
+    >>> segment_frames(2.0, 4.0, 25.0, 250)
+    (50, 51)
+    """
+    if not fps > 0:
+        raise ValueError(f"fps must be > 0, got {fps}")
+    first = int(float(start) * fps)
+    last = num_frames - 1 if end is None else min(int(float(end) * fps), num_frames - 1)
+    if first < 0 or first >= num_frames or last < first:
+        raise ValueError(f"segment [{start}, {end}] s lies outside the video's {num_frames} frames at {fps:g} fps")
+    return first, last - first + 1
+
+
+# ---------------------------------------------------------------------------------------------
 # one object for datasets
 # ---------------------------------------------------------------------------------------------
 

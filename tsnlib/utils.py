@@ -182,6 +182,72 @@ def folder_conflicts(paths: Sequence, targets: Sequence) -> dict[int, str]:
     return out
 
 
+def read_stamp(path: str | os.PathLike) -> dict | None:
+    """The settings stamp (JSON) at ``path``: a dict, ``{}`` when unreadable, None when there is none.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_stamp(path: str | os.PathLike, stamp: dict) -> None:
+    """Write a settings stamp as JSON, atomically (a temporary file renamed into place).
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def stamp_changes(old: dict, new: dict, keys: Sequence[str] | None = None) -> str:
+    """``"short_side: 256 there, 320 asked, ..."`` for the keys (default: all) whose values differ; ``""`` when none.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    keys = sorted(set(old) | set(new)) if keys is None else sorted(keys)
+    return ", ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} asked" for k in keys if old.get(k) != new.get(k))
+
+
+def guard_settings(folder: str | os.PathLike, name: str, settings: dict, redo: bool = False, hint: str = "") -> bool:
+    """Keep how an output folder was made in ``folder/name`` and refuse to mix two settings in it.
+
+    The one check of ``tsnlib frames`` (``frames.json``) and ``tsnlib flow`` (``flow.json``), so
+    that a folder never holds frames of two sizes: no stamp yet (or one from a folder made
+    elsewhere): ``settings`` is written; the same value for every key of ``settings``: nothing to
+    do; another value: :class:`~tsnlib.errors.DataError` naming each change (``hint`` says what
+    to do), unless ``redo`` (everything is extracted again), when the stamp is updated. Keys of an
+    existing stamp that ``settings`` does not name are kept. Returns True when the settings changed.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    from tsnlib.errors import DataError
+
+    path = Path(folder) / name
+    old = read_stamp(path)
+    changes = stamp_changes(old, settings, settings.keys()) if old is not None else ""
+    if changes and not redo:
+        raise DataError(f"these frame folders were extracted with other settings ({changes})", path=path,
+                        hint=hint or None)
+    changed = bool(changes)
+    if old is None or changed:
+        write_stamp(path, {**(old or {}), **settings})
+    return changed
+
+
 def _watch_parent() -> None:
     """In a worker process: exit at once when the process that started it dies (even by ``kill -9``).
 
