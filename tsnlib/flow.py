@@ -205,6 +205,10 @@ class FlowEstimator:
     ``(dx, dy)`` in pixels at each pixel of ``prev_rgb``, so that ``prev[y, x]`` moves to
     ``next[y + dy, x + dx]``. Frames are uint8 ``(H, W, 3)`` RGB (or ``(H, W)`` grey), same shape.
 
+    ``warp=True`` (any method) gives *warped* flow instead, the paper's fourth modality: the camera's
+    motion is fitted as a homography to the flow and the flow is computed again after warping
+    ``next_rgb`` back by it (:func:`tsnlib.camera_motion.warped_flow`; twice the cost).
+
     Methods and options:
 
     * ``"dis"``: ``preset="fast"`` (``"ultrafast"``, ``"fast"``, ``"medium"``), OpenCV
@@ -230,6 +234,7 @@ class FlowEstimator:
             options.setdefault("variant", self.method.split("_")[1])
             self.method = "raft"
         self.options = dict(options)
+        self.warp = bool(options.pop("warp", False))
         build = {
             "dis": self._build_dis,
             "farneback": self._build_farneback,
@@ -324,6 +329,13 @@ class FlowEstimator:
 
     # -- call -----------------------------------------------------------------------------------
     def __call__(self, prev_rgb: np.ndarray, next_rgb: np.ndarray) -> np.ndarray:
+        if self.warp:
+            from tsnlib.camera_motion import warped_flow
+
+            return warped_flow(prev_rgb, next_rgb, self._flow)[0]
+        return self._flow(prev_rgb, next_rgb)
+
+    def _flow(self, prev_rgb: np.ndarray, next_rgb: np.ndarray) -> np.ndarray:
         prev_rgb = np.asarray(prev_rgb)
         next_rgb = np.asarray(next_rgb)
         if prev_rgb.shape != next_rgb.shape:
@@ -1084,6 +1096,9 @@ def add_flow_arguments(parser) -> None:
     parser.add_argument("--method", default="dis", choices=FLOW_METHODS, help="flow method (default: dis)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU core)")
     add_resize_arguments(parser)
+    parser.add_argument("--warp", action="store_true",
+                        help="warped flow (the camera's motion, fitted as a homography, removed; TSN's fourth "
+                             "modality): write it to its own --out folder")
     parser.add_argument("--bound", type=float, default=DEFAULT_BOUND, help="quantisation bound in pixels (default: 20)")
     parser.add_argument("--jpeg-quality", type=int, default=95, help="JPEG quality (default: 95)")
     parser.add_argument("--split", type=int, default=1, help="split number for UCF101/HMDB51 roots (default: 1)")
@@ -1122,6 +1137,11 @@ def _records_from_source(source: Path, split: int, subset: str | None) -> list:
     return list(unique.values())
 
 
+def _warp_option(args) -> dict:
+    """``{"warp": True}`` for ``tsnlib flow --warp`` (a method option: it goes into the settings stamp), else ``{}``."""
+    return {"warp": True} if getattr(args, "warp", False) else {}
+
+
 def cli_flow(args) -> int:
     """``tsnlib flow``: extract frame folders, then write the list files into ``--out``.
 
@@ -1153,7 +1173,8 @@ def cli_flow(args) -> int:
             info = prepare_flow_dataset(
                 source, out, split=args.split, method=args.method, short_side=short_side,
                 size=size, bound=args.bound, jpeg_quality=args.jpeg_quality,
-                workers=args.workers, overwrite=args.no_resume, backend=getattr(args, "backend", "auto"))
+                workers=args.workers, overwrite=args.no_resume, backend=getattr(args, "backend", "auto"),
+                **_warp_option(args))
         except DataError as exc:
             print(f"error: {exc}")
             return 1
@@ -1164,7 +1185,7 @@ def cli_flow(args) -> int:
     frame_records, failures = extract_dataset_flow(
         records, out, method=args.method, workers=args.workers, bound=args.bound,
         short_side=short_side, size=size, jpeg_quality=args.jpeg_quality, resume=not args.no_resume,
-        level=args.level, backend=getattr(args, "backend", "auto"),
+        level=args.level, backend=getattr(args, "backend", "auto"), **_warp_option(args),
     )
     if failures:
         print("no list files written: some videos failed (fix or remove them, then run again: done videos are kept)")
