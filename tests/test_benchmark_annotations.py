@@ -1,11 +1,13 @@
-"""The benchmark readers on tiny fixtures written here in each benchmark's official format (nothing downloaded)."""
+"""The benchmark readers on tiny fixtures written here in each benchmark's official format (nothing downloaded).
+
+The file writers (videos, frames, text) live in ``benchmark_fixtures.py``, shared with ``test_presets_zoo.py``.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -25,42 +27,7 @@ from tsnlib.checks import check_dataset
 from tsnlib.cli import main
 from tsnlib.errors import AnnotationError, DataError
 
-W, H = 64, 48
-
-
-def write_mp4(path: Path, n: int = 10, fps: int = 10) -> Path:
-    """A real MPEG-4 video of ``n`` frames at ``fps``, 64x48 (frame k is grey level 20 * k)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("mpeg4", rate=fps)
-        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
-        for k in range(n):
-            img = np.full((H, W, 3), (20 * k) % 256, np.uint8)
-            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(pkt)
-        for pkt in s.encode():
-            c.mux(pkt)
-    return path
-
-
-def touch(path: Path) -> Path:
-    """A placeholder video file (the readers look at names only)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\0")
-    return path
-
-
-def write_jpegs(folder: Path, n: int, name: str = "{:05d}.jpg") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(1, n + 1):
-        cv2.imwrite(str(folder / name.format(i)), np.full((H, W, 3), 10 * i, np.uint8))
-    return folder
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+from benchmark_fixtures import H, TAXONOMY, W, touch, write, write_jpegs, write_mp4
 
 
 def rows(records):
@@ -400,14 +367,6 @@ def test_mmit_errors(mmit, line, pattern):
 # ActivityNet: segments of untrimmed videos
 # ----------------------------------------------------------------------------------------------
 
-TAXONOMY = [
-    {"nodeId": 0, "nodeName": "Root", "parentId": None, "parentName": None},
-    {"nodeId": 1, "nodeName": "Sports", "parentId": 0, "parentName": "Root"},
-    {"nodeId": 2, "nodeName": "Long jump", "parentId": 1, "parentName": "Sports"},
-    {"nodeId": 3, "nodeName": "Discus throw", "parentId": 1, "parentName": "Sports"},
-    {"nodeId": 4, "nodeName": "Household", "parentId": 0, "parentName": "Root"},
-    {"nodeId": 5, "nodeName": "Washing dishes", "parentId": 4, "parentName": "Household"},
-]
 
 
 def anet_database():

@@ -172,7 +172,7 @@ def test_unknown_key(data_env, capsys):
                          "optim: optim.lr, optim.momentum, optim.nesterov, optim.weight_decay, optim.schedule, "
                          "optim.steps, optim.step_size, optim.gamma, optim.min_lr, optim.warmup_epochs, "
                          "optim.warmup_start_factor, optim.epochs, optim.clip_grad, optim.label_smoothing, "
-                         "optim.base_batch_size, optim.auto_scale_lr")
+                         "optim.loss_weight, optim.fc_lr5, optim.base_batch_size, optim.auto_scale_lr")
 
 
 def test_unknown_preset_and_missing_file(data_env, capsys):

@@ -29,6 +29,7 @@ i.e. ``<repo>/data``) and any other ``${NAME}`` that is set.
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -102,6 +103,7 @@ RANGES = {
     "data.scale_size": _AT_LEAST_1,
     "data.val_input_size": _AT_LEAST_1,
     "data.val_scale_size": _AT_LEAST_1,
+    "data.max_distort": _AT_LEAST_0,
     "optim.lr": _POSITIVE,
     "optim.momentum": _FRACTION,
     "optim.weight_decay": _AT_LEAST_0,
@@ -114,6 +116,7 @@ RANGES = {
     "optim.clip_grad": _AT_LEAST_0,
     "optim.label_smoothing": _FRACTION,
     "optim.base_batch_size": _AT_LEAST_1,
+    "optim.loss_weight": _POSITIVE,
     "train.batch_size": _AT_LEAST_1,
     "train.accumulate_steps": _AT_LEAST_1,
     "train.workers": _AT_LEAST_0,
@@ -196,9 +199,12 @@ def preset_path(name_or_path: str | os.PathLike, relative_to: Path | None = None
         raise ConfigError(f"config file not found: '{text}'"
                           f"{f' (named as base: in {relative_to})' if relative_to else ''}; give an existing YAML "
                           f"file or a preset name: {', '.join(list_presets())}")
+    presets = list_presets()
+    close = difflib.get_close_matches(text, presets, n=3, cutoff=0.8)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
     raise ConfigError(
         f"no config {text!r}: not a preset and not a YAML file"
-        f"{f' (named as base: in {relative_to})' if relative_to else ''}. Presets: {', '.join(list_presets())}"
+        f"{f' (named as base: in {relative_to})' if relative_to else ''}.{hint} Presets: {', '.join(presets)}"
     )
 
 
@@ -515,6 +521,10 @@ def validate_config(cfg: Mapping) -> dict:
         if ((low is not None and (value < low[0] or (value == low[0] and not low[1])))
                 or (high is not None and (value > high[0] or (value == high[0] and not high[1])))):
             raise ConfigError(f"{dotted} must be {text}, got {value!r}")
+    scales = out["data"]["crop_scales"]
+    if any(isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s <= 1 for s in scales):
+        raise ConfigError(f"data.crop_scales must be fractions in (0, 1] of the short side, e.g. [1, 0.875, 0.75, 0.66], "
+                          f"or [] for the modality's; got {scales!r}")
     o = out["optim"]
     if o["schedule"] == "multistep" and any(not isinstance(s, (int, float)) for s in o["steps"]):
         raise ConfigError(f"optim.steps must be a list of epochs, got {o['steps']!r}")

@@ -83,7 +83,8 @@ def _sampler(cfg: Mapping, mode: str, num_segments: int | None = None, twice: bo
 
     d = cfg["data"]
     return FrameSampler(int(num_segments or d["num_segments"]), clip_len=int(d["clip_len"]),
-                        frame_interval=int(d["frame_interval"]), mode=mode, twice=twice)
+                        frame_interval=int(d["frame_interval"]), mode=mode, twice=twice,
+                        dense=bool(d.get("dense_sampling")))
 
 
 def test_protocol(cfg: Mapping, num_clips: int | None = None, num_crops: int | None = None):
@@ -107,8 +108,9 @@ def build_datasets(cfg: Mapping, subsets: Sequence[str] = ("train", "val", "test
 
     Introduced in notebooks/03_train_rgb.ipynb.
 
-    * train: ``FrameSampler(K, mode="train")`` + :func:`tsnlib.transforms.train_transform`
-      (``data.train_crop``, ``input_size``, ``scale_size``, flip); items ``imgs`` ``(K, C', H, W)``;
+    * train: ``FrameSampler(K, mode="train")`` (``dense=True`` with ``data.dense_sampling``) +
+      :func:`tsnlib.transforms.train_transform` (``data.train_crop``, ``input_size``, ``scale_size``,
+      ``crop_scales``, ``max_distort``, flip); items ``imgs`` ``(K, C', H, W)``;
     * val: segment centres + one centre crop (``data.val_input_size`` after short side
       ``data.val_scale_size``); items ``(K, C', H, W)``;
     * test: :func:`test_protocol` (``test.num_clips`` × ``test.num_crops``); items
@@ -148,7 +150,8 @@ def build_datasets(cfg: Mapping, subsets: Sequence[str] = ("train", "val", "test
             sampler = _sampler(cfg, "train")
             transform = train_transform(d["modality"], sampler.num_clips, int(d["clip_len"]), input_size=int(d["input_size"]),
                                         scale_size=d["scale_size"], crop=d["train_crop"],
-                                        num_fixed_crops=int(d["num_fixed_crops"]), flip=bool(d["flip"]), normalize=False)
+                                        num_fixed_crops=int(d["num_fixed_crops"]), flip=bool(d["flip"]), normalize=False,
+                                        scales=d.get("crop_scales") or None, max_distort=int(d.get("max_distort", 1)))
         elif name == "val":
             sampler = _sampler(cfg, "val")
             transform = val_transform(d["modality"], sampler.num_clips, int(d["clip_len"]),

@@ -833,7 +833,7 @@ class TSN(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
-def get_param_groups(model: TSN, lr: float, weight_decay: float) -> list[dict]:
+def get_param_groups(model: TSN, lr: float, weight_decay: float, fc_lr5: bool = False) -> list[dict]:
     """Optimiser parameter groups with the learning-rate / weight-decay multipliers of TSN.
 
     Introduced in notebooks/03_train_rgb.ipynb (tsn-pytorch ``get_optim_policies``; Caffe
@@ -848,10 +848,14 @@ def get_param_groups(model: TSN, lr: float, weight_decay: float) -> list[dict]:
     normal_bias           2                     0
     bn                    1                     0
     consensus             1                     0
+    fc_weight             5                     1
+    fc_bias               10                    0
     ===================== ===================== ============
 
     The ×5 / ×10 first-convolution multipliers are tsn-pytorch's for optical flow only; its RGB
-    difference stream keeps the RGB values 1 / 2, and so does this function.
+    difference stream keeps the RGB values 1 / 2, and so does this function. The ``fc_*`` groups
+    exist only with ``fc_lr5=True`` (MMAction2's ``TSMOptimizerConstructor(fc_lr5=True)``, used by
+    its Multi-Moments config); otherwise the classifier is in the ``normal_*`` groups.
 
     ``bn`` holds the trainable parameters of normalisation layers (BatchNorm, and LayerNorm /
     GroupNorm of other backbones): under partial BN only the first BN layer's. ``normal_*``
@@ -868,9 +872,12 @@ def get_param_groups(model: TSN, lr: float, weight_decay: float) -> list[dict]:
         "normal_bias": (2.0, 0.0),
         "bn": (1.0, 0.0),
         "consensus": (1.0, 0.0),
+        "fc_weight": (5.0, 1.0),
+        "fc_bias": (10.0, 0.0),
     }
     buckets: dict[str, list] = {name: [] for name in policy}
     first_conv = model.first_conv
+    fc = model.fc if fc_lr5 else None
     seen: set[int] = set()
     for module in model.modules():
         for pname, p in module.named_parameters(recurse=False):
@@ -882,6 +889,8 @@ def get_param_groups(model: TSN, lr: float, weight_decay: float) -> list[dict]:
                 bucket = "first_conv_bias" if is_bias else "first_conv_weight"
             elif module is model.consensus:
                 bucket = "consensus"
+            elif module is fc:
+                bucket = "fc_bias" if is_bias else "fc_weight"
             elif isinstance(module, _NORM_TYPES):
                 bucket = "bn"
             else:

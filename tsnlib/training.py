@@ -9,7 +9,9 @@ What one epoch does, and what makes it trustworthy over days of GPU time:
   iteration* is :func:`lr_at` ``(optim_cfg, epoch_float)`` — a pure function (constant, step,
   multistep or cosine, each with a linear warm-up) — times the group's ``lr_mult``.
 * **Gradient clipping** of the global L2 norm (40 RGB, 20 flow), optional label smoothing,
-  optional gradient accumulation (Caffe's ``iter_size``).
+  optional gradient accumulation (Caffe's ``iter_size``), an optional loss weight
+  (``optim.loss_weight``: the loss is scaled before backward, the logged loss is not) and
+  MMAction2's ``fc_lr5`` classifier multipliers (``optim.fc_lr5``).
 * **Multi-label** runs (``model.multi_label``): the same network, consensus, precision and
   accumulation, with :func:`multi_label_loss` (sigmoid + binary cross-entropy on the consensus
   logits) instead of the softmax cross-entropy, and the validation mAP instead of accuracies.
@@ -710,7 +712,8 @@ class Trainer:
         self.total_batch = self.dist.world_size * int(self.train_cfg["batch_size"]) * self.accumulate_steps
         self.base_lr = scaled_lr(self.optim_cfg, self.total_batch)
         self.optim_cfg["lr"] = self.base_lr
-        groups = get_param_groups(raw, self.base_lr, float(self.optim_cfg["weight_decay"]))
+        groups = get_param_groups(raw, self.base_lr, float(self.optim_cfg["weight_decay"]),
+                                  fc_lr5=bool(self.optim_cfg.get("fc_lr5")))
         self.optimizer = torch.optim.SGD(groups, lr=self.base_lr, momentum=float(self.optim_cfg["momentum"]),
                                          nesterov=bool(self.optim_cfg.get("nesterov")))
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
@@ -725,6 +728,7 @@ class Trainer:
         else:
             self.criterion = nn.CrossEntropyLoss(label_smoothing=smoothing)
         self.clip_grad = self.optim_cfg.get("clip_grad") or 0.0
+        self.loss_weight = float(self.optim_cfg.get("loss_weight", 1.0))
 
         model_run = raw
         if self.dist.distributed:
@@ -818,9 +822,9 @@ class Trainer:
               f"{o['epochs']} epochs, lr {o['lr']:g} {o['schedule']}, train on '{d['train_subset']}', "
               f"validate on '{d['val_subset']}'")
         if d["val_subset"] == d["test_subset"] and self.train_cfg.get("save_best"):
-            print(f"tsnlib: note: validation reads the test split ('{d['test_subset']}'; UCF101 and HMDB51 have no "
-                  "validation split), so best.pth is chosen on the test set and its test accuracy is optimistic: "
-                  "report last.pth, as notebook 03 does")
+            print(f"tsnlib: note: validation reads the subset the test reports on ('{d['test_subset']}'; UCF101 and "
+                  "HMDB51 have no validation split, Kinetics and most other benchmarks report on theirs), so best.pth "
+                  "is chosen on the test set and its test accuracy is optimistic: report last.pth, as notebook 03 does")
         loader = self.loaders["train"]
         print(f"tsnlib: training on {self.device} ({prec}, channels_last={self.channels_last}, "
               f"compile={bool(self.train_cfg.get('compile'))}), {self.dist.world_size} process(es), "
@@ -884,7 +888,7 @@ class Trainer:
                 with self._autocast():
                     logits = self.model(imgs)
                 loss = self.criterion(logits.float(), labels)
-                self.scaler.scale(loss / accum).backward()
+                self.scaler.scale(loss * self.loss_weight / accum).backward()  # x 1.0 leaves the loss bit for bit
             n = labels.shape[0]
             loss_sum += loss.detach().double() * n
             if not self.multi_label:

@@ -1014,6 +1014,8 @@ def train_transform(
     num_fixed_crops: int = 13,
     flip: bool = True,
     normalize: bool = True,
+    scales: Sequence[float] | None = None,
+    max_distort: int = 1,
 ) -> v2.Compose:
     """TSN training augmentation: one multi-scale corner crop (or RandomResizedCrop) + flip per sample.
 
@@ -1021,8 +1023,9 @@ def train_transform(
 
     ``crop="multiscale"``: :class:`MultiScaleCrop` on the frame resized to short side
     ``scale_size`` (cut before resizing, see its docstring), scales ``RGB_SCALES`` for RGB and
-    ``FLOW_SCALES`` for Flow / RGBDiff (tsn-pytorch, Caffe), ``num_fixed_crops`` 13 (tsn-pytorch,
-    Caffe) or 5 (MMAction2). ``crop="random_resized"``: ``v2.RandomResizedCrop(input_size)`` (area
+    ``FLOW_SCALES`` for Flow / RGBDiff (tsn-pytorch, Caffe) unless ``scales`` is given (MMAction2's
+    Moments in Time config: ``(1, 0.8)`` with ``max_distort=0``), ``num_fixed_crops`` 13
+    (tsn-pytorch, Caffe) or 5 (MMAction2). ``crop="random_resized"``: ``v2.RandomResizedCrop(input_size)`` (area
     8-100 %, aspect 3/4-4/3, the MMAction2 0.x UCF101 config), applied to the decoded frame directly:
     its draw is relative to the frame, so resizing first would change nothing but the cost. Then
     :class:`RandomHorizontalFlip` (flow-x inverted for Flow), normalisation
@@ -1037,8 +1040,9 @@ def train_transform(
     _check_modality(modality)
     steps = []
     if crop == "multiscale":
-        scales = RGB_SCALES if modality == "RGB" else FLOW_SCALES
-        steps.append(MultiScaleCrop(input_size, scales, 1, num_fixed_crops, scale_size=scale_size))
+        if not scales:
+            scales = RGB_SCALES if modality == "RGB" else FLOW_SCALES
+        steps.append(MultiScaleCrop(input_size, scales, max_distort, num_fixed_crops, scale_size=scale_size))
     elif crop == "random_resized":
         steps.append(v2.RandomResizedCrop((input_size, input_size), interpolation=_BILINEAR, antialias=True))
     else:
