@@ -914,6 +914,20 @@ def actor_mask(truth, t: int) -> np.ndarray:
     return labels == truth["distractors"].shape[1] + 1
 
 
+def background_mask(truth, t: int) -> np.ndarray:
+    """The background's pixels in frame ``t`` (neither the actor's nor a distractor's), bool ``(H, W)``.
+
+    ``truth`` is a dict of :func:`load_truth` or :func:`make_truth` (or a video path). There the true
+    flow is the background's motion alone (:func:`background_homography`), e.g. the camera's on a clip
+    filmed with a :class:`CameraMotion`.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    truth = _as_truth(truth)
+    labels, _ = _layers(truth, int(t))
+    return labels == 0
+
+
 def _check_t(truth: dict, t: int) -> int:
     T = len(truth["boxes"])
     t = int(t)
