@@ -32,6 +32,24 @@ def test_04_optical_flow_stream(streams_env, run_notebook):
     assert 0 < r["epe_dis"] < 2 * r["epe_zero_motion"]
     assert abs(r["epe_quantized_dis"] - r["epe_dis"]) <= math.sqrt(2) * 20 / 255 + 1e-6
     assert r["pairs_per_s_dis"] > 0 and r["pairs_per_s_farneback"] > 0
+    # warped flow on v_MoveRight_g02_c01 (default size, seed 0, in both modes) filmed by a camera panning 2.5 px/frame
+    # after the actor, frames 45 -> 46: the steps by hand equal tsnlib's; measured with OpenCV 5.1 (in brackets)
+    assert r["warped_by_hand_equals_library"] is True
+    assert r["warp_clip"] == "v_MoveRight_g02_c01" and r["warp_pair"] == 45
+    # the truth alone: the actor moves 2.17 px in the scene; the camera adds 2.45 px on it and on the background
+    assert r["warp_epe_actor_zero"] == pytest.approx(2.170, abs=1e-3)
+    assert r["warp_epe_actor_true_flow"] == pytest.approx(2.448, abs=1e-3)
+    assert r["warp_background_true"] == pytest.approx(2.448, abs=1e-3)
+    # the fitted homography moves the frame's pixels within 0.4 px of the true one [0.334], 91 % inliers [0.912]
+    assert r["warp_homography_error_px"] < 0.4 and r["warp_inlier_share"] > 0.85
+    # on the actor, warped flow is 1.7 px closer to its motion in the scene than plain flow [2.741 -> 1.031]; DIS's
+    # medium preset, finer, closer still [0.469]
+    assert r["warp_epe_actor_warped"] < 1.15 and r["warp_epe_actor_warped"] < r["warp_epe_actor_plain"] - 1.5
+    assert r["warp_epe_actor_warped_medium"] < 0.6 and r["warp_epe_actor_plain_medium"] > 2.3
+    # on the background, plain flow is the camera's pan [2.237 of 2.448], warped flow nearly still [0.327]
+    assert r["warp_background_true"] - 0.3 < r["warp_background_plain"] < r["warp_background_true"]
+    assert r["warp_background_warped"] < 0.4
+    assert r["warp_seconds"] < 10  # the section: about a second
     # a flip of flow must invert x: then it matches the flow of the mirrored frames
     assert r["flip_epe_inverted"] < r["flip_epe_not_inverted"] / 2
     # the whole tiny set extracted, N RGB frames and N - 1 flow fields each, resumable

@@ -546,3 +546,115 @@ def test_cli_synth(ucf_root, capsys):
     out = capsys.readouterr().out
     assert "13 classes, 78 videos" in out
     assert os.stat(ucf_root / "synthetic.json").st_mtime_ns == mtime
+
+
+# ----------------------------------------------------------------------------------------------
+# camera motion (opt-in, single clips)
+# ----------------------------------------------------------------------------------------------
+
+#: sha256 of the truth file and of the frames of v_MoveRight_g01_c01 (tiny, seed 0), generator version 7,
+#: measured before camera motion was added: the dataset's clips must stay byte for byte what they were
+_TRUTH_SHA256 = "3bd1095d41b352c41bfda7a59280b1e011532cc9463e400964326f703d9eb9c6"
+_FRAMES_SHA256 = "d4fb6c8a8829abd3e91bec7898e5464304e5c8a92d92c00dde49bd74e26a85cd"
+
+
+def test_the_dataset_clips_are_unchanged_by_the_camera_option(tiny_specs, tmp_path):
+    import hashlib
+
+    spec = _spec(tiny_specs, "MoveRight")
+    truth, _ = synthetic._scene(spec)
+    synthetic._write_npz_deterministic(tmp_path / "t.truth.npz", truth)  # what generate_dataset writes
+    frames = synthetic.render_video(spec)
+    assert synthetic.GENERATOR_VERSION == "7"
+    assert hashlib.sha256((tmp_path / "t.truth.npz").read_bytes()).hexdigest() == _TRUTH_SHA256
+    assert hashlib.sha256(frames.tobytes()).hexdigest() == _FRAMES_SHA256
+    assert "view" not in synthetic.make_truth(spec) and "view" not in synthetic.make_truth(spec, camera=None)
+    # a camera at rest films the same clip: the same truth, the background drawn by a warp instead of a
+    # shift (at most one grey level apart)
+    still = synthetic.CameraMotion()
+    made, at_rest = synthetic.make_truth(spec), synthetic.make_truth(spec, camera=still)
+    for key in ("boxes", "actor", "bg_shift", "camera", "distractors"):
+        np.testing.assert_allclose(at_rest[key], made[key], atol=1e-4)
+    np.testing.assert_array_equal(at_rest["view"], np.broadcast_to(np.eye(3), (spec.num_frames, 3, 3)))
+    diff = np.abs(synthetic.render_video(spec, camera=still).astype(int) - frames)
+    assert diff.max() <= 1 and diff.mean() < 0.01
+
+
+def test_camera_views_pan_and_zoom_about_the_centre():
+    cam = synthetic.CameraMotion(pan=(2.0, -1.0), zoom=1.02)
+    views = cam.views(5, 40, 30)
+    assert views.shape == (5, 3, 3) and views.dtype == np.float64
+    np.testing.assert_allclose(views[2], np.eye(3))  # the middle frame sees the world as the dataset's clip
+    c = np.array([19.5, 14.5])
+    for t in range(5):
+        s = t - 2
+        # the frame's centre looks at the world point the pan has reached; the scale is zoom^s
+        np.testing.assert_allclose(views[t] @ np.r_[c + s * np.array([2.0, -1.0]), 1.0], np.r_[c, 1.0], atol=1e-12)
+        np.testing.assert_allclose(np.diag(views[t])[:2], [1.02 ** s] * 2)
+    # a pan alone moves the scene by -pan per frame, a translation
+    pan = synthetic.CameraMotion(pan=(3.0, 0.5)).views(4, 40, 30)
+    np.testing.assert_allclose(pan[1] @ np.linalg.inv(pan[0]), [[1, 0, -3.0], [0, 1, -0.5], [0, 0, 1]], atol=1e-12)
+    with pytest.raises(ValueError, match="zoom"):
+        synthetic.CameraMotion(zoom=0.0).views(3, 40, 30)
+
+
+@pytest.mark.parametrize("cls", ["MoveRight", "PlainDisc"])
+def test_camera_clip_truth_matches_its_frames(tiny_specs, cls):
+    import cv2
+
+    from tsnlib.camera_motion import warp_back
+
+    spec = _spec(tiny_specs, cls)
+    cam = synthetic.CameraMotion(pan=(2.5, -0.5), zoom=1.01)
+    truth = synthetic.make_truth(spec, camera=cam)
+    frames = synthetic.render_video(spec, noise=False, camera=cam)
+    H, W = truth["frame_size"]
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
+    bg_err, bg_base, actor_err = [], [], []
+    for t in range(2, truth["num_frames"] - 1, 4):
+        B = synthetic.background_homography(truth, t)
+        mask = synthetic.true_flow_mask(truth, t)
+        background = synthetic.background_mask(truth, t)
+        bg = background & mask
+        assert not (background & synthetic.actor_mask(truth, t)).any() and bg.mean() > 0.3
+        # warping frame t+1 back by the background's true homography gives frame t on the background
+        back = warp_back(frames[t + 1], B).astype(float)
+        bg_err.append(np.abs(back - frames[t]).mean(-1)[bg].mean())
+        bg_base.append(np.abs(frames[t + 1].astype(float) - frames[t]).mean(-1)[bg].mean())
+        # the true flow carries the actor's pixels to where frame t+1 shows them
+        flow = synthetic.true_flow(truth, t)
+        actor = synthetic.actor_mask(truth, t) & mask
+        # relative to the background: zero on it, and B^-1 (p + flow) - p on the actor
+        rel = synthetic.true_flow(truth, t, relative=True)
+        assert np.abs(rel[background]).max() < 1e-3
+        if actor.sum() > 50:
+            moved = cv2.remap(frames[t + 1], xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR).astype(float)
+            actor_err.append(np.abs(moved - frames[t]).mean(-1)[actor].mean())
+            p = np.array([xs[actor][0], ys[actor][0]], dtype=np.float64)
+            q = np.linalg.inv(B) @ np.r_[p + flow[actor][0], 1.0]
+            np.testing.assert_allclose(rel[actor][0], q[:2] / q[2] - p, atol=1e-3)
+    # measured: 0.11 (MoveRight) and 0.07 (PlainDisc) grey levels after the warp, 1.25 and 0.68 without it
+    # (the background is a smooth texture: about 1.3 grey levels per pixel of motion)
+    assert np.mean(bg_err) < 0.5 and np.mean(bg_err) < np.mean(bg_base) / 5
+    assert len(actor_err) >= 3 and np.mean(actor_err) < 2.5
+
+
+def test_a_pan_leaves_the_actors_motion_relative_to_the_scene(tiny_specs):
+    """Pan only: relative to the background, a MoveRight actor moves as in the dataset's clip, less the
+    world's background drift."""
+    spec = _spec(tiny_specs, "MoveRight")
+    world = synthetic.make_truth(spec)
+    truth = synthetic.make_truth(spec, camera=synthetic.CameraMotion(pan=(3.0, 1.0)))
+    widths = truth["boxes"][:-1, 2].astype(int) - truth["boxes"][:-1, 0]
+    t = int(np.argmax(widths))
+    actor = synthetic.actor_mask(truth, t) & synthetic.true_flow_mask(truth, t)
+    assert actor.sum() > 50
+    expected = (world["actor"][t + 1, :2] - world["actor"][t, :2]) - (world["bg_shift"][t + 1] - world["bg_shift"][t])
+    rel = synthetic.true_flow(truth, t, relative=True)
+    np.testing.assert_allclose(rel[actor], np.broadcast_to(expected, rel[actor].shape), atol=1e-3)
+    # in the picture the scene slides by -pan (plus the world's drift), the actor by its motion less the pan
+    full = synthetic.true_flow(truth, t)
+    np.testing.assert_allclose(full[actor].mean(0), world["actor"][t + 1, :2] - world["actor"][t, :2] - [3.0, 1.0],
+                               atol=1e-3)
+    np.testing.assert_allclose(synthetic.background_homography(world, t)[:2, 2], world["bg_shift"][t + 1] - world["bg_shift"][t],
+                               atol=1e-6)

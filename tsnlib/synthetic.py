@@ -59,6 +59,16 @@ Ground truth (``<video stem>.truth.npz`` beside each video, read with :func:`loa
 :func:`true_flow` turns these into the exact forward optical flow between two frames, and
 :func:`true_flow_mask` says where that flow can be checked (both ends visible, away from edges).
 
+Camera motion, opt-in and for single clips only (the dataset never has it): ``render_video(spec,
+camera=CameraMotion(pan=..., zoom=...))`` films the same clip with a camera that pans and zooms, and
+``make_truth(spec, camera=...)`` gives its truth. The clip as the dataset has it becomes the *world*;
+its truth gains ``view`` float32 ``(T, 3, 3)``, the camera's homography per frame from world pixels to
+the clip's pixels, and ``actor``, ``boxes`` and ``distractors`` are in the clip's pixels (``bg_shift``
+and ``camera`` stay the world's: the background pixel at ``p`` shows texture point
+``view[t]^-1 p - bg_shift[t]``). :func:`background_homography` is the background's motion from one
+frame to the next (what warped flow removes) and ``true_flow(truth, t, relative=True)`` the motion
+relative to it (what warped flow keeps). Introduced in notebooks/04_optical_flow_stream.ipynb.
+
 Introduced in notebooks/01_data_preparation.ipynb.
 """
 
@@ -636,13 +646,109 @@ def _actor_boxes(alpha: np.ndarray, actor: np.ndarray, W: int, H: int) -> np.nda
     return np.stack([x0, y0, np.maximum(x1, x0), np.maximum(y1, y0)], axis=1).astype(np.int16)
 
 
-def make_truth(spec: VideoSpec) -> dict:
+def make_truth(spec: VideoSpec, camera: CameraMotion | None = None) -> dict:
     """The ground truth of one video, as :func:`load_truth` would return it once written.
+
+    ``camera``: the truth of the clip filmed by that moving camera (see :class:`CameraMotion`), with
+    its ``view`` homographies; ``None`` (the dataset's clips): the clip as :func:`generate_dataset`
+    writes it.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
     truth, _ = _scene(spec)
+    if camera is not None:
+        truth = _with_camera(truth, camera)
     return _truth_to_python(truth)
+
+
+# ----------------------------------------------------------------------------------------------
+# Camera motion (opt-in, single clips): the dataset's clip filmed by a panning, zooming camera
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CameraMotion:
+    """A camera that pans and zooms at constant rates, for :func:`render_video` and :func:`make_truth`.
+
+    ``pan`` ``(px, py)``: how far the camera's view moves over the scene per frame, in pixels of the
+    clip as the dataset has it (the *world*): a pan to the right, ``px > 0``, moves the scene to the
+    left in the picture. ``zoom``: the scale factor per frame about the frame's centre, ``> 1`` zooms
+    in. The middle frame sees the world as the dataset's clip does; frame ``t`` sees it through
+
+    ``view_t = T(c) S(zoom^s) T(-c - s pan)``, ``s = t - (T - 1) / 2``, ``c = ((W - 1) / 2, (H - 1) / 2)``,
+
+    a pan and zoom only (no rotation, no perspective), so the actor stays a similarity transform of
+    its template and the distractors stay discs.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+
+    pan: tuple[float, float] = (0.0, 0.0)
+    zoom: float = 1.0
+
+    def views(self, num_frames: int, width: int, height: int) -> np.ndarray:
+        """The camera's homography per frame, float64 ``(T, 3, 3)``: world pixel ``(x, y, 1)`` -> clip pixel."""
+        if self.zoom <= 0:
+            raise ValueError(f"zoom must be positive, got {self.zoom}")
+        s = np.arange(num_frames, dtype=np.float64) - (num_frames - 1) / 2
+        z = float(self.zoom) ** s
+        c = np.array([(width - 1) / 2, (height - 1) / 2])
+        shift = c[None] + s[:, None] * np.asarray(self.pan, dtype=np.float64)[None]  # what the centre looks at
+        views = np.zeros((num_frames, 3, 3))
+        views[:, 0, 0] = views[:, 1, 1] = z
+        views[:, :2, 2] = c[None] - z[:, None] * shift
+        views[:, 2, 2] = 1.0
+        return views
+
+
+def _with_camera(truth: dict, camera: CameraMotion) -> dict:
+    """The truth of :func:`_scene` seen through ``camera``: actor, boxes and distractors in the clip's
+    pixels, and the ``view`` homographies; everything else (the world's background) as it was."""
+    H, W = (int(v) for v in truth["frame_size"])
+    views = camera.views(len(truth["actor"]), W, H)
+    z = views[:, 0, 0]
+
+    def to_clip(xy):  # (T, ..., 2) world pixels -> clip pixels, frame by frame
+        xy = xy.astype(np.float64)
+        z_ = z.reshape((-1,) + (1,) * (xy.ndim - 1))
+        return z_ * xy + views[:, :2, 2].reshape((-1,) + (1,) * (xy.ndim - 2) + (2,))
+
+    actor = truth["actor"].astype(np.float64)
+    actor[:, :2] = to_clip(actor[:, :2])
+    actor[:, 3] *= z
+    distractors = truth["distractors"].astype(np.float64)
+    distractors[..., :2] = to_clip(distractors[..., :2])
+    distractors[..., 2] *= z[:, None]
+    out = dict(truth)
+    out["actor"] = actor.astype(np.float32)
+    out["boxes"] = _actor_boxes(truth["actor_alpha"], out["actor"], W, H)
+    out["distractors"] = distractors.astype(np.float32)
+    out["view"] = views.astype(np.float32)
+    return out
+
+
+def background_homography(truth, t: int) -> np.ndarray:
+    """The background's motion from frame ``t`` to ``t + 1``, float64 ``(3, 3)``: a background pixel
+    ``(x, y, 1)`` of frame ``t`` -> where it is in frame ``t + 1``.
+
+    ``truth`` is a dict of :func:`load_truth` or :func:`make_truth` (or a video path). The camera's
+    ``view`` (when filmed with a :class:`CameraMotion`) composed with the world's drift and shake
+    (``bg_shift``): ``B_{t+1} B_t^{-1}`` with ``B_t = view_t T(bg_shift_t)``, a translation by
+    ``bg_shift[t + 1] - bg_shift[t]`` for the dataset's clips. Warped flow fits this homography to the
+    flow (:func:`tsnlib.camera_motion.homography_from_flow`) and removes it.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    truth = _as_truth(truth)
+    t = _check_t(truth, t)
+
+    def texture_to_frame(i):
+        shift = np.eye(3)
+        shift[:2, 2] = truth["bg_shift"][i].astype(np.float64)
+        view = truth["view"][i].astype(np.float64) if "view" in truth else np.eye(3)
+        return view @ shift
+
+    return texture_to_frame(t + 1) @ np.linalg.inv(texture_to_frame(t))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -657,11 +763,18 @@ def _background_texture(spec: VideoSpec, truth: dict, scene: dict) -> tuple[np.n
     (the texture is periodic with period 512, so the region may wrap around).
     """
     H, W = (int(v) for v in truth["frame_size"])
-    origin = np.floor(-truth["bg_shift"].astype(np.float64)).astype(np.int64)  # (T, 2) integer x, y
-    x_min, y_min = origin.min(0)
-    x_max, y_max = origin.max(0)
-    rows = np.arange(y_min, y_max + H + 1) % _TEXTURE
-    cols = np.arange(x_min, x_max + W + 1) % _TEXTURE
+    if "view" in truth:  # a moving camera: the texture points the frame's corners show, a pixel to spare
+        corners = np.array([[0, 0, 1], [W, 0, 1], [0, H, 1], [W, H, 1]], dtype=np.float64)
+        seen = np.einsum("tij,cj->tci", np.linalg.inv(truth["view"].astype(np.float64)), corners)
+        seen = seen[..., :2] / seen[..., 2:] - truth["bg_shift"].astype(np.float64)[:, None]
+        x_min, y_min = np.floor(seen.min((0, 1))).astype(np.int64) - 1
+        x_end, y_end = np.ceil(seen.max((0, 1))).astype(np.int64) + 2
+    else:
+        origin = np.floor(-truth["bg_shift"].astype(np.float64)).astype(np.int64)  # (T, 2) integer x, y
+        x_min, y_min = origin.min(0)
+        x_end, y_end = origin.max(0) + (W + 1, H + 1)
+    rows = np.arange(y_min, y_end) % _TEXTURE
+    cols = np.arange(x_min, x_end) % _TEXTURE
     bank = _texture_bank(spec.seed)
     n1 = bank[scene["tex_ids"][0]][np.ix_(rows, cols)]
     n2 = bank[scene["tex_ids"][1]][np.ix_(rows, cols)]
@@ -683,14 +796,19 @@ def _iter_frames(spec: VideoSpec, truth: dict, scene: dict, actor: bool = True, 
     yy_cache: dict = {}
     blurred: dict = {}
     for t in range(spec.num_frames):
-        # background: pixel p shows texture point p - bg_shift[t]; the integer part of that offset
-        # by cropping, the fractional part by bilinear interpolation (a 2x2 filter, faster than a warp)
         sx, sy = (float(v) for v in truth["bg_shift"][t])
-        ox, oy = math.floor(-sx), math.floor(-sy)
-        fx, fy = -sx - ox, -sy - oy
-        crop = tex[oy - tex_y:oy - tex_y + H + 1, ox - tex_x:ox - tex_x + W + 1]
-        kernel = np.array([[(1 - fx) * (1 - fy), fx * (1 - fy)], [(1 - fx) * fy, fx * fy]], dtype=np.float32)
-        frame = cv2.filter2D(crop, -1, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:H, :W].copy()
+        if "view" in truth:
+            # a moving camera (CameraMotion): pixel p shows texture point view^-1 p - bg_shift, a bilinear warp
+            to_frame = truth["view"][t].astype(np.float64) @ np.array([[1, 0, tex_x + sx], [0, 1, tex_y + sy], [0, 0, 1]])
+            frame = cv2.warpAffine(tex, to_frame[:2], (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        else:
+            # background: pixel p shows texture point p - bg_shift[t]; the integer part of that offset
+            # by cropping, the fractional part by bilinear interpolation (a 2x2 filter, faster than a warp)
+            ox, oy = math.floor(-sx), math.floor(-sy)
+            fx, fy = -sx - ox, -sy - oy
+            crop = tex[oy - tex_y:oy - tex_y + H + 1, ox - tex_x:ox - tex_x + W + 1]
+            kernel = np.array([[(1 - fx) * (1 - fy), fx * (1 - fy)], [(1 - fx) * fy, fx * fy]], dtype=np.float32)
+            frame = cv2.filter2D(crop, -1, kernel, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)[:H, :W].copy()
 
         if distractors:
             for (dcx, dcy, rad), colour in zip(truth["distractors"][t], scene["distractor_colours"]):
@@ -733,16 +851,21 @@ def _iter_frames(spec: VideoSpec, truth: dict, scene: dict, actor: bool = True, 
         yield frame
 
 
-def render_video(spec: VideoSpec, actor: bool = True, distractors: bool = True, noise: bool = True) -> np.ndarray:
+def render_video(spec: VideoSpec, actor: bool = True, distractors: bool = True, noise: bool = True,
+                 camera: CameraMotion | None = None) -> np.ndarray:
     """The uncompressed frames of one video, uint8 ``(T, H, W, 3)`` RGB, exactly as they are encoded.
 
     ``actor=False`` / ``distractors=False`` / ``noise=False`` leave those layers out (the background
     and camera stay the same), e.g. to compare a frame with its background, or to check the true flow
-    without noise. Deterministic: the same spec gives the same frames.
+    without noise. ``camera``: the same clip filmed by a panning, zooming camera (:class:`CameraMotion`;
+    its truth is ``make_truth(spec, camera)``); ``None``: the frames the dataset encodes.
+    Deterministic: the same spec gives the same frames.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
     truth, scene = _scene(spec)
+    if camera is not None:
+        truth = _with_camera(truth, camera)
     return np.stack(list(_iter_frames(spec, truth, scene, actor=actor, distractors=distractors, noise=noise)))
 
 
@@ -791,6 +914,20 @@ def actor_mask(truth, t: int) -> np.ndarray:
     return labels == truth["distractors"].shape[1] + 1
 
 
+def background_mask(truth, t: int) -> np.ndarray:
+    """The background's pixels in frame ``t`` (neither the actor's nor a distractor's), bool ``(H, W)``.
+
+    ``truth`` is a dict of :func:`load_truth` or :func:`make_truth` (or a video path). There the true
+    flow is the background's motion alone (:func:`background_homography`), e.g. the camera's on a clip
+    filmed with a :class:`CameraMotion`.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    truth = _as_truth(truth)
+    labels, _ = _layers(truth, int(t))
+    return labels == 0
+
+
 def _check_t(truth: dict, t: int) -> int:
     T = len(truth["boxes"])
     t = int(t)
@@ -799,15 +936,21 @@ def _check_t(truth: dict, t: int) -> int:
     return t
 
 
-def true_flow(truth, t: int) -> np.ndarray:
+def true_flow(truth, t: int, relative: bool = False) -> np.ndarray:
     """The exact forward optical flow from frame ``t`` to ``t + 1``, float32 ``(H, W, 2)``, ``(dx, dy)`` pixels.
 
-    ``truth`` is a dict of :func:`load_truth` (or a video path). Every pixel of frame ``t`` gets the
-    motion of the layer it shows (front-most where coverage >= 0.5): the actor's pixels follow its
-    similarity transform ``A_{t+1} A_t^{-1}``, a distractor's pixels its translation, everything else
-    the background's global translation ``bg_shift[t+1] - bg_shift[t]`` (drift + camera shake).
+    ``truth`` is a dict of :func:`load_truth` or :func:`make_truth` (or a video path). Every pixel of
+    frame ``t`` gets the motion of the layer it shows (front-most where coverage >= 0.5): the actor's
+    pixels follow its similarity transform ``A_{t+1} A_t^{-1}``, a distractor's pixels its
+    translation, everything else the background's motion :func:`background_homography`: the global
+    translation ``bg_shift[t+1] - bg_shift[t]`` (drift + camera shake) of the dataset's clips, a pan
+    and zoom as well for a clip filmed with a :class:`CameraMotion`.
     The flow is defined everywhere, also where the point leaves the frame or gets covered at
     ``t + 1``; :func:`true_flow_mask` marks where it can be checked against the images.
+
+    ``relative=True``: the motion relative to the background instead, what warped flow should find:
+    a pixel ``p`` that moves to ``q`` gets ``B^-1 q - p``, with ``B`` the background's homography, so
+    the background gets zero and the actor its own motion in the scene.
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
@@ -816,7 +959,12 @@ def true_flow(truth, t: int) -> np.ndarray:
     H, W = (int(v) for v in truth["frame_size"])
     labels, _ = _layers(truth, t)
     flow = np.empty((H, W, 2), dtype=np.float32)
-    flow[...] = (truth["bg_shift"][t + 1] - truth["bg_shift"][t]).astype(np.float32)
+    if "view" in truth:
+        from tsnlib.camera_motion import homography_flow
+
+        flow[...] = homography_flow(background_homography(truth, t), (H, W))
+    else:
+        flow[...] = (truth["bg_shift"][t + 1] - truth["bg_shift"][t]).astype(np.float32)
     d = truth["distractors"]
     for i in range(d.shape[1]):
         flow[labels == i + 1] = d[t + 1, i, :2] - d[t, i, :2]
@@ -828,6 +976,11 @@ def true_flow(truth, t: int) -> np.ndarray:
         u = np.linalg.solve(a0[:, :2], p - a0[:, 2:])  # template coordinates
         q = a1[:, :2] @ u + a1[:, 2:]
         flow[ys, xs] = (q - p).T.astype(np.float32)
+    if relative:
+        ys, xs = np.mgrid[0:H, 0:W].astype(np.float64)
+        moved = np.stack([xs + flow[..., 0], ys + flow[..., 1], np.ones_like(xs)], axis=-1)
+        back = moved @ np.linalg.inv(background_homography(truth, t)).T
+        flow = (back[..., :2] / back[..., 2:] - np.stack([xs, ys], axis=-1)).astype(np.float32)
     return flow
 
 
