@@ -15,7 +15,8 @@ from tsnlib.annotations import LabelMap, VideoRecord
 from tsnlib.config import ConfigError, load_config
 from tsnlib.datasets import TSNDataset, multi_hot
 from tsnlib.errors import AnnotationError, DataError
-from tsnlib.evaluation import ScoreSet, average_precision, format_map, mean_average_precision, sigmoid
+from tsnlib.evaluation import (ScoreSet, average_precision, format_map, map_by_category, mean_average_precision,
+                               sigmoid)
 from tsnlib.sampling import FrameSampler
 from tsnlib.training import multi_label_loss
 
@@ -88,6 +89,31 @@ def test_mean_average_precision_equals_scikit_learn_on_random_data_with_ties():
     logits = rng.normal(size=(n, c))
     assert mean_average_precision(sigmoid(logits).astype(np.float64), targets)["mAP"] == pytest.approx(
         mean_average_precision(logits, targets)["mAP"], abs=1e-12)
+
+
+def test_map_by_category_by_hand_with_its_bootstrap():
+    # run: the worked example above (34/45); jump: its two positives score highest (1); swim: likewise (1)
+    scores = np.array([[0.6, 0.1, 0.3], [0.9, 0.4, 0.2], [0.5, 0.3, 0.9], [0.8, 0.2, 0.1], [0.7, 0.6, 0.5]])
+    targets = np.array([[0, 0, 0], [1, 1, 0], [1, 0, 1], [0, 0, 0], [1, 1, 0]])
+    categories = {"run": "action", "jump": "action", "swim": "scene"}
+    m = map_by_category(scores, targets, ["run", "jump", "swim"], categories, num_samples=3, seed=7)
+    assert list(m) == ["action", "scene"]
+    assert m["action"]["classes"] == ["run", "jump"] and m["scene"]["classes"] == ["swim"]
+    assert m["action"]["mAP"] == pytest.approx((34 / 45 + 1) / 2, abs=1e-15)
+    assert m["action"]["chance"] == pytest.approx(0.5) and m["action"]["positive_rate"] == pytest.approx([0.6, 0.4])
+    assert m["scene"]["mAP"] == 1.0 and m["scene"]["chance"] == pytest.approx(0.2)
+    # the bootstrap: the same three resamples of the five videos for every category, percentiles of their mAPs
+    rng = np.random.default_rng(7)
+    draws = []
+    for _ in range(3):
+        rows = rng.integers(0, 5, 5)
+        aps = [average_precision(scores[rows, c], targets[rows, c]) for c in (0, 1)]
+        draws.append(np.nanmean(aps) if np.isfinite(aps).any() else np.nan)
+    draws = np.array(draws)[np.isfinite(draws)]
+    assert m["action"]["interval"] == pytest.approx(list(np.quantile(draws, [0.025, 0.975])), abs=1e-15)
+    assert map_by_category(scores, targets, ["run", "jump", "swim"], categories, num_samples=3, seed=7) == m
+    with pytest.raises(ValueError, match=r"no category for the class\(es\) \['swim'\]"):
+        map_by_category(scores, targets, ["run", "jump", "swim"], {"run": "a", "jump": "a"})
 
 
 def test_targets_must_be_multi_hot_and_match_the_scores():

@@ -172,7 +172,7 @@ def multi_label_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothin
     MMAction2's multi-label configs also multiply this mean by a ``loss_weight`` (160 for
     Multi-Moments in Time); here the learning rate is the only scale. Logits and targets of
     different shapes (a model built for another number of classes than the dataset has) raise a
-    :class:`~tsnlib.errors.DataError`. Not yet used by a notebook.
+    :class:`~tsnlib.errors.DataError`. Introduced in notebooks/07_multi_label.ipynb.
     """
     if logits.ndim != 2 or tuple(targets.shape) != tuple(logits.shape):
         raise DataError(f"multi-label targets {tuple(targets.shape)} do not match the model's logits "
