@@ -27,7 +27,8 @@ and scored by :func:`mean_average_precision`.
 * :func:`per_class_accuracy`, :func:`confusion_matrix`, and :func:`evaluate_scores` for all of them;
 * multi-label: :func:`average_precision` of one class (scikit-learn's definition),
   :func:`mean_average_precision` over the classes that have positives, listing the others, and
-  :func:`map_by_category`, the mAP of each category of classes with a bootstrap interval.
+  :func:`map_by_category`, the mAP of each category of classes with a bootstrap interval, beside
+  :func:`random_ranking_ap`, what random scores get.
 
 Ties: a prediction is the **first** class with the highest score (``numpy.argmax``), and top-k
 ranks tied classes by class index, so top-1 always equals the accuracy of the predictions.
@@ -432,6 +433,29 @@ def format_map(metrics: dict, name: str | None = None, max_listed: int = 20) -> 
     return line
 
 
+def random_ranking_ap(num_positives: int, num_videos: int) -> float:
+    """The expected average precision of a random ranking of ``num_videos`` videos, ``num_positives`` of them positive.
+
+    A positive video at rank ``r`` (each rank equally likely) has each of the other ``P - 1`` positives
+    above it with probability ``(r - 1) / (N - 1)``, so its expected precision is
+    ``(1 + (P - 1)(r - 1) / (N - 1)) / r``; averaged over ``r``,
+
+    $$ \\mathbb{E}[\\mathrm{AP}] = \\frac{P - 1}{N - 1} + \\frac{N - P}{N (N - 1)} \\sum_{r=1}^{N} \\frac{1}{r}, $$
+
+    which tends to the positive rate ``P / N`` as ``N`` grows, from above (0.369 for 4 positives in 16 videos,
+    0.274 for 36 in 144, against 0.25). NaN without a positive. Introduced in notebooks/07_multi_label.ipynb.
+    """
+    p, n = int(num_positives), int(num_videos)
+    if not 0 <= p <= n:
+        raise ValueError(f"random_ranking_ap: need 0 <= num_positives <= num_videos, got {p} of {n}")
+    if p == 0:
+        return float("nan")
+    if p == n:
+        return 1.0
+    harmonic = float(np.sum(1.0 / np.arange(1, n + 1)))
+    return (p - 1) / (n - 1) + harmonic * (n - p) / (n * (n - 1))
+
+
 def map_by_category(scores, targets, class_names: Sequence[str], categories: Mapping[str, str],
                     num_samples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
     """The mAP of each category of classes, as MMAction2's HVU table reports it, with a bootstrap interval.
@@ -446,12 +470,13 @@ def map_by_category(scores, targets, class_names: Sequence[str], categories: Map
     ``seed``), the category's mAP on each, and the central ``level`` share of them. It says how much
     the number would move on another test set of the same size from the same source.
 
-    ``chance`` is the mean positive rate of the category's classes: a random ranking puts a positive
-    at any depth with the probability of the class's share of positives, so its AP is about that
-    share (slightly above it on few videos).
+    ``chance`` is what random scores get: the mean over the category's classes with positives of
+    :func:`random_ranking_ap`, the expected AP of a random ranking, which is about the class's
+    positive rate (its share of videos; ``positive_rate``) and slightly above it on few videos.
 
     Returns ``{category: {"mAP", "interval": [lo, hi], "chance", "classes": [names],
-    "per_class_ap": [...], "positive_rate": [...]}}``, the categories in their first class's order.
+    "per_class_ap": [...], "chance_per_class": [...], "positive_rate": [...]}}``, the categories in
+    their first class's order.
     Introduced in notebooks/07_multi_label.ipynb.
     """
     s = _as_scores(scores, "map_by_category")
@@ -476,15 +501,17 @@ def map_by_category(scores, targets, class_names: Sequence[str], categories: Map
     out = {}
     for category, cols in groups.items():
         ap = per[cols]
+        chance = [random_ranking_ap(int(y[:, c].sum()), n) for c in cols]
         with warnings.catch_warnings():  # a resample without a positive of any class of the category: left out
             warnings.simplefilter("ignore", RuntimeWarning)
             draws = np.nanmean(boot[:, cols], axis=1)
         draws = draws[np.isfinite(draws)]
         lo, hi = np.quantile(draws, [tail, 1 - tail]) if len(draws) else (np.nan, np.nan)
         out[category] = {"mAP": float(np.mean(ap[np.isfinite(ap)])) if np.isfinite(ap).any() else float("nan"),
-                         "interval": [float(lo), float(hi)], "chance": float(y[:, cols].mean()),
+                         "interval": [float(lo), float(hi)],
+                         "chance": float(np.nanmean(chance)) if np.isfinite(chance).any() else float("nan"),
                          "classes": [names[c] for c in cols], "per_class_ap": [float(a) for a in ap],
-                         "positive_rate": [float(r) for r in y[:, cols].mean(axis=0)]}
+                         "chance_per_class": chance, "positive_rate": [float(r) for r in y[:, cols].mean(axis=0)]}
     return out
 
 
