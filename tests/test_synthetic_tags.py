@@ -127,6 +127,9 @@ def test_generation_is_deterministic_and_idempotent(tiny_tags, tmp_path):
     assert st.load_tags_manifest(other)["seed"] == 1
     assert (other / "rawframes" / "tags_g001_c01.truth.npz").read_bytes() != \
         (tiny_tags / "rawframes" / "tags_g001_c01.truth.npz").read_bytes()
+    (other / "tags.json").rename(other / "tags.partial.json")  # as a run stopped half-way leaves it: redone, not refused
+    assert st.load_tags_manifest(st.generate_tags(other, size="tiny", seed=1, progress=False))["seed"] == 1
+    assert not (other / "tags.partial.json").exists()
     foreign = tmp_path / "foreign"
     (foreign / "rawframes").mkdir(parents=True)
     with pytest.raises(DataError, match="refusing to overwrite"):

@@ -378,13 +378,17 @@ def _complete(root: Path, manifest: dict) -> bool:
             and all((root / rel).is_file() for rel in manifest.get("list_files", [])))
 
 
-def _clear(root: Path) -> None:
-    """Remove an earlier tag dataset under ``root``, never anybody else's data."""
+def _start(root: Path, key: dict) -> None:
+    """Remove an earlier tag dataset under ``root`` (never anybody else's data) and mark the folder as
+    one being written (``tags.partial.json``, until ``tags.json`` replaces it)."""
     ours = (root / MANIFEST).is_file() or (root / _PARTIAL_MANIFEST).is_file()
     if (root / FRAMES_DIR).exists() and not ours:
         raise DataError(f"{root} already holds {FRAMES_DIR}/ but no {MANIFEST}: refusing to overwrite what may be "
                         "another dataset; choose another root", path=root)
     shutil.rmtree(root / FRAMES_DIR, ignore_errors=True)
+    (root / MANIFEST).unlink(missing_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / _PARTIAL_MANIFEST).write_text(json.dumps(key), encoding="utf-8")
 
 
 def _write_lists(root: Path, clips: list[TagClip]) -> list[str]:
@@ -418,7 +422,8 @@ def generate_tags(root=None, size: str = "default", num_videos: int | None = Non
     ``"tiny"``: 48 clips of 1-1.4 s (tests). ``num_videos`` overrides the preset's count.
 
     Idempotent: when ``tags.json`` matches the parameters and every file exists, returns at once;
-    ``force=True`` regenerates. A run that stopped half-way is resumed (finished folders are kept).
+    ``force=True`` regenerates; so does any other case (a run that stopped half-way is redone: it
+    takes seconds).
     ``workers``: processes (default: one per CPU core for the default size, none for small jobs).
 
     Introduced in notebooks/07_multi_label.ipynb.
@@ -428,31 +433,20 @@ def generate_tags(root=None, size: str = "default", num_videos: int | None = Non
     root = tags_root(root)
     clips = plan_tags(size, num_videos, seed)
     key = _manifest_key(size, seed, short_side, clips)
-    manifest_path, partial_path = root / MANIFEST, root / _PARTIAL_MANIFEST
-    resume = False
-    if not force:
-        for path in (manifest_path, partial_path):
-            try:
-                existing = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-            except ValueError:
-                existing = {}
-            if {k: existing.get(k) for k in key} == key:
-                if path == manifest_path and _complete(root, existing):
-                    return root
-                resume = True
-    if not resume:
-        _clear(root)
-    root.mkdir(parents=True, exist_ok=True)
-    manifest_path.unlink(missing_ok=True)
-    partial_path.write_text(json.dumps(key), encoding="utf-8")
+    manifest_path = root / MANIFEST
+    if not force and manifest_path.is_file():
+        try:
+            existing = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except ValueError:
+            existing = {}
+        if {k: existing.get(k) for k in key} == key and _complete(root, existing):
+            return root
+    _start(root, key)
 
-    folders = {c.video_id: root / FRAMES_DIR / c.video_id for c in clips}
-    todo = [c for c in clips if not (resume and folders[c.video_id].is_dir()
-                                     and synthetic.truth_path(folders[c.video_id]).is_file())]
-    if workers is None:
-        workers = (os.cpu_count() or 1) if sum(c.num_frames for c in todo) >= 4000 else 0
-    jobs = {c.video_id: (c, str(folders[c.video_id]), int(short_side)) for c in todo}
-    _, failures = run_per_video(_write_clip, jobs, {c.video_id: c.video_id for c in todo}, workers=workers,
+    if workers is None:  # starting processes (about a second each) costs more than it saves on small jobs
+        workers = (os.cpu_count() or 1) if sum(c.num_frames for c in clips) >= 4000 else 0
+    jobs = {c.video_id: (c, str(root / FRAMES_DIR / c.video_id), int(short_side)) for c in clips}
+    _, failures = run_per_video(_write_clip, jobs, {c.video_id: c.video_id for c in clips}, workers=workers,
                                 desc="tag clips", show_progress=progress, initializer=_init_worker)
     if failures:
         raise DataError(f"{len(failures)} clip(s) could not be written, e.g. {failures[0][0]}: {failures[0][1]}",
@@ -469,5 +463,5 @@ def generate_tags(root=None, size: str = "default", num_videos: int | None = Non
     tmp = manifest_path.with_name(MANIFEST + ".partial")
     tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     os.replace(tmp, manifest_path)
-    partial_path.unlink(missing_ok=True)
+    (root / _PARTIAL_MANIFEST).unlink(missing_ok=True)
     return root
