@@ -418,7 +418,7 @@ def generate_tags(root=None, size: str = "default", num_videos: int | None = Non
     54 px) with ``root/rawframes/<video_id>.truth.npz`` beside each folder, the multi-label lists
     ``root/tags_{train,val,test}_split_1_rawframes.txt`` (``"rawframes/<video_id> <total_frames>
     <tag id> ..."``), ``root/classInd.txt``, ``root/tag_categories.csv`` and ``root/tags.json``
-    (see the module docstring). ``size="default"``: 480 clips of 1.2-2 s (about 10 s on two cores);
+    (see the module docstring). ``size="default"``: 480 clips of 1.2-2 s (5-7 s on two cores);
     ``"tiny"``: 48 clips of 1-1.4 s (tests). ``num_videos`` overrides the preset's count.
 
     Idempotent: when ``tags.json`` matches the parameters and every file exists, returns at once;
