@@ -3,6 +3,7 @@ the config switch, bad input, and one tiny run trained, tested and scored end to
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from tsnlib.annotations import LabelMap, VideoRecord
 from tsnlib.config import ConfigError, load_config
 from tsnlib.datasets import TSNDataset, multi_hot
 from tsnlib.errors import AnnotationError, DataError
-from tsnlib.evaluation import ScoreSet, average_precision, format_map, mean_average_precision, sigmoid
+from tsnlib.evaluation import (ScoreSet, average_precision, format_map, map_by_category, mean_average_precision,
+                               random_ranking_ap, sigmoid)
 from tsnlib.sampling import FrameSampler
 from tsnlib.training import multi_label_loss
 
@@ -88,6 +90,48 @@ def test_mean_average_precision_equals_scikit_learn_on_random_data_with_ties():
     logits = rng.normal(size=(n, c))
     assert mean_average_precision(sigmoid(logits).astype(np.float64), targets)["mAP"] == pytest.approx(
         mean_average_precision(logits, targets)["mAP"], abs=1e-12)
+
+
+def test_map_by_category_by_hand_with_its_bootstrap():
+    # run: the worked example above (34/45); jump: its two positives score highest (1); swim: likewise (1)
+    scores = np.array([[0.6, 0.1, 0.3], [0.9, 0.4, 0.2], [0.5, 0.3, 0.9], [0.8, 0.2, 0.1], [0.7, 0.6, 0.5]])
+    targets = np.array([[0, 0, 0], [1, 1, 0], [1, 0, 1], [0, 0, 0], [1, 1, 0]])
+    categories = {"run": "action", "jump": "action", "swim": "scene"}
+    m = map_by_category(scores, targets, ["run", "jump", "swim"], categories, num_samples=3, seed=7)
+    assert list(m) == ["action", "scene"]
+    assert m["action"]["classes"] == ["run", "jump"] and m["scene"]["classes"] == ["swim"]
+    assert m["action"]["mAP"] == pytest.approx((34 / 45 + 1) / 2, abs=1e-15)
+    assert m["action"]["positive_rate"] == pytest.approx([0.6, 0.4]) and m["scene"]["positive_rate"] == [0.2]
+    # chance: what a random ranking gets on 5 videos, (P - 1)/4 + H_5 (5 - P)/20 with H_5 = 137/60
+    h5 = 137 / 60
+    assert m["action"]["chance_per_class"] == pytest.approx([2 / 4 + h5 * 2 / 20, 1 / 4 + h5 * 3 / 20], abs=1e-15)
+    assert m["action"]["chance"] == pytest.approx((3 / 4 + h5 * 5 / 20) / 2, abs=1e-15)
+    assert m["scene"]["mAP"] == 1.0 and m["scene"]["chance"] == pytest.approx(h5 * 4 / 20, abs=1e-15)
+    # the bootstrap: the same three resamples of the five videos for every category, percentiles of their mAPs
+    rng = np.random.default_rng(7)
+    draws = []
+    for _ in range(3):
+        rows = rng.integers(0, 5, 5)
+        aps = [average_precision(scores[rows, c], targets[rows, c]) for c in (0, 1)]
+        draws.append(np.nanmean(aps) if np.isfinite(aps).any() else np.nan)
+    draws = np.array(draws)[np.isfinite(draws)]
+    assert m["action"]["interval"] == pytest.approx(list(np.quantile(draws, [0.025, 0.975])), abs=1e-15)
+    assert map_by_category(scores, targets, ["run", "jump", "swim"], categories, num_samples=3, seed=7) == m
+    with pytest.raises(ValueError, match=r"no category for the class\(es\) \['swim'\]"):
+        map_by_category(scores, targets, ["run", "jump", "swim"], {"run": "a", "jump": "a"})
+
+
+def test_random_ranking_ap_is_the_mean_over_every_ranking():
+    # every ranking of 6 videos with 2 positives (15 of them, equally likely): the mean AP is the formula's
+    for n, p in ((6, 2), (5, 1), (5, 4), (7, 3)):
+        aps = [average_precision(-np.arange(n, dtype=float), np.isin(np.arange(n), pos).astype(int))
+               for pos in itertools.combinations(range(n), p)]
+        assert random_ranking_ap(p, n) == pytest.approx(np.mean(aps), abs=1e-12)
+    assert random_ranking_ap(3, 3) == 1.0 and math.isnan(random_ranking_ap(0, 4))
+    assert random_ranking_ap(360, 1440) == pytest.approx(0.25, abs=0.01)  # -> the positive rate on many videos
+    assert random_ranking_ap(4, 16) == pytest.approx(0.369, abs=1e-3) and random_ranking_ap(4, 16) > 0.25
+    with pytest.raises(ValueError, match="num_positives <= num_videos"):
+        random_ranking_ap(5, 4)
 
 
 def test_targets_must_be_multi_hot_and_match_the_scores():

@@ -71,6 +71,9 @@ BENCHMARK_LAYOUTS = ("kinetics400", "kinetics600", "kinetics700", "sthv1", "sthv
 #: The benchmarks whose samples have several classes (``VideoRecord.labels``); their list files
 #: (``mmit_*.txt``, ``hvu_*.txt``) hold every label id after the path.
 MULTI_LABEL_LAYOUTS = ("mmit", "hvu")
+#: The first words of the list-file names read as multi-label when nobody says: the multi-label
+#: benchmarks', and ``tags`` for the synthetic tag dataset (:mod:`tsnlib.synthetic_tags`).
+MULTI_LABEL_LIST_NAMES = MULTI_LABEL_LAYOUTS + ("tags",)
 #: The layouts :func:`detect_layout` returns and :func:`load_annotations` accepts as ``kind``.
 LAYOUTS = ("ucf101", "hmdb51", "list", "folders") + BENCHMARK_LAYOUTS
 #: What a list file or class folder holds: video files, RGB frame folders, or flow frame folders.
@@ -704,8 +707,8 @@ def _name_words(path: Path) -> list[str]:
 
 
 def _guess_multi_label(path: Path) -> bool:
-    """Lists of a multi-label benchmark are named for it (``mmit_train_split_1_videos.txt``, ``hvu_...``)."""
-    return _name_words(path)[0] in MULTI_LABEL_LAYOUTS
+    """Lists of a multi-label dataset are named for it (``mmit_train_split_1_videos.txt``, ``hvu_...``, ``tags_...``)."""
+    return _name_words(path)[0] in MULTI_LABEL_LIST_NAMES
 
 
 def _guess_with_offset(path: Path) -> bool:
@@ -809,7 +812,9 @@ def read_list_file(path, kind: str | None = "video", data_prefix=None, label_map
     MMAction2 writes multi-label lists (``"<path> 3 17 40"``); the records get ``labels`` (a
     tuple) and ``label`` = the first. None guesses it from the name: lists of a multi-label
     benchmark (:data:`MULTI_LABEL_LAYOUTS`: ``mmit_*.txt``, ``hvu_*.txt``, as
-    :func:`build_lists` names them); otherwise more than one label is a malformed line.
+    :func:`build_lists` names them) and of the synthetic tag dataset (``tags_*.txt``,
+    :mod:`tsnlib.synthetic_tags`), :data:`MULTI_LABEL_LIST_NAMES`; otherwise more than one label is a
+    malformed line.
     ``with_offset``: frame lines are ``"<frame_dir> <offset> <total_frames> <label>"``
     (MMAction2's ``with_offset``: a segment of ``total_frames`` frames from the 0-based
     ``offset``; ``VideoRecord.offset``); None guesses it from the name (``clip`` among its

@@ -64,7 +64,7 @@ def multi_hot(labels, num_classes: int) -> torch.Tensor:
 
     ``labels``: 0-based class ids (a :class:`~tsnlib.annotations.VideoRecord`'s ``labels``; an
     empty tuple gives all zeros). Ids outside ``0..num_classes-1`` raise a ``ValueError``.
-    Not yet used by a notebook.
+    Introduced in notebooks/07_multi_label.ipynb.
     """
     ids = [int(c) for c in labels]
     bad = [c for c in ids if not 0 <= c < int(num_classes)]

@@ -25,8 +25,10 @@ and scored by :func:`mean_average_precision`.
 * :func:`mean_class_accuracy`: the recall of each class, averaged over classes (what Caffe TSN and
   tsn-pytorch print as "Accuracy"; scikit-learn calls it ``balanced_accuracy_score``);
 * :func:`per_class_accuracy`, :func:`confusion_matrix`, and :func:`evaluate_scores` for all of them;
-* multi-label: :func:`average_precision` of one class (scikit-learn's definition) and
-  :func:`mean_average_precision` over the classes that have positives, listing the others.
+* multi-label: :func:`average_precision` of one class (scikit-learn's definition),
+  :func:`mean_average_precision` over the classes that have positives, listing the others, and
+  :func:`map_by_category`, the mAP of each category of classes with a bootstrap interval, beside
+  :func:`random_ranking_ap`, what random scores get.
 
 Ties: a prediction is the **first** class with the highest score (``numpy.argmax``), and top-k
 ranks tied classes by class index, so top-1 always equals the accuracy of the predictions.
@@ -67,7 +69,7 @@ import json
 import os
 import warnings
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -321,7 +323,7 @@ def sigmoid(scores) -> np.ndarray:
     """Logistic function, element-wise: float ``(..., num_classes)`` → float32 probabilities in (0, 1).
 
     What a multi-label model's logits mean: each class on its own, ``p = 1 / (1 + exp(-s))``
-    (the probabilities of one video do not sum to 1). Not yet used by a notebook.
+    (the probabilities of one video do not sum to 1). Introduced in notebooks/07_multi_label.ipynb.
     """
     x = np.asarray(scores, dtype=np.float64)
     return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)  # = 1 / (1 + e^-x), without overflow
@@ -355,7 +357,7 @@ def average_precision(scores, targets) -> float:
 
     a sum of steps, neither the trapezoid (optimistic) nor VOC's interpolated precision:
     ``sklearn.metrics.average_precision_score``. NaN when the class has no positive video (its
-    recall is undefined). Not yet used by a notebook.
+    recall is undefined). Introduced in notebooks/07_multi_label.ipynb.
     """
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 1:
@@ -391,7 +393,7 @@ def mean_average_precision(scores, targets, class_names: Sequence[str] | None = 
     ``(num_classes,)``, NaN for the classes without positives), ``"classes_without_positives"``
     (list of int), ``"names_without_positives"`` (list of str), ``"num_videos"``,
     ``"num_classes"``, ``"num_classes_with_positives"``, ``"class_names"}``.
-    Not yet used by a notebook.
+    Introduced in notebooks/07_multi_label.ipynb.
     """
     s = _as_scores(scores, "mean_average_precision")
     y = _as_targets(targets, s.shape, "mean_average_precision")
@@ -417,7 +419,7 @@ def format_map(metrics: dict, name: str | None = None, max_listed: int = 20) -> 
     """One line for :func:`mean_average_precision`: the mAP, over how many classes, and the classes left out.
 
     E.g. ``hvu 25x3: mAP 41.27% over 5 classes with positives (60 videos); 1 class without positives, left
-    out of the mean: Surfing``. Not yet used by a notebook.
+    out of the mean: Surfing``. Introduced in notebooks/07_multi_label.ipynb.
     """
     head = f"{name}: " if name else ""
     line = (f"{head}mAP {100 * metrics['mAP']:.2f}% over {metrics['num_classes_with_positives']} classes with "
@@ -429,6 +431,88 @@ def format_map(metrics: dict, name: str | None = None, max_listed: int = 20) -> 
         line += (f"; {len(missing)} class{'es' if len(missing) > 1 else ''} without positives, left out of the "
                  f"mean: {shown}")
     return line
+
+
+def random_ranking_ap(num_positives: int, num_videos: int) -> float:
+    """The expected average precision of a random ranking of ``num_videos`` videos, ``num_positives`` of them positive.
+
+    A positive video at rank ``r`` (each rank equally likely) has each of the other ``P - 1`` positives
+    above it with probability ``(r - 1) / (N - 1)``, so its expected precision is
+    ``(1 + (P - 1)(r - 1) / (N - 1)) / r``; averaged over ``r``,
+
+    $$ \\mathbb{E}[\\mathrm{AP}] = \\frac{P - 1}{N - 1} + \\frac{N - P}{N (N - 1)} \\sum_{r=1}^{N} \\frac{1}{r}, $$
+
+    which tends to the positive rate ``P / N`` as ``N`` grows, from above (0.369 for 4 positives in 16 videos,
+    0.274 for 36 in 144, against 0.25). NaN without a positive. Introduced in notebooks/07_multi_label.ipynb.
+    """
+    p, n = int(num_positives), int(num_videos)
+    if not 0 <= p <= n:
+        raise ValueError(f"random_ranking_ap: need 0 <= num_positives <= num_videos, got {p} of {n}")
+    if p == 0:
+        return float("nan")
+    if p == n:
+        return 1.0
+    harmonic = float(np.sum(1.0 / np.arange(1, n + 1)))
+    return (p - 1) / (n - 1) + harmonic * (n - p) / (n * (n - 1))
+
+
+def map_by_category(scores, targets, class_names: Sequence[str], categories: Mapping[str, str],
+                    num_samples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
+    """The mAP of each category of classes, as MMAction2's HVU table reports it, with a bootstrap interval.
+
+    ``scores``, ``targets``: ``(num_videos, num_classes)`` as for :func:`mean_average_precision`;
+    ``class_names``: ``(num_classes,)``; ``categories``: ``{class name: category}`` covering every
+    class (HVU's ``Tag,Category`` file, :func:`tsnlib.synthetic_tags.read_tag_categories`). A
+    category's mAP is the mean AP of its classes with positives.
+
+    The interval is a percentile bootstrap over the **videos**: ``num_samples`` resamples of the
+    ``num_videos`` rows with replacement (the same resamples for every category, drawn from
+    ``seed``), the category's mAP on each, and the central ``level`` share of them. It says how much
+    the number would move on another test set of the same size from the same source.
+
+    ``chance`` is what random scores get: the mean over the category's classes with positives of
+    :func:`random_ranking_ap`, the expected AP of a random ranking, which is about the class's
+    positive rate (its share of videos; ``positive_rate``) and slightly above it on few videos.
+
+    Returns ``{category: {"mAP", "interval": [lo, hi], "chance", "classes": [names],
+    "per_class_ap": [...], "chance_per_class": [...], "positive_rate": [...]}}``, the categories in
+    their first class's order.
+    Introduced in notebooks/07_multi_label.ipynb.
+    """
+    s = _as_scores(scores, "map_by_category")
+    y = _as_targets(targets, s.shape, "map_by_category")
+    names = [str(c) for c in class_names]
+    if len(names) != s.shape[1]:
+        raise ValueError(f"map_by_category: {len(names)} class names for scores with {s.shape[1]} classes")
+    missing = [n for n in names if n not in categories]
+    if missing:
+        raise ValueError(f"map_by_category: no category for the class(es) {missing[:5]}")
+    groups: dict[str, list[int]] = {}
+    for c, name in enumerate(names):
+        groups.setdefault(str(categories[name]), []).append(c)
+    per = mean_average_precision(s, y)["per_class_ap"]
+    rng = np.random.default_rng(seed)
+    n = s.shape[0]
+    boot = np.empty((int(num_samples), s.shape[1]))
+    for b in range(int(num_samples)):
+        rows = rng.integers(0, n, n)
+        boot[b] = [average_precision(s[rows, c], y[rows, c]) for c in range(s.shape[1])]
+    tail = (1 - float(level)) / 2
+    out = {}
+    for category, cols in groups.items():
+        ap = per[cols]
+        chance = [random_ranking_ap(int(y[:, c].sum()), n) for c in cols]
+        with warnings.catch_warnings():  # a resample without a positive of any class of the category: left out
+            warnings.simplefilter("ignore", RuntimeWarning)
+            draws = np.nanmean(boot[:, cols], axis=1)
+        draws = draws[np.isfinite(draws)]
+        lo, hi = np.quantile(draws, [tail, 1 - tail]) if len(draws) else (np.nan, np.nan)
+        out[category] = {"mAP": float(np.mean(ap[np.isfinite(ap)])) if np.isfinite(ap).any() else float("nan"),
+                         "interval": [float(lo), float(hi)],
+                         "chance": float(np.nanmean(chance)) if np.isfinite(chance).any() else float("nan"),
+                         "classes": [names[c] for c in cols], "per_class_ap": [float(a) for a in ap],
+                         "chance_per_class": chance, "positive_rate": [float(r) for r in y[:, cols].mean(axis=0)]}
+    return out
 
 
 # ----------------------------------------------------------------------------------------------

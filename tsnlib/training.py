@@ -174,7 +174,7 @@ def multi_label_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothin
     MMAction2's multi-label configs also multiply this mean by a ``loss_weight`` (160 for
     Multi-Moments in Time); here the learning rate is the only scale. Logits and targets of
     different shapes (a model built for another number of classes than the dataset has) raise a
-    :class:`~tsnlib.errors.DataError`. Not yet used by a notebook.
+    :class:`~tsnlib.errors.DataError`. Introduced in notebooks/07_multi_label.ipynb.
     """
     if logits.ndim != 2 or tuple(targets.shape) != tuple(logits.shape):
         raise DataError(f"multi-label targets {tuple(targets.shape)} do not match the model's logits "
@@ -582,7 +582,8 @@ def plot_curves(metrics_path: str | os.PathLike):
     """Loss and accuracy per epoch from ``metrics.jsonl``: two panels (loss; top-1 and mean class accuracy).
 
     Introduced in notebooks/03_train_rgb.ipynb. Returns the matplotlib ``Figure``. A multi-label
-    run's log has no accuracies: its second panel shows the validation mAP.
+    run's log has no accuracies: its second panel shows the validation mAP, its first the binary
+    cross-entropy (notebooks/07_multi_label.ipynb).
     """
     import matplotlib.pyplot as plt
 
@@ -601,14 +602,14 @@ def plot_curves(metrics_path: str | os.PathLike):
     ax_loss.plot(ep, [r["train_loss"] for r in rows], "-o", color=color, label="train")
     if any(r.get("val_loss") is not None for r in rows):
         ax_loss.plot(*series("val_loss"), "--s", color=color, alpha=0.7, label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
+    multi = any(r.get("val_mAP") is not None for r in rows)
+    ax_loss.set(xlabel="epoch", ylabel="binary cross-entropy loss" if multi else "cross-entropy loss", title="loss")
     ax_loss.legend()
     if any(r.get("train_top1") is not None for r in rows):
         ax_acc.plot(*series("train_top1"), "-o", color=color, label="train top-1")
     if any(r.get("val_top1") is not None for r in rows):
         ax_acc.plot(*series("val_top1"), "--s", color=color, alpha=0.7, label="val top-1 (K seg, 1 crop)")
         ax_acc.plot(*series("val_mean_class_accuracy"), ":^", color="0.4", label="val mean class acc.")
-    multi = any(r.get("val_mAP") is not None for r in rows)
     if multi:
         ax_acc.plot(*series("val_mAP"), "--s", color=color, alpha=0.7, label="val mAP (K seg, 1 crop)")
     ax_acc.set(xlabel="epoch", ylabel="mAP" if multi else "accuracy", ylim=(0, 1.02), title="mAP" if multi else "accuracy")
