@@ -670,3 +670,26 @@ def test_config_keys_of_the_benchmarks():
         assert load_config("tsn_r8_synthetic_rgb", [f"data.dataset={layout}"])["data"]["dataset"] == layout
     with pytest.raises(ConfigError, match="data.activitynet_level must be one of"):
         load_config("tsn_r8_synthetic_rgb", ["data.activitynet_level=segment"])
+
+
+def test_kinetics_frame_lists_with_an_untrimmed_video_read_back(tmp_path):
+    """A Kinetics clip kept in its whole video gets an offset line; the list is named 'clip' so it reads back."""
+    from benchmark_fixtures import make_kinetics
+    from tsnlib.decoding import extract_dataset_frames
+
+    root = tmp_path / "kinetics400"
+    make_kinetics(root)
+    frames = tmp_path / "rawframes"
+    records = [r for s in ("train", "val") for r in load_annotations(root, subset=s)[0]]
+    extract_dataset_frames({r.path: r for r in records}.values(), frames, workers=0, progress=False)
+    written = build_lists(root, tmp_path / "lists", kind="frames", frames_root=frames)
+    # train holds the untrimmed video's segment: offset lines, 'clip' in the name; val is all trimmed clips
+    assert [p.name for p in written] == ["classInd.txt", "kinetics400_clip_train_split_1_rawframes.txt",
+                                         "kinetics400_val_split_1_rawframes.txt"]
+    train_list = (tmp_path / "lists" / "kinetics400_clip_train_split_1_rawframes.txt").read_text().splitlines()
+    assert train_list[-1] == "../rawframes/videos_train/untrimmed01 10 11 0"  # 2..4 s at 5 fps: frames 10..20
+    assert train_list[0] == "../rawframes/air_drumming/tr000000000_000000_000010 0 12 1"
+    back, labels = load_annotations(tmp_path / "lists", subset="train", kind="list", list_kind="frames")
+    assert labels.names == ("abseiling", "air drumming", "arm wrestling") and len(back) == 7
+    assert (back[-1].path.name, back[-1].offset, back[-1].num_frames, back[-1].label) == ("untrimmed01", 10, 11, 0)
+    assert all(r.offset == 0 for r in back[:-1])

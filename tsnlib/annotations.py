@@ -1304,9 +1304,11 @@ def build_lists(root, out_dir, kind: str = "video", splits: Sequence[int] = (1, 
     :func:`tsnlib.benchmark_annotations.list_stem` (``kinetics400_train_split_1_videos.txt``,
     ``activitynet_clip_val_split_1_rawframes.txt``, ``hvu_action_train_split_1_videos.txt``) for
     their labelled subsets (an unlabelled test set has no list); multi-label lines hold every label
-    id after the path; segments of untrimmed videos (ActivityNet clips) need ``kind="frames"`` and
-    get offset lines ``"frame_dir offset total_frames label"`` in the folder of their whole video
-    (:func:`tsnlib.benchmark_annotations.segment_frame_records`). ``activitynet_level`` and
+    id after the path; segments of untrimmed videos (ActivityNet clips, Kinetics or HVU clips kept in
+    their whole video) need ``kind="frames"`` and get offset lines ``"frame_dir offset total_frames
+    label"`` in the folder of their whole video
+    (:func:`tsnlib.benchmark_annotations.segment_frame_records`), in lists whose name says ``clip``
+    (``kinetics400_clip_train_split_1_rawframes.txt``) so that :func:`read_list_file` reads the offsets. ``activitynet_level`` and
     ``hvu_category`` choose what is read (one HVU category per ``out_dir``: they share
     ``classInd.txt``). ``skip_missing``: leave out the videos (or frame folders) not on disk
     instead of listing them (videos) or raising (frames), as MMAction2 lists only what was
@@ -1369,6 +1371,9 @@ def build_lists(root, out_dir, kind: str = "video", splits: Sequence[int] = (1, 
             continue
         frames = frames_of(found)
         left_out += len(labelled) - len(frames)
+        if any(r.offset is not None for r in frames) and not _guess_with_offset(stem):
+            # segments of untrimmed videos (Kinetics, HVU): offset lines, in a list named so that it reads back so
+            stem = out_dir / f"{stem_name}_clip_{subset}_split_{split}"
         p = Path(f"{stem}_rawframes.txt")
         texts[p] = _list_text(frames, p, "frames", root=base)
         with_flow = [r for r in frames if r.num_flow_frames]
