@@ -501,3 +501,10 @@ def test_cli_lists(ucf, tmp_path, capsys):
     assert main(["lists", str(ucf), "--out", str(tmp_path / "l"), "--splits", "1"]) == 0
     assert "ucf101_train_split_1_videos.txt  (3 lines)" in capsys.readouterr().out
     assert main(["lists", str(tmp_path / "l"), "--out", str(tmp_path / "m")]) == 1  # a list folder has no splits
+
+
+def test_one_list_of_video_extensions_everywhere_folders_are_scanned():
+    from tsnlib import annotations, decoding, flow
+
+    assert decoding.VIDEO_EXTENSIONS is annotations.VIDEO_EXTENSIONS is flow.VIDEO_EXTENSIONS
+    assert annotations.VIDEO_EXTENSIONS == (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")

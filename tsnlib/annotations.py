@@ -63,8 +63,9 @@ __all__ = [
     "cli_lists",
 ]
 
-#: File extensions taken as videos when folders are scanned (compared case-insensitively).
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov")
+#: File extensions taken as videos wherever folders are scanned (class folders, ``tsnlib frames`` and
+#: ``tsnlib flow`` on a folder of videos), compared case-insensitively: the one definition.
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
 #: The benchmarks read from their official annotation files by :mod:`tsnlib.benchmark_annotations`.
 BENCHMARK_LAYOUTS = ("kinetics400", "kinetics600", "kinetics700", "sthv1", "sthv2", "diving48", "mit", "mmit",
                      "activitynet", "hvu")

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tsnlib.annotations import VIDEO_EXTENSIONS
 from tsnlib.errors import DataError, DecodeError
 
 #: Backend names accepted by :func:`open_video`.
@@ -58,8 +59,6 @@ BARE_FRAME_TMPL = "{index:05d}.jpg"
 #: The settings stamp :func:`extract_dataset_frames` keeps in its output folder.
 FRAMES_STAMP = "frames.json"
 
-#: File extensions treated as videos by the ``tsnlib frames`` command.
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
 
 _FALLBACK_WARNED = False
 _DECORD = None  # the imported module, False when it cannot be imported, None before trying

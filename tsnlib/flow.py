@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tsnlib.annotations import VIDEO_EXTENSIONS
 from tsnlib.errors import DataError
 from tsnlib.utils import guard_settings, read_stamp, stamp_changes, write_stamp
 
@@ -1083,8 +1084,6 @@ def format_flow_scores(rows: Sequence[dict]) -> str:
 # ----------------------------------------------------------------------------------------------
 # Command line: tsnlib flow
 # ----------------------------------------------------------------------------------------------
-
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")
 
 
 def add_flow_arguments(parser) -> None:
