@@ -471,3 +471,13 @@ def test_paper_defaults_and_build_model():
         build_model(cfg, strict=True)
     with pytest.raises(ValueError, match="num_classes"):
         build_model({"backbone": "resnet18"})
+
+
+def test_unwrap_model_sees_through_data_parallel_and_compile():
+    from tsnlib.models import unwrap_model
+
+    net = nn.Linear(3, 2)
+    assert unwrap_model(net) is net
+    assert unwrap_model(nn.DataParallel(net)) is net
+    assert unwrap_model(torch.compile(net)) is net
+    assert unwrap_model(torch.compile(nn.DataParallel(net))) is net

@@ -838,11 +838,11 @@ def _autocast(device, dtype):
 
 
 def _view_fn(model):
-    """The per-view scoring function: ``forward_views`` of the model (or of a wrapped ``.module``)."""
-    for m in (model, getattr(model, "module", None), getattr(model, "_orig_mod", None)):
-        if m is not None and hasattr(m, "forward_views"):
-            return m.forward_views
-    return model  # a plain image classifier (B, C, H, W) -> (B, num_classes)
+    """The per-view scoring function: ``forward_views`` of the model (or of the TSN inside its wrappers)."""
+    from tsnlib.models import unwrap_model
+
+    inner = unwrap_model(model)
+    return inner.forward_views if hasattr(inner, "forward_views") else model  # else a plain image classifier
 
 
 def _model_device(model):

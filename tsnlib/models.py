@@ -41,6 +41,7 @@ from tsnlib.errors import CheckpointError, ConfigError
 from tsnlib.transforms import normalize_views
 
 __all__ = [
+    "unwrap_model",
     "MODALITIES",
     "CONSENSUS_TYPES",
     "MODEL_KEYS",
@@ -90,6 +91,21 @@ _DENSENET_LEGACY = re.compile(
 )
 # Prefixes that wrap a backbone's keys in other checkpoints: DataParallel, tsnlib, tsn-pytorch.
 _WRAPPER_PREFIXES = ("module.", "backbone.", "base_model.")
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The model itself under its wrappers: ``DistributedDataParallel`` / ``DataParallel`` (``.module``) and
+    ``torch.compile`` (``._orig_mod``), in any order; a plain model is returned as it is.
+
+    Introduced in notebooks/03_train_rgb.ipynb (training and testing see a TSN through these wrappers).
+    """
+    while True:
+        if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        else:
+            return model
 
 
 def _canonical_modality(modality: str) -> str:

@@ -63,6 +63,7 @@ from torch import nn
 from torch.utils.data import Dataset, DistributedSampler
 
 from tsnlib.errors import CheckpointError, ConfigError, DataError, UsageError
+from tsnlib.models import unwrap_model
 from tsnlib.utils import progress, seed_everything
 
 __all__ = [
@@ -504,7 +505,7 @@ def init_from_checkpoint(model: nn.Module, source, verbose: bool = True) -> dict
     label = f"'{source}'" if isinstance(source, (str, os.PathLike)) else "the given checkpoint"
     obj = load_checkpoint(source) if isinstance(source, (str, os.PathLike)) else source
     state = _model_state(obj)
-    raw = _unwrap(model)
+    raw = unwrap_model(model)
     own = raw.state_dict()
     dropped, bad = [], []
     for k, v in list(state.items()):
@@ -549,17 +550,6 @@ def _config_changes(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
         elif a != b and dotted != "train.work_dir":
             out.append(f"{dotted} ({a!r} -> {b!r})")
     return out
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The plain module under DDP and ``torch.compile`` wrappers."""
-    while True:
-        if isinstance(model, nn.parallel.DistributedDataParallel):
-            model = model.module
-        elif hasattr(model, "_orig_mod"):
-            model = model._orig_mod
-        else:
-            return model
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1083,7 +1073,7 @@ class Trainer:
                 f"'{path}' was trained on {len(names)} classes ({', '.join(map(str, names[:4]))}, ...), this "
                 f"config's dataset has {len(own)} ({', '.join(own[:4])}, ...): resuming continues a run on the "
                 "same classes; to start from its weights on these classes use --init-from (init_from=) instead")
-        mismatch = _shape_mismatches(_model_state(ckpt), _unwrap(self.raw_model).state_dict())
+        mismatch = _shape_mismatches(_model_state(ckpt), unwrap_model(self.raw_model).state_dict())
         if mismatch:
             raise CheckpointError(
                 f"'{path}' does not fit this config's model ({self.cfg['model']['backbone']}, "

@@ -126,11 +126,10 @@ GEOMETRIES = ("center", "full")
 
 
 def _tsn(model) -> nn.Module:
-    """The TSN inside a wrapper (DataParallel ``.module``, ``torch.compile``'s ``._orig_mod``)."""
-    for m in (model, getattr(model, "module", None), getattr(model, "_orig_mod", None)):
-        if m is not None and hasattr(m, "forward_views"):
-            return m
-    return model
+    """The TSN inside its wrappers (:func:`tsnlib.models.unwrap_model`)."""
+    from tsnlib.models import unwrap_model
+
+    return unwrap_model(model)
 
 
 def _cv2():
