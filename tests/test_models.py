@@ -481,3 +481,10 @@ def test_unwrap_model_sees_through_data_parallel_and_compile():
     assert unwrap_model(nn.DataParallel(net)) is net
     assert unwrap_model(torch.compile(net)) is net
     assert unwrap_model(torch.compile(nn.DataParallel(net))) is net
+
+
+def test_one_table_of_modalities_and_their_channels():
+    from tsnlib import datasets, transforms
+
+    assert datasets.MODALITIES is models.MODALITIES is transforms.MODALITIES == ("RGB", "Flow", "RGBDiff")
+    assert models.CHANNELS_PER_FRAME is transforms.MODALITY_CHANNELS == {"RGB": 3, "Flow": 2, "RGBDiff": 3}

@@ -48,13 +48,12 @@ from tsnlib.decoding import (
 )
 from tsnlib.errors import AnnotationError, DataError
 from tsnlib.sampling import segment_frames
+from tsnlib.transforms import MODALITIES  # the modalities a TSNDataset can deliver
 
 #: What the error of a bad video says to do when ``skip_bad`` is off.
 SKIP_BAD_HINT = ("tsnlib check-data <dataset> lists every bad file at once; fix or remove them, or set "
                  "data.skip_bad=true to skip bad videos (each one warned and listed)")
 
-#: Modalities a :class:`TSNDataset` can deliver.
-MODALITIES = ("RGB", "Flow", "RGBDiff")
 #: Where frames come from: video files, frame folders, or decided per record from the path.
 SOURCES = ("video", "frames", "auto")
 

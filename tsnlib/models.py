@@ -38,7 +38,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm, _NormBase
 
 from tsnlib.errors import CheckpointError, ConfigError
-from tsnlib.transforms import normalize_views
+from tsnlib.transforms import MODALITIES, MODALITY_CHANNELS, normalize_views
 
 __all__ = [
     "unwrap_model",
@@ -56,11 +56,10 @@ __all__ = [
     "build_model",
 ]
 
-MODALITIES = ("RGB", "Flow", "RGBDiff")
 CONSENSUS_TYPES = ("avg", "max", "weighted")
 
 #: Channels contributed by one frame of each modality (flow: x and y; RGB difference: 3).
-CHANNELS_PER_FRAME = {"RGB": 3, "Flow": 2, "RGBDiff": 3}
+CHANNELS_PER_FRAME = MODALITY_CHANNELS
 #: ``clip_len`` when none is given: one frame for RGB, a stack of 5 for Flow and RGBDiff
 #: (paper §3.2 and tsn-pytorch ``new_length``).
 DEFAULT_CLIP_LEN = {"RGB": 1, "Flow": 5, "RGBDiff": 5}

@@ -71,8 +71,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 RGB_SCALES = (1.0, 0.875, 0.75, 0.66)
 FLOW_SCALES = (1.0, 0.875, 0.75)
 
-#: The modalities the presets understand, with the channels per frame they expect.
+#: The modalities of the library (datasets deliver them, models take them), with the channels one frame of
+#: each contributes (flow: x and y; RGB difference: 3): the one definition.
 MODALITY_CHANNELS = {"RGB": 3, "Flow": 2, "RGBDiff": 3}
+MODALITIES = tuple(MODALITY_CHANNELS)
 
 _BILINEAR = v2.InterpolationMode.BILINEAR
 
