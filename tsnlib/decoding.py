@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tsnlib.annotations import VIDEO_EXTENSIONS
+from tsnlib.annotations import VIDEO_EXTENSIONS, scan_frame_folder
 from tsnlib.errors import DataError, DecodeError
 
 #: Backend names accepted by :func:`open_video`.
@@ -840,9 +840,6 @@ def frame_times(path) -> np.ndarray | None:
 # Frame folders
 # ----------------------------------------------------------------------------------------------
 
-_FRAME_NAME = re.compile(r"^(?:(img|flow_x|flow_y)_)?(\d+)\.jpg$")  # a bare number is an RGB frame
-
-
 def frame_path(folder, index: int, kind: str = "img", start_index: int = 1, tmpl: str = FRAME_TMPL) -> Path:
     """The file of 0-based frame ``index`` in a frame folder: ``folder / tmpl(kind, index + start_index)``.
 
@@ -984,21 +981,13 @@ def count_frames(folder) -> dict[str, int]:
     """How many ``img_*.jpg``, ``flow_x_*.jpg`` and ``flow_y_*.jpg`` a frame folder holds.
 
     Returns ``{"img": N, "flow_x": M, "flow_y": M}`` (flow counts are often ``N - 1``); bare
-    ``00001.jpg`` names count as ``img`` (:data:`BARE_FRAME_TMPL`).
+    ``00001.jpg`` names count as ``img`` (:data:`BARE_FRAME_TMPL`): the lengths of
+    :func:`tsnlib.annotations.scan_frame_folder`, the one reader of a folder's names.
     A missing folder raises :class:`~tsnlib.errors.DataError`.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError("frame folder not found", path=folder)
-    counts = {"img": 0, "flow_x": 0, "flow_y": 0}
-    with os.scandir(folder) as it:
-        for entry in it:
-            m = _FRAME_NAME.match(entry.name)
-            if m:
-                counts[m.group(1) or "img"] += 1
-    return counts
+    return {kind: len(numbers) for kind, numbers in scan_frame_folder(folder).items()}
 
 
 def detect_start_index(folder) -> int:

@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from tsnlib.annotations import VIDEO_EXTENSIONS
+from tsnlib.decoding import count_frames
 from tsnlib.errors import DataError
 from tsnlib.utils import guard_settings, read_stamp, stamp_changes, write_stamp
 
@@ -526,20 +527,6 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
-def count_frame_folder(folder: str | os.PathLike) -> dict[str, int]:
-    """Numbers of ``img_``, ``flow_x_`` and ``flow_y_`` JPEGs in a frame folder, as a dict."""
-    counts = {"img": 0, "flow_x": 0, "flow_y": 0}
-    for entry in os.scandir(folder):
-        name = entry.name
-        if not name.endswith(".jpg"):
-            continue
-        for prefix in ("flow_x", "flow_y", "img"):
-            if name.startswith(prefix + "_"):
-                counts[prefix] += 1
-                break
-    return counts
-
-
 def is_complete_flow_folder(folder: str | os.PathLike) -> bool:
     """Whether ``folder`` is a finished frame folder: ``img_00001..N``, ``flow_x/y_00001..N-1``, N >= 2.
 
@@ -549,7 +536,7 @@ def is_complete_flow_folder(folder: str | os.PathLike) -> bool:
     folder = Path(folder)
     if not folder.is_dir():
         return False
-    c = count_frame_folder(folder)
+    c = count_frames(folder)
     n = c["img"]
     if n < 2 or c["flow_x"] != n - 1 or c["flow_y"] != n - 1:
         return False
@@ -770,7 +757,7 @@ def extract_dataset_flow(
         if i in conflicts:
             continue
         if resume and is_complete_flow_folder(t):
-            c = count_frame_folder(t)
+            c = count_frames(t)
             results[i] = {"num_frames": c["img"], "num_flow": c["flow_x"]}
             _remove_stale_tmp(t)
         else:
