@@ -422,3 +422,20 @@ def test_frames_command_takes_every_subset_the_dataset_has(tiny_ucf101):
     records = _video_records(tiny_ucf101, 1, None)
     assert len(records) == 78 and len({r.path for r in records}) == 78
     assert len(_video_records(tiny_ucf101, 1, "val")) == 26
+
+
+def test_atomic_folder_writes_whole_or_not_at_all(tmp_path):
+    from tsnlib.decoding import atomic_folder
+
+    out = tmp_path / "v1"
+    (tmp_path / "v1.tmp-12345").mkdir()  # left by an interrupted run: removed first
+    with atomic_folder(out) as tmp:
+        assert tmp.name.startswith("v1.tmp-") and not out.exists()
+        (tmp / "img_00001.jpg").write_bytes(b"a")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1"] and (out / "img_00001.jpg").read_bytes() == b"a"
+    with pytest.raises(OSError, match="disk full"):
+        with atomic_folder(out) as tmp:
+            (tmp / "img_00001.jpg").write_bytes(b"b")
+            raise OSError("disk full")
+    # the failed rewrite left the finished folder as it was and no temporary folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v1"] and (out / "img_00001.jpg").read_bytes() == b"a"

@@ -327,14 +327,14 @@ def test_extract_dataset_resumes_after_interruption_identically(videos, tmp_path
     (out / "v2" / "img_00001.jpg").write_bytes(b"partial")
 
     # this run fails in the middle of the 2nd video (v1), while writing its 3rd flow_x file
-    real_write = F._write_jpeg
+    real_write = F.write_jpeg
 
     def flaky_write(path, img, quality):
         if path.parent.name.startswith("v1.tmp-") and path.name == "flow_x_00003.jpg":
             raise OSError("disk full (simulated)")
         return real_write(path, img, quality)
 
-    monkeypatch.setattr(F, "_write_jpeg", flaky_write)
+    monkeypatch.setattr(F, "write_jpeg", flaky_write)
     records, failures = extract_dataset_flow(videos, out, workers=1, progress=False, level=1)
     assert [r.video_id for r in records] == ["v0", "v2"]  # the others went on
     assert failures == [(str(videos[1]), "OSError: disk full (simulated)")]
@@ -344,7 +344,7 @@ def test_extract_dataset_resumes_after_interruption_identically(videos, tmp_path
     assert not list(out.glob("*.tmp-*"))  # ... and no tmp folder; the stale one was removed
 
     # resume: only v1 is redone, and the result is byte-identical to the uninterrupted run
-    monkeypatch.setattr(F, "_write_jpeg", real_write)
+    monkeypatch.setattr(F, "write_jpeg", real_write)
     redone = []
     real_extract = F.extract_video_flow
 

@@ -34,6 +34,7 @@ Bad input raises :class:`tsnlib.errors.DecodeError` (videos) or :class:`tsnlib.e
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import os
@@ -1116,16 +1117,49 @@ def add_resize_arguments(parser) -> None:
                         help="resize to a fixed W x H, e.g. 340x256 (the presets' 340x256; '340 256' also read)")
 
 
-def _tmp_dir(out_dir: Path) -> Path:
-    return out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
-
-
-def _remove_stale_tmp(out_dir: Path) -> None:
+def remove_stale_tmp(out_dir) -> list[Path]:
+    """Delete the half-written ``<name>.tmp-<pid>`` siblings of ``out_dir`` that an interrupted run left; returns them."""
+    out_dir, removed = Path(out_dir), []
     if out_dir.parent.is_dir():
         pattern = re.compile(re.escape(out_dir.name) + r"\.tmp-\w+")
         for p in out_dir.parent.iterdir():
             if pattern.fullmatch(p.name) and p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+    return removed
+
+
+@contextlib.contextmanager
+def atomic_folder(out_dir):
+    """Write a frame folder whole or not at all: ``with atomic_folder(out) as tmp:`` write into ``tmp``.
+
+    ``tmp`` is the sibling ``<out_dir>.tmp-<pid>`` (stale ones from interrupted runs are deleted first);
+    when the block ends without an error it is renamed to ``out_dir`` (replacing an older folder there),
+    on any error it is deleted. An interruption leaves at worst a ``*.tmp-*`` folder, never a half-written
+    ``out_dir``: an existing frame folder is a finished one. Used by ``tsnlib frames``, ``tsnlib flow`` and
+    the synthetic tag set.
+
+    Introduced in notebooks/01_data_preparation.ipynb.
+    """
+    out_dir = Path(out_dir)
+    remove_stale_tmp(out_dir)
+    tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_jpeg(path, img: np.ndarray, quality: int = 95) -> None:
+    """Write a uint8 image, BGR ``(H, W, 3)`` or grey ``(H, W)``, as a JPEG of ``quality``; raises ``OSError`` on failure."""
+    cv2 = _cv2()
+    if not cv2.imwrite(str(path), np.ascontiguousarray(img), [cv2.IMWRITE_JPEG_QUALITY, int(quality)]):
+        raise OSError(f"could not write {path}")
 
 
 def extract_frames(video, out_dir, short_side: int | None = None, size: tuple[int, int] | None = None,
@@ -1143,28 +1177,16 @@ def extract_frames(video, out_dir, short_side: int | None = None, size: tuple[in
     Introduced in notebooks/01_data_preparation.ipynb.
     """
     cv2 = _cv2()
-    out_dir = Path(out_dir)
-    _remove_stale_tmp(out_dir)
-    tmp = _tmp_dir(out_dir)
-    tmp.mkdir(parents=True)
-    try:
-        n = 0
+    n = 0
+    with atomic_folder(out_dir) as tmp:
         shape = None
         for frame in iter_frames(video, backend=backend):
             if shape is None:
                 shape = resized_size(frame.shape[0], frame.shape[1], short_side, size)
             if frame.shape[:2] != shape:
                 frame = cv2.resize(frame, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-            target = frame_path(tmp, n, "img", 1)
-            if not cv2.imwrite(str(target), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)]):
-                raise OSError(f"could not write {target}")
+            write_jpeg(frame_path(tmp, n, "img", 1), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), quality)
             n += 1
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return n
 
 

@@ -39,7 +39,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterable, Sequence
@@ -48,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from tsnlib.annotations import VIDEO_EXTENSIONS
-from tsnlib.decoding import count_frames
+from tsnlib.decoding import atomic_folder, count_frames, remove_stale_tmp, write_jpeg
 from tsnlib.errors import DataError
 from tsnlib.utils import guard_settings, read_stamp, stamp_changes, write_stamp
 
@@ -500,33 +499,6 @@ def plot_flow_pair(prev_rgb: np.ndarray, next_rgb: np.ndarray, flow: np.ndarray,
 # ----------------------------------------------------------------------------------------------
 
 
-def _write_jpeg(path: Path, img: np.ndarray, quality: int) -> None:
-    cv2 = _cv2()
-    ok = cv2.imwrite(str(path), np.ascontiguousarray(img), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    if not ok:
-        raise OSError(f"could not write {path}")
-
-
-def _tmp_sibling(out_dir: Path) -> Path:
-    return out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
-
-
-def _remove_stale_tmp(out_dir: Path) -> list[Path]:
-    """Delete half-written ``<name>.tmp-<pid>`` siblings of ``out_dir`` left by an interrupted run."""
-    removed = []
-    if out_dir.parent.is_dir():
-        for p in out_dir.parent.glob(f"{glob_escape(out_dir.name)}.tmp-*"):
-            if re.fullmatch(re.escape(out_dir.name) + r"\.tmp-\w+", p.name):
-                shutil.rmtree(p, ignore_errors=True)
-                removed.append(p)
-    return removed
-
-
-def glob_escape(name: str) -> str:
-    """Escape ``*?[`` in a literal file name for :meth:`pathlib.Path.glob`."""
-    return re.sub(r"([*?\[])", r"[\1]", name)
-
-
 def is_complete_flow_folder(folder: str | os.PathLike) -> bool:
     """Whether ``folder`` is a finished frame folder: ``img_00001..N``, ``flow_x/y_00001..N-1``, N >= 2.
 
@@ -576,13 +548,10 @@ def write_flow_folder(
     out_dir = Path(out_dir)
     where = source if source is not None else out_dir
     estimator = estimator or FlowEstimator(method)
-    _remove_stale_tmp(out_dir)
-    tmp = _tmp_sibling(out_dir)
-    tmp.mkdir(parents=True)
-    try:
-        prev = None
-        n = 0
-        h = w = None
+    prev = None
+    n = 0
+    h = w = None
+    with atomic_folder(out_dir) as tmp:
         for frame in frames:
             frame = np.asarray(frame)
             if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
@@ -592,20 +561,14 @@ def write_flow_folder(
             if frame.shape[:2] != (h, w):
                 frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_LINEAR)
             n += 1
-            _write_jpeg(tmp / RGB_TEMPLATE.format(n), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), jpeg_quality)
+            write_jpeg(tmp / RGB_TEMPLATE.format(n), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), jpeg_quality)
             if prev is not None:
                 q = quantize_flow(estimator(prev, frame), bound)
-                _write_jpeg(tmp / FLOW_X_TEMPLATE.format(n - 1), q[..., 0], jpeg_quality)
-                _write_jpeg(tmp / FLOW_Y_TEMPLATE.format(n - 1), q[..., 1], jpeg_quality)
+                write_jpeg(tmp / FLOW_X_TEMPLATE.format(n - 1), q[..., 0], jpeg_quality)
+                write_jpeg(tmp / FLOW_Y_TEMPLATE.format(n - 1), q[..., 1], jpeg_quality)
             prev = frame
         if n < 2:
             raise DataError(f"optical flow needs at least 2 frames, got {n}", path=where)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {"num_frames": n, "num_flow": n - 1, "height": h, "width": w}
 
 
@@ -759,7 +722,7 @@ def extract_dataset_flow(
         if resume and is_complete_flow_folder(t):
             c = count_frames(t)
             results[i] = {"num_frames": c["img"], "num_flow": c["flow_x"]}
-            _remove_stale_tmp(t)
+            remove_stale_tmp(t)
         else:
             todo.append(i)
     kwargs = dict(bound=bound, short_side=short_side, size=size, jpeg_quality=jpeg_quality, backend=backend)

@@ -282,27 +282,16 @@ def _write_clip(clip: TagClip, folder: str, short_side: int) -> int:
     truth file beside it; returns the number of frames."""
     import cv2
 
-    from tsnlib.decoding import _remove_stale_tmp, _tmp_dir, frame_path, resized_size
+    from tsnlib.decoding import atomic_folder, frame_path, resized_size, write_jpeg
 
     folder = Path(folder)
     truth, scene = _clip_scene(clip)
-    _remove_stale_tmp(folder)
-    tmp = _tmp_dir(folder)
-    tmp.mkdir(parents=True)
-    try:
+    with atomic_folder(folder) as tmp:
         h, w = resized_size(clip.height, clip.width, short_side=short_side)
         for i, frame in enumerate(synthetic._iter_frames(clip.spec(), truth, scene)):
             small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
-            if not cv2.imwrite(str(frame_path(tmp, i)), cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
-                               [cv2.IMWRITE_JPEG_QUALITY, 95]):
-                raise OSError(f"could not write {frame_path(tmp, i)}")
+            write_jpeg(frame_path(tmp, i), cv2.cvtColor(small, cv2.COLOR_RGB2BGR), 95)
         synthetic._write_npz_deterministic(synthetic.truth_path(folder), truth)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return clip.num_frames
 
 
