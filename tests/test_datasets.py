@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-av = pytest.importorskip("av")
-cv2 = pytest.importorskip("cv2")
+import av
+import cv2
 
 from tsnlib import transforms as T  # noqa: E402
 from tsnlib.annotations import VideoRecord  # noqa: E402

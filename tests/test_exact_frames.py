@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-av = pytest.importorskip("av")
-cv2 = pytest.importorskip("cv2")
+import av
+import cv2
 
 from tsnlib import decoding as D  # noqa: E402
 from tsnlib.checks import check_video  # noqa: E402

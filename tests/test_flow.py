@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-cv2 = pytest.importorskip("cv2")
+import cv2
 
 from tsnlib import flow as F  # noqa: E402
 from tsnlib.flow import (  # noqa: E402
@@ -154,8 +154,8 @@ def test_estimator_rejects_bad_input():
 
 
 def test_raft_missing_weights_is_a_clear_error_and_never_downloads(tmp_path, monkeypatch):
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("torchvision")
+    import torch
+    import torchvision  # noqa: F401 - required
 
     def no_network(*args, **kwargs):
         raise AssertionError("tsnlib tried to download RAFT weights")
@@ -175,7 +175,7 @@ def test_raft_missing_weights_is_a_clear_error_and_never_downloads(tmp_path, mon
 
 
 def test_raft_loads_local_weights_and_pads_small_frames(tmp_path):
-    torch = pytest.importorskip("torch")
+    import torch
     from torchvision.models.optical_flow import raft_small
 
     torch.manual_seed(0)
@@ -234,7 +234,7 @@ def test_endpoint_error_by_hand():
 
 def _write_video(path: Path, num_frames: int, h: int = 48, w: int = 64, seed: int = 0) -> Path:
     """A small MPEG-4 video of a texture moving right by 2 px per frame."""
-    av = pytest.importorskip("av")
+    import av
     prev, _ = _texture_pair(h=h, w=w + 2 * num_frames, seed=seed)
     container = av.open(str(path), "w")
     stream = container.add_stream("mpeg4", rate=25)
@@ -253,7 +253,7 @@ def _write_video(path: Path, num_frames: int, h: int = 48, w: int = 64, seed: in
 
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory):
-    pytest.importorskip("tsnlib.decoding")
+    import tsnlib.decoding  # noqa: F401 - required
     root = tmp_path_factory.mktemp("videos")
     return [_write_video(root / f"v{i}.avi", n, seed=i) for i, n in enumerate([7, 5, 6])]
 

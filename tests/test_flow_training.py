@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("cv2")
+import cv2  # noqa: F401 - required
 
 from tsnlib import streams  # noqa: E402
 from tsnlib.experiment import build_datasets, build_model_from_config  # noqa: E402

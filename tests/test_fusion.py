@@ -5,18 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tsnlib.evaluation import ScoreSet, per_class_accuracy
 from tsnlib.fusion import (
     align_score_sets,
     fuse_scores,
-    per_class_accuracy,
     per_class_gain,
     plot_confusion_side_by_side,
     plot_weight_sweep,
     softmax,
     weight_sweep,
 )
-
-ScoreSet = pytest.importorskip("tsnlib.evaluation").ScoreSet
 
 CLASSES = ["Archery", "Biking", "Diving"]
 
@@ -128,15 +126,15 @@ def test_weight_sweep_and_plot(rgb, flow):
 
 
 def test_per_class_gain(rgb, flow):
-    assert per_class_accuracy(rgb).tolist() == [1.0, 0.0, 1.0]
-    assert per_class_accuracy(flow).tolist() == [0.0, 1.0, 1.0]
+    assert per_class_accuracy(rgb.scores, rgb.labels, 3).tolist() == [1.0, 0.0, 1.0]
+    assert per_class_accuracy(flow.scores, flow.labels, 3).tolist() == [0.0, 1.0, 1.0]
     fused = fuse_scores([rgb, flow], (1, 0.25))  # all right
     gains = per_class_gain(fused, {"rgb": rgb, "flow": flow})
     assert gains["rgb"].tolist() == [0.0, 1.0, 0.0]
     assert gains["flow"].tolist() == [1.0, 0.0, 0.0]
     # a class without videos is NaN, not 0
     two = make_set(rgb.scores[:2], [0, 1], ids=["v0", "v1"])
-    assert np.isnan(per_class_accuracy(two)[2])
+    assert np.isnan(per_class_accuracy(two.scores, two.labels, 3)[2])
 
 
 def test_plot_confusion_side_by_side(rgb, flow):

@@ -30,7 +30,7 @@ from tsnlib.evaluation import softmax
 
 __all__ = [
     "DEFAULT_WEIGHTS", "softmax", "check_compatible", "align_score_sets", "fuse_scores", "weight_sweep",
-    "plot_weight_sweep", "per_class_accuracy", "per_class_gain", "plot_confusion_side_by_side",
+    "plot_weight_sweep", "per_class_gain", "plot_confusion_side_by_side",
     "class_groups_of", "group_accuracy", "accuracy_table", "format_accuracy_table",
     "add_fuse_arguments", "cli_fuse",
 ]
@@ -301,11 +301,8 @@ def plot_weight_sweep(
     return fig
 
 
-def per_class_accuracy(score_set) -> np.ndarray:
-    """Accuracy (recall) of each class of a score set: float64 ``(num_classes,)``; NaN for a class without videos.
-
-    :func:`tsnlib.evaluation.per_class_accuracy` of ``score_set.scores`` and ``score_set.labels``.
-    """
+def _recall(score_set) -> np.ndarray:
+    """:func:`tsnlib.evaluation.per_class_accuracy` of a score set, over all its classes: float64 ``(num_classes,)``."""
     return _ev.per_class_accuracy(score_set.scores, score_set.labels, len(score_set.class_names))
 
 
@@ -323,8 +320,8 @@ def per_class_gain(fused, streams, names: Sequence[str] | None = None) -> dict[s
     streams = list(streams)
     labelled = [_name_of(s, i, names) for i, s in enumerate(streams)]
     check_compatible([fused, *streams], ["fusion", *labelled])
-    fused_acc = per_class_accuracy(fused)
-    return {name: fused_acc - per_class_accuracy(s) for name, s in zip(labelled, streams)}
+    fused_acc = _recall(fused)
+    return {name: fused_acc - _recall(s) for name, s in zip(labelled, streams)}
 
 
 def plot_confusion_side_by_side(score_sets: Sequence, names: Sequence[str], normalize: bool = True, max_labels: int = 25):
@@ -400,7 +397,7 @@ def group_accuracy(score_set, groups: Mapping[str, Sequence[int]] | None = None)
     Introduced in notebooks/05_two_stream_fusion.ipynb.
     """
     groups = class_groups_of(score_set.class_names) if groups is None else groups
-    per_class = per_class_accuracy(score_set)
+    per_class = _recall(score_set)
     out = {}
     for g, idx in groups.items():
         vals = [per_class[i] for i in idx if not np.isnan(per_class[i])]
