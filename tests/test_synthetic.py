@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -280,10 +279,8 @@ def test_idempotent_and_resumes(tmp_path):
     synthetic.generate_dataset(root, size="tiny", videos_per_class=3, progress=False)
     files = sorted(p for p in root.rglob("*") if p.is_file())
     mtimes = {p: p.stat().st_mtime_ns for p in files}
-    start = time.perf_counter()
     assert synthetic.generate_dataset(root, size="tiny", videos_per_class=3, progress=False) == root
-    assert time.perf_counter() - start < 1.0
-    assert {p: p.stat().st_mtime_ns for p in files} == mtimes  # nothing rewritten
+    assert {p: p.stat().st_mtime_ns for p in files} == mtimes  # nothing rewritten (how fast: benchmarks/, not a test)
 
     # an interrupted run: one video missing, a half-written one under its temporary name
     victim = root / "UCF-101" / "ZoomIn" / "v_ZoomIn_g02_c01.avi"
