@@ -47,7 +47,19 @@ from pathlib import Path
 import numpy as np
 
 from tsnlib.annotations import VIDEO_EXTENSIONS
-from tsnlib.decoding import atomic_folder, count_frames, remove_stale_tmp, write_jpeg
+from tsnlib.decoding import (
+    BACKENDS,
+    add_resize_arguments,
+    atomic_folder,
+    count_frames,
+    extraction_settings,
+    iter_frames,
+    open_video,
+    parse_size,
+    remove_stale_tmp,
+    resized_size,
+    write_jpeg,
+)
 from tsnlib.errors import DataError
 from tsnlib.utils import guard_settings, read_stamp, stamp_changes, write_stamp
 
@@ -542,8 +554,6 @@ def write_flow_folder(
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    from tsnlib.decoding import resized_size
-
     cv2 = _cv2()
     out_dir = Path(out_dir)
     where = source if source is not None else out_dir
@@ -594,8 +604,6 @@ def extract_video_flow(
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    from tsnlib.decoding import iter_frames
-
     video_path = Path(video_path)
     return write_flow_folder(
         iter_frames(video_path, backend=backend), out_dir, method=method, bound=bound, short_side=short_side, size=size,
@@ -698,8 +706,6 @@ def extract_dataset_flow(
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
     from tsnlib.utils import folder_conflicts, run_per_video
-
-    from tsnlib.decoding import extraction_settings
 
     out_root = Path(out_root)
     recs = [_as_record(r) for r in records]
@@ -953,7 +959,6 @@ def score_flow_methods(
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    from tsnlib.decoding import open_video
     from tsnlib.synthetic import actor_mask, load_truth, true_flow, true_flow_mask
 
     if methods is None:
@@ -1038,8 +1043,6 @@ def format_flow_scores(rows: Sequence[dict]) -> str:
 
 def add_flow_arguments(parser) -> None:
     """Arguments of ``tsnlib flow ROOT_OR_LIST --out DIR [--method dis] [--workers N] ...``."""
-    from tsnlib.decoding import BACKENDS, add_resize_arguments
-
     parser.add_argument("source", help="a dataset root or list file (read with tsnlib.annotations), or a folder of videos")
     parser.add_argument("--out", required=True, help="output root: one frame folder per video")
     parser.add_argument("--method", default="dis", choices=FLOW_METHODS, help="flow method (default: dis)")
@@ -1106,8 +1109,6 @@ def cli_flow(args) -> int:
     Returns 1 when a video failed (the others are done and listed), else 0.
     """
     from tsnlib.annotations import BENCHMARK_LAYOUTS, build_lists, detect_layout
-    from tsnlib.decoding import extraction_settings, parse_size
-
     resize = extraction_settings(args.short_side, args.size)
     short_side, size = resize["short_side"], parse_size(resize["size"])
     source = Path(args.source)

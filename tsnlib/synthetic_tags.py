@@ -54,6 +54,7 @@ import numpy as np
 
 from tsnlib import synthetic
 from tsnlib.errors import DataError
+from tsnlib.utils import write_stamp
 
 #: bump when the generator's output changes: an existing dataset with another version is regenerated
 GENERATOR_VERSION = "1"
@@ -449,8 +450,6 @@ def generate_tags(root=None, size: str = "default", num_videos: int | None = Non
                 "videos": {c.video_id: {"tags": list(c.tags), "subset": subsets[c.video_id], "group": c.group}
                            for c in clips},
                 "list_files": list_files}
-    tmp = manifest_path.with_name(MANIFEST + ".partial")
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    os.replace(tmp, manifest_path)
+    write_stamp(manifest_path, manifest)  # atomically: a manifest is there only when the set is complete
     (root / _PARTIAL_MANIFEST).unlink(missing_ok=True)
     return root
