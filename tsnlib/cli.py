@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("tsnlib.info", "versions, device, decoders and flow methods, OK/FAIL per line"),
     "synth": ("tsnlib.synthetic", "generate the built-in synthetic action dataset"),
     "check-data": ("tsnlib.checks", "scan a dataset and report every problem at once"),
-    "lists": ("tsnlib.annotations", "write MMAction2-style list files for a dataset and split"),
+    "lists": ("tsnlib.commands.data", "write MMAction2-style list files for a dataset and split"),
     "frames": ("tsnlib.decoding", "extract RGB frame folders (img_00001.jpg, ...) from videos"),
     "train": ("tsnlib.experiment", "train a TSN from a config preset or file"),
     "test": ("tsnlib.experiment", "test a checkpoint with the full test protocol, save scores"),
