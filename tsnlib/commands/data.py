@@ -1,15 +1,48 @@
-"""The data subcommands: ``tsnlib lists`` (MMAction2 list files).
+"""The data subcommands: ``tsnlib synth`` (the synthetic dataset) and ``tsnlib lists`` (MMAction2 list files).
 
-Argument parsing and printing only; the work is :func:`tsnlib.annotations.build_lists`.
-Introduced in notebooks/01_data_preparation.ipynb.
+Argument parsing and printing only; the work is :func:`tsnlib.synthetic.generate_dataset` and
+:func:`tsnlib.annotations.build_lists`. Introduced in notebooks/01_data_preparation.ipynb.
 """
 
 from __future__ import annotations
 
+import argparse
+import time
+
 from tsnlib.annotations import BENCHMARK_LAYOUTS, build_lists
 from tsnlib.annotations.benchmarks import ACTIVITYNET_LEVELS, HVU_CHOICES
+from tsnlib.synthetic import CODECS, LAYOUTS, SIZES, generate_dataset, load_manifest
 
-__all__ = ["add_lists_arguments", "cli_lists"]
+__all__ = ["add_synth_arguments", "cli_synth", "add_lists_arguments", "cli_lists"]
+
+
+# ----------------------------------------------------------------------------------------------
+# tsnlib synth
+# ----------------------------------------------------------------------------------------------
+
+
+def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``tsnlib synth [--root R] [--layout ucf101|hmdb51] [--size default|tiny] ...``."""
+    parser.add_argument("--root", default=None, help="output folder (default: <data>/synthetic/<layout>)")
+    parser.add_argument("--layout", default="ucf101", choices=LAYOUTS, help="folder and split-file layout")
+    parser.add_argument("--size", default="default", choices=tuple(SIZES), help="default: 13x60 videos; tiny: 13x6")
+    parser.add_argument("--videos-per-class", type=int, default=None, help="override the preset's count (>= 3)")
+    parser.add_argument("--codec", default="xvid", choices=tuple(CODECS), help="xvid (.avi, like UCF101) or h264 (.mp4)")
+    parser.add_argument("--seed", type=int, default=0, help="the dataset is deterministic from this seed")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: one per CPU core)")
+    parser.add_argument("--force", action="store_true", help="regenerate even when the dataset is complete")
+
+
+def cli_synth(args: argparse.Namespace) -> int:
+    """Run ``tsnlib synth``: generate the dataset and print a one-line summary."""
+    start = time.perf_counter()
+    root = generate_dataset(args.root, layout=args.layout, size=args.size, videos_per_class=args.videos_per_class,
+                            codec=args.codec, seed=args.seed, workers=args.workers, force=args.force)
+    m = load_manifest(root)
+    nbytes = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    print(f"synthetic {m['layout']} dataset at {root}: {len(m['classes'])} classes, {m['num_videos']} videos, "
+          f"{nbytes / 1e6:.1f} MB ({time.perf_counter() - start:.1f} s)")
+    return 0
 
 
 # ----------------------------------------------------------------------------------------------
