@@ -145,7 +145,7 @@ class TagClip:
 def tag_category(tag: str) -> str:
     """The category of a tag: ``tag_category("striped") == "texture"``.
 
-    Introduced in notebooks/07_multi_label.ipynb.
+    Used by :func:`generate_tags` (notebooks/07_multi_label.ipynb calls it).
     """
     for category, tags in TAG_CATEGORIES.items():
         if tag in tags:
@@ -170,7 +170,7 @@ def plan_tags(size: str = "default", num_videos: int | None = None, seed: int = 
     so that they co-occur freely. ``num_videos`` (default: the ``size`` preset's) is rounded up to
     whole groups of :data:`CLIPS_PER_GROUP` clips, at least 3 groups (train, validation, test).
 
-    Introduced in notebooks/07_multi_label.ipynb.
+    Used by :func:`generate_tags` (notebooks/07_multi_label.ipynb calls it).
     """
     if size not in SIZES:
         raise ValueError(f"size must be one of {tuple(SIZES)}, got {size!r}")
@@ -273,7 +273,7 @@ def _clip_scene(clip: TagClip) -> tuple[dict, dict]:
 def render_clip(clip: TagClip) -> np.ndarray:
     """The frames of one clip as rendered (before resizing), uint8 ``(T, H, W, 3)`` RGB.
 
-    Introduced in notebooks/07_multi_label.ipynb.
+    Used by :func:`generate_tags` (notebooks/07_multi_label.ipynb calls it).
     """
     truth, scene = _clip_scene(clip)
     return np.stack(list(_iter_frames(clip.spec(), truth, scene)))

@@ -548,7 +548,7 @@ class NormalizeFlow(v2.Transform):
 class RGBDiff(v2.Transform):
     """RGB difference: ``clip_len + 1`` frames per snippet → ``clip_len`` consecutive differences.
 
-    Introduced in notebooks/02_segment_sampling.ipynb (the paper's RGB-difference modality).
+    Introduced in notebooks/05_two_stream_fusion.ipynb (the paper's RGB-difference modality).
 
     Input: RGB frames ``(..., T, 3, H, W)`` with ``T = num_clips * (clip_len + 1)`` in clip-major
     order (sample them with ``clip_len + 1``), uint8 or float in ``[0, 1]``, already cropped.

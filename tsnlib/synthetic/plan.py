@@ -81,7 +81,7 @@ def _canonical_class(name: str) -> str:
 def class_group(name: str) -> str:
     """The group (``"appearance"``, ``"motion"`` or ``"event"``) of a class, CamelCase or lower_case name.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Introduced in notebooks/06_model_visualization.ipynb (mistakes and Grad-CAM by class group).
     """
     canonical = _canonical_class(name)
     for group, names in CLASS_GROUPS.items():
@@ -208,7 +208,7 @@ def plan_dataset(layout: str = "ucf101", size: str = "default", videos_per_class
     Cheap and deterministic; :func:`render_video` and :func:`make_truth` turn one spec into
     frames and ground truth.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Introduced in notebooks/04_optical_flow_stream.ipynb (single clips rendered with their truth).
     """
     _check_layout(layout)
     if size not in SIZES:

@@ -4,7 +4,8 @@ Background (a window of the periodic texture, moved by drift and shake, or warpe
 :class:`~tsnlib.synthetic.camera.CameraMotion`), distractor discs, the actor (its template warped by
 its similarity transform, low-passed when shrunk, tinted during a flash) and sensor noise.
 
-Introduced in notebooks/01_data_preparation.ipynb.
+What :func:`tsnlib.synthetic.generate_dataset` encodes (notebooks/01_data_preparation.ipynb);
+:func:`render_video` is introduced in notebooks/04_optical_flow_stream.ipynb.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def render_video(spec: VideoSpec, actor: bool = True, distractors: bool = True, 
     its truth is ``make_truth(spec, camera)``); ``None``: the frames the dataset encodes.
     Deterministic: the same spec gives the same frames.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
     truth, scene = _scene(spec)
     if camera is not None:

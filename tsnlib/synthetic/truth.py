@@ -32,7 +32,7 @@ def make_truth(spec: VideoSpec, camera: CameraMotion | None = None) -> dict:
     its ``view`` homographies; ``None`` (the dataset's clips): the clip as :func:`generate_dataset`
     writes it.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
     truth, _ = _scene(spec)
     if camera is not None:
