@@ -1,4 +1,4 @@
-"""tsnlib.fast_transforms gives exactly the plain path's values: resize of flow frames, normalize_views by table."""
+"""tsnlib.fast_transforms gives exactly the plain path's values: the RGBA-packed resize of flow frames."""
 
 from __future__ import annotations
 
@@ -41,35 +41,10 @@ def test_resize_declines_what_it_does_not_handle():
     assert fast_transforms.resize(_uint8((2, 3, 2, 20, 20), 0), 10, 10) is None  # not (T, 2, H, W)
 
 
-@pytest.mark.parametrize("modality, clip_len", [("RGB", 1), ("RGB", 2), ("Flow", 1), ("Flow", 5)])
-def test_normalize_views_by_table_equals_the_formulas(modality, clip_len):
-    c = T.MODALITY_CHANNELS[modality] * clip_len
-    views = _uint8((6, c, 20, 24), clip_len)
-    for name, x in _layouts(views).items():
-        plain = T._normalize_views(x, modality, clip_len)
-        fast = fast_transforms.normalize_views(x, modality, clip_len, None, T._normalize_views)
-        if name.startswith("crop"):  # neither layout: the plain path
-            assert fast is None
-            continue
-        assert fast is not None and torch.equal(fast, plain), name
-        assert fast.stride() == plain.stride(), name  # the views' memory format, as the plain path keeps it
-        out = torch.empty_like(plain)
-        got = fast_transforms.normalize_views(x, modality, clip_len, out, T._normalize_views)
-        assert got.data_ptr() == out.data_ptr() and torch.equal(got, plain), name
-    with_views = views.view(2, 3, c, 20, 24)  # (N, V, C, H, W) batches as the trainer hands them over
-    assert torch.equal(fast_transforms.normalize_views(with_views, modality, clip_len, None, T._normalize_views),
-                       T._normalize_views(with_views, modality, clip_len))
-
-
-def test_normalize_views_declines_what_it_does_not_handle():
-    rgbdiff = _uint8((2, 6, 8, 8), 1)
-    assert fast_transforms.normalize_views(rgbdiff, "RGBDiff", 1, None, T._normalize_views) is None
-
-
 @pytest.mark.parametrize("modality, clip_len, num_crops", [("RGB", 1, 10), ("RGB", 1, 3), ("Flow", 5, 3),
                                                            ("Flow", 5, 10), ("RGB", 1, 1)])
-def test_pipelines_give_the_same_views_with_and_without_the_fast_paths(modality, clip_len, num_crops, monkeypatch):
-    """The course's test protocol (uint8 views, normalised as the model does) with the fast paths and without."""
+def test_test_protocols_give_the_same_views_with_and_without_the_fast_path(modality, clip_len, num_crops, monkeypatch):
+    """The course's test protocol (uint8 views, normalised as the model does) with the fast path and without."""
     k = 3
     frames = tv_tensors.Video(_uint8((k * clip_len, 60, 80, T.MODALITY_CHANNELS[modality]), 7).permute(0, 3, 1, 2))
     tf = T.test_transform(modality, k, clip_len, input_size=48, scale_size=54, num_crops=num_crops, normalize=False)
@@ -83,3 +58,22 @@ def test_pipelines_give_the_same_views_with_and_without_the_fast_paths(modality,
     plain = run()
     assert torch.equal(fast[0], plain[0]) and torch.equal(fast[1], plain[1])
     assert fast[1].stride() == plain[1].stride()
+
+
+@pytest.mark.parametrize("modality, clip_len", [("RGB", 1), ("Flow", 5)])
+def test_training_augmentation_gives_the_same_views_with_and_without_the_fast_path(modality, clip_len, monkeypatch):
+    """The course's training augmentation (multi-scale crops resized to 48, flips) under the same seeds."""
+    k = 3
+    frames = tv_tensors.Video(_uint8((k * clip_len, 54, 72, T.MODALITY_CHANNELS[modality]), 3).permute(0, 3, 1, 2))
+    tf = T.train_transform(modality, k, clip_len, input_size=48, scale_size=54, normalize=False)
+
+    def run():
+        out = []
+        for seed in range(12):
+            torch.manual_seed(seed)
+            out.append(tf(frames))
+        return out
+
+    fast = run()
+    monkeypatch.setattr(fast_transforms, "ENABLED", False)
+    assert all(torch.equal(a, b) for a, b in zip(fast, run()))

@@ -524,8 +524,8 @@ def test_normalize_views_values_and_bad_input():
 
 
 def test_normalize_views_routes_and_out_buffer():
-    """The CPU look-up route (interleaved and planar views) and the torch route (any other layout) agree bit for bit;
-    ``out`` is written and returned."""
+    """Planar, channels-last and strided views give the formula's values bit for bit; ``out`` is written and
+    returned."""
     raw = random_video(6, 6, 20, 24, seed=9)  # 6 views of an RGB stack of 2 frames, planar
     ref = T.normalize_views(raw.clone(), "RGB", 2)
     strided = torch.zeros(6, 6, 20, 48, dtype=torch.uint8)

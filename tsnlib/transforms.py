@@ -31,10 +31,9 @@ the decoded frame and resize only the crop, once, to ``input_size`` (one interpo
 two). Random draws use torch's generator (as v2 does), so ``torch.manual_seed`` or a DataLoader's
 per-worker seeding makes them reproducible.
 
-What you read here is the whole computation. Two CPU routes that give the same values sooner live
-apart, in :mod:`tsnlib.fast_transforms` (flow frames resized two per RGBA image; ``normalize_views``
-by look-up table), behind one seam each: :func:`_resize` and :func:`normalize_views` ask that
-module first and compute here when it declines.
+What you read here is the whole computation. One CPU route that gives the same values sooner lives
+apart, in :mod:`tsnlib.fast_transforms` (flow frames resized two per RGBA image), behind one seam:
+:func:`_resize` asks that module first and resizes here when it declines.
 """
 
 from __future__ import annotations
@@ -652,10 +651,8 @@ def normalize_views(x: torch.Tensor, modality: str = "RGB", clip_len: int = 1,
     The same float32 operations on the same values as those transforms, so the result is
     bit-identical to the ``normalize=True`` presets (a test checks it). RGB and Flow keep the memory
     format of ``x`` (convert the uint8 views to channels-last first, which is 4x cheaper than
-    converting the float ones). On the CPU, RGB and Flow go through a look-up table made by these
-    very formulas (:func:`tsnlib.fast_transforms.normalize_views`, the same values). ``out``: a
-    float32 tensor of the result's shape and memory format to write into (the test protocol reuses
-    one for all its chunks of views).
+    converting the float ones). ``out``: a float32 tensor of the result's shape and memory format to
+    write into (the test protocol reuses one for all its chunks of views).
     """
     if x.dtype != torch.uint8:
         raise TypeError(f"normalize_views expects the uint8 views of a normalize=False preset, got {x.dtype}")
@@ -670,22 +667,14 @@ def normalize_views(x: torch.Tensor, modality: str = "RGB", clip_len: int = 1,
     if out is not None and (out.dtype != torch.float32 or out.device != x.device or tuple(out.shape) != result_shape):
         raise ValueError(f"out must be a float32 tensor on {x.device} of the result's shape, got {out.dtype} "
                          f"{tuple(out.shape)} on {out.device}")
-    fast = fast_transforms.normalize_views(x, modality, nl, out, _normalize_views)
-    if fast is not None:
-        return fast
-    return _normalize_views(x, modality, nl, out)
-
-
-def _normalize_views(x: torch.Tensor, modality: str, clip_len: int, out: torch.Tensor | None = None) -> torch.Tensor:
-    """The formulas of :func:`normalize_views` on checked uint8 views, in plain torch."""
     if modality == "RGB":
-        m, s = _rgb_stats(clip_len, x.device)
+        m, s = _rgb_stats(nl, x.device)
         y = out.copy_(x) if out is not None else x.to(torch.float32)
         return y.sub_(m).div_(s)
     if modality == "Flow":
         y = out.copy_(x) if out is not None else x.to(torch.float32)
         return y.sub_(128.0).mul_(1.0 / 128.0)
-    frames = x.to(torch.float32).unflatten(-3, (clip_len + 1, 3))
+    frames = x.to(torch.float32).unflatten(-3, (nl + 1, 3))
     y = (frames[..., 1:, :, :, :] - frames[..., :-1, :, :, :]).mul_(1.0 / 255.0).flatten(-4, -3)
     return out.copy_(y) if out is not None else y
 
