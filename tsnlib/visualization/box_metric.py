@@ -24,7 +24,7 @@ from tsnlib.visualization.geometry import box_is_empty
 def cam_mass_in_box(heatmap: np.ndarray, box, region: tuple[int, int, int, int] | None = None) -> tuple[float, float]:
     """``(mass in box, uniform share)``: how much of a heatmap falls in a box, and what chance would give.
 
-    Introduced in notebooks/06_model_visualization.ipynb.
+    The formula of notebooks/06_model_visualization.ipynb, section 2; used by :func:`cam_box_scores`.
 
     ``heatmap``: non-negative ``(H, W)`` in frame coordinates (:func:`cam_to_frame`); ``box``:
     ``(x0, y0, x1, y1)`` in pixels, ``x1``/``y1`` exclusive (the synthetic set's

@@ -53,8 +53,7 @@ CAM_METHODS: dict[str, str] = {
 def cam_class(method: str):
     """The ``pytorch_grad_cam`` class of a method name in :data:`CAM_METHODS` (case-insensitive).
 
-    Introduced in notebooks/06_model_visualization.ipynb. Class names (``"GradCAMPlusPlus"``)
-    are accepted too.
+    Used by :func:`view_cams`. Class names (``"GradCAMPlusPlus"``) are accepted too.
     """
     import pytorch_grad_cam  # seconds to import: see the module's docstring
 

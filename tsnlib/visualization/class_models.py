@@ -141,7 +141,7 @@ def class_model_visualization(model, classes: int | Sequence[int], steps: int = 
 def input_to_rgb(x: torch.Tensor, frame: int = 0, stretch: bool = True) -> np.ndarray:
     """A normalised RGB network input ``(3 * L, H, W)`` as a picture: uint8 ``(H, W, 3)``.
 
-    Introduced in notebooks/06_model_visualization.ipynb. Undoes the ImageNet normalisation of
+    Used by :func:`plot_class_models`. Undoes the ImageNet normalisation of
     frame ``frame`` of the stack. ``stretch=True`` maps the 1st-99th percentile of the values to the
     full range (class models are faint otherwise).
     """
@@ -157,7 +157,7 @@ def input_to_rgb(x: torch.Tensor, frame: int = 0, stretch: bool = True) -> np.nd
 def flow_input_to_color(x: torch.Tensor, field: int | str = "mean", bound: float = 20.0) -> np.ndarray:
     """A normalised flow network input ``(2 * L, H, W)`` as a colour-wheel image, uint8 ``(H, W, 3)``.
 
-    Introduced in notebooks/06_model_visualization.ipynb. Channels are ``[x_1, y_1, x_2, y_2, ...]``
+    Used by :func:`plot_class_models`. Channels are ``[x_1, y_1, x_2, y_2, ...]``
     with values ``(q - 128) / 128``, i.e. the flow in units of ``bound`` pixels; ``field`` picks one
     field of the stack or ``"mean"`` their average. Drawn by :func:`tsnlib.flow.flow_to_color`: hue =
     direction, saturation = speed (scaled to the fastest pixel of this picture).

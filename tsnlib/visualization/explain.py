@@ -37,7 +37,8 @@ from tsnlib.visualization.geometry import box_is_empty, cam_to_frame, input_regi
 def read_display_frames(path, indices, start_index: int | None = None, backend: str = "auto") -> np.ndarray:
     """RGB frames ``uint8 (N, H, W, 3)`` at 0-based ``indices`` of a video file or a frame folder.
 
-    Introduced in notebooks/06_model_visualization.ipynb. A video file is read with
+    Used by :func:`explain_video` and :func:`~tsnlib.visualization.embeddings.plot_misclassified`.
+    A video file is read with
     :func:`tsnlib.decoding.open_video` (exact frames, turned upright by its rotation flag, with
     ``backend``); a folder's ``img_*.jpg`` with
     :func:`tsnlib.decoding.read_rgb_frames` (``start_index`` detected when None).

@@ -44,7 +44,7 @@ def _frame_times(times: Sequence[float], n: int) -> list[float]:
 def write_video(frames: Iterable[np.ndarray], path, fps: float = 25.0, times: Sequence[float] | None = None) -> int:
     """Write RGB frames (uint8 ``(H, W, 3)``, all the same size) to ``.mp4`` or ``.gif``; returns the count.
 
-    Introduced in notebooks/06_model_visualization.ipynb (``tsnlib predict --out``).
+    Used by :func:`write_prediction_video` (``tsnlib predict --out``).
 
     ``times``: when each frame is shown, in seconds (e.g. :func:`tsnlib.decoding.frame_times` of a
     variable-frame-rate source), at least one per frame; default: every ``1 / fps`` seconds.
@@ -179,8 +179,8 @@ def write_prediction_video(model, video, out, class_names: Sequence[str], predic
                            max_views_per_forward: int = 16, device=None, backend: str = "auto") -> dict:
     """Write ``video`` with the model's top labels and its Grad-CAM heatmap over every frame.
 
-    Introduced in notebooks/06_model_visualization.ipynb; what ``tsnlib predict VIDEO --checkpoint
-    CKPT --out OUT.mp4|OUT.gif`` calls.
+    What ``tsnlib predict VIDEO --checkpoint CKPT --out OUT.mp4|OUT.gif`` calls; section 8 of
+    notebooks/06_model_visualization.ipynb runs that command.
 
     * ``model``: an RGB (or RGBDiff) :class:`tsnlib.models.TSN`; ``video``: a video file (or an RGB
       frame folder).
