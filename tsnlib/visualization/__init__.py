@@ -1,8 +1,8 @@
 """Looking inside a TSN: per-snippet Grad-CAM, score timelines, class models, embeddings, mistakes, videos.
 
-Introduced in notebooks/06_model_visualization.ipynb, which calls everything through this package
+Introduced in notebooks/06_model_visualization.ipynb, which calls it through this package
 (``visualization.explain_video``, ...); ``tsnlib predict VIDEO --checkpoint CKPT --out OUT.mp4``
-calls :func:`write_prediction_video`. One idea per module, each built on the ones above it:
+calls :func:`write_prediction_video`. One idea per module; a module imports only those above it:
 
 ==================  =============================================================================
 ``geometry``        how a frame becomes the network input, and a heatmap goes back onto the frame
