@@ -10,6 +10,7 @@ import torch
 
 from tsnlib import visualization as V
 from tsnlib.models import TSN
+from tsnlib.visualization.class_models import _input_bounds
 
 torch.set_num_threads(1)
 
@@ -326,7 +327,7 @@ def test_class_model_visualization_raises_the_score_deterministically(rgb_model)
     assert np.all(r.score_end > r.score_start + 0.05)  # gradient ascent works, measured without jitter
     with torch.no_grad():
         np.testing.assert_allclose(rgb_model.forward_views(r.inputs)[[0, 1], [0, 5]].numpy(), r.score_end, atol=1e-5)
-    lo, hi = V._input_bounds("RGB", 1)
+    lo, hi = _input_bounds("RGB", 1)
     assert torch.all(r.inputs >= lo - 1e-6) and torch.all(r.inputs <= hi + 1e-6)  # valid pixels only
     again = V.class_model_visualization(rgb_model, [0, 5], steps=12, input_size=48, seed=3)
     assert torch.equal(r.inputs, again.inputs)
