@@ -33,8 +33,9 @@ MODE_COLORS = {
     "twice": "#8c564b",
 }
 
-#: The colour of the synthetic generator's actor box on a plain frame (notebook 01): yellow stays visible
-#: on the synthetic set's green, blue and magenta backgrounds, where green does not.
+#: The colour of the synthetic generator's actor box, on plain frames (notebook 01) and on heatmaps
+#: (notebook 06): yellow stays visible on the synthetic set's green, blue and magenta backgrounds,
+#: where green does not.
 ACTOR_BOX_COLOR = "yellow"
 
 #: The text :func:`mark_smoke` writes across the figures of a smoke (quick) run.

@@ -28,7 +28,7 @@ from tsnlib.annotations import VideoRecord
 from tsnlib.datasets import TSNDataset
 from tsnlib.decoding import count_frames, detect_start_index, open_video, read_rgb_frames
 from tsnlib.models import unwrap_model
-from tsnlib.plotting import class_label
+from tsnlib.plotting import ACTOR_BOX_COLOR, class_label
 from tsnlib.sampling import FrameSampler
 from tsnlib.visualization.cam import view_cams
 from tsnlib.visualization.geometry import box_is_empty, cam_to_frame, input_region, scale_region, views_transform
@@ -222,7 +222,7 @@ def plot_segment_cams(expl: VideoExplanation, class_names: Sequence[str] | None 
         t = int(expl.display_indices[i])
         if boxes is not None and t < len(boxes) and not box_is_empty(boxes[t]):
             x0, y0, x1, y1 = (int(v) for v in boxes[t])
-            ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="lime", lw=1.2))
+            ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=ACTOR_BOX_COLOR, lw=1.2))
         fi = expl.frame_indices[i]
         span = f"frame {int(fi[0])}" if len(fi) == 1 else f"frames {int(fi[0])}–{int(fi[-1])}"
         own = int(np.argmax(expl.view_scores[i]))
