@@ -149,6 +149,33 @@ def test_orderings_compare_signs_and_intervals():
     assert paper_tables.orderings(same_run) == []
 
 
+def test_make_paper_runs_notebook_08_alone_in_full_mode_and_prints_the_scoreboard(tmp_path, monkeypatch, capsys):
+    """``python -m tsnlib.course --paper`` (make paper): notebook 08 with MODE "full", in the seed's folder, no lesson
+    table (its summary.json keeps the demo's time), then the scoreboard the notebook saved."""
+    from tsnlib import course
+
+    board = paper_tables.scoreboard(tmp_path / "empty", tmp_path / "ucf101", mode="course")
+    calls = []
+
+    def fake_execute(path, out, params, timeout=None):
+        calls.append((path.name, out, dict(params)))
+        paper_tables.save_scoreboard(board, out)  # what the notebook does
+        for sub, name in (("notebooks", path.name), ("html", f"{path.stem}.html")):
+            (out / sub).mkdir(parents=True, exist_ok=True)
+            (out / sub / name).write_text("x")
+        return out / "notebooks" / path.name
+
+    monkeypatch.setattr(course, "execute_notebook", fake_execute)
+    monkeypatch.setattr("tsnlib.synthetic.generate_dataset", lambda root, **kw: root)
+    monkeypatch.setenv("TSN_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("TSN_OUTPUT", str(tmp_path / "unused"))
+    out = tmp_path / "out"
+    assert course.main(["--out", str(out), "--seed", "2", "--paper"]) == 0
+    assert calls == [("08_paper_tables.ipynb", (out / "seed-2").resolve(), {"QUICK_RUN": False, "SEED": 2, "MODE": "full"})]
+    assert not (out / "seed-2" / "results" / "summary.json").exists()
+    assert paper_tables.format_scoreboard(board) in capsys.readouterr().out
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # slow: the whole scoreboard in smoke mode
 

@@ -534,7 +534,8 @@ def _cell_text(cell: dict | None, column: str) -> str:
 
 def format_scoreboard(board: dict, tables: Sequence[str] | None = None, notes: bool = True) -> str:
     """The scoreboard as plain text, one block per table: setting · RGB · flow · fused, each ours with its
-    95 % interval and the paper's figure (in %) in brackets; ``-`` where a cell needs ``make paper``.
+    95 % interval and the paper's figure (in %) in brackets; ``-`` where a cell needs ``make paper``. The
+    whole board (``tables`` None) ends with the mode, the test set's size and chance, and the missing runs.
 
     Introduced in notebooks/08_paper_tables.ipynb.
     """
@@ -553,12 +554,15 @@ def format_scoreboard(board: dict, tables: Sequence[str] | None = None, notes: b
         if notes:
             lines += [f"  note, {r['setting']}: {r['note']}" for r in block if r["note"]]
         lines.append("")
+    if tables is not None:
+        return "\n".join(lines).rstrip()
     tail = [f"mode {board['mode']}" + (" (SMOKE RUN: these numbers are not results)" if board["quick"] else "")]
     if board["chance"]:
         tail.append(f"{board['num_test_videos']} test videos, chance {board['chance']:.3f}")
     tail.append("ours: top-1 [95 % Wilson interval]; (paper: UCF101 split 1, BN-Inception, %)")
     lines.append("; ".join(tail))
-    missing = [n for n, r in board["runs"].items() if not r["available"]]
+    # in the order of RUNS: a board read back from its JSON file has its keys sorted
+    missing = [n for n in RUNS if n in board["runs"] and not board["runs"][n]["available"]]
     if missing:
         lines.append(f"{len(missing)} runs are missing ({', '.join(missing)}): `make paper` trains them, about "
                      f"{board['minutes_to_complete']:.0f} min on a quiet two-core CPU")
