@@ -171,7 +171,8 @@ def test_make_paper_runs_notebook_08_alone_in_full_mode_and_prints_the_scoreboar
     monkeypatch.setenv("TSN_OUTPUT", str(tmp_path / "unused"))
     out = tmp_path / "out"
     assert course.main(["--out", str(out), "--seed", "2", "--paper"]) == 0
-    assert calls == [("08_paper_tables.ipynb", (out / "seed-2").resolve(), {"QUICK_RUN": False, "SEED": 2, "MODE": "full"})]
+    params = {"QUICK_RUN": False, "SEED": 2, "MODE": "full"}
+    assert calls == [("08_paper_tables.ipynb", (out / "seed-2").resolve(), params)]
     assert not (out / "seed-2" / "results" / "summary.json").exists()
     assert paper_tables.format_scoreboard(board) in capsys.readouterr().out
 

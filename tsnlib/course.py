@@ -208,8 +208,8 @@ def main(argv=None) -> int:
                              "headline numbers over them")
     parser.add_argument("--full", action="store_true", help="the full mode: the course over seeds 0, 1 and 2 (--seeds 0 1 2)")
     parser.add_argument("--paper", action="store_true",
-                        help="the paper's tables in full (make paper): notebook 08 with MODE full, which trains every run "
-                             "the course has not made, then the scoreboard")
+                        help="the paper's tables in full (make paper): notebook 08 with MODE full, which trains "
+                             "every run the course has not made, then the scoreboard")
     parser.add_argument("--started", type=float, default=None,
                         help="Unix time the demo started (make demo passes it, so that set-up counts in the time)")
     parser.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")

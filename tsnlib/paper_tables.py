@@ -69,20 +69,27 @@ from tsnlib.utils import output_dir, synthetic_root, write_stamp
 
 __all__ = [
     "PRESETS",
+    "STREAM_NAMES",
     "FUSION_WEIGHTS",
     "COURSE_RUNS",
+    "REUSE_KEYS",
+    "FRAMES_FOLDER",
+    "WARP_FOLDER",
     "RunSpec",
     "CellSpec",
     "RowSpec",
     "RUNS",
+    "COLUMNS",
     "ROWS",
     "TABLE_TITLES",
+    "MINUTES_K3",
+    "scores_name",
     "run_config",
+    "estimate_minutes",
     "scoreboard",
     "format_scoreboard",
     "orderings",
     "format_orderings",
-    "estimate_minutes",
     "plot_scoreboard",
     "save_scoreboard",
 ]
@@ -415,13 +422,14 @@ def scoreboard(out=None, dataset_root=None, mode: str = "course", quick: bool = 
     * ``out``: the output folder (runs in ``<out>/runs``, the stand-in in ``<out>/pretrained``);
       ``dataset_root``: the synthetic set (default :func:`tsnlib.utils.synthetic_root`), whose frame
       folders the runs read;
-    * ``mode="course"``: nothing is trained or tested. A run counts when its folder holds a finished run
-      of the config asked for (:func:`run_config`; compared on :data:`tsnlib.streams.MATCH_KEYS` and
-      :data:`REUSE_KEYS`), a cell when its runs count and their score files exist; every other cell says
-      ``"needs make paper"``. ``mode="full"``: the frame folders are extracted (reused when there), the
-      stand-in backbone pre-trained (:func:`tsnlib.pretraining.course_pretrained`; ``pretrained_weights``,
-      or ``$TSN_PRETRAINED``, a real weight file instead), and every run trained or reused
-      (:func:`tsnlib.streams.train_or_reuse`) and tested or reused (:func:`tsnlib.streams.test_or_reuse`);
+    * ``mode="course"``: nothing is trained. A run counts when its folder holds a finished run of the
+      config asked for (:func:`run_config`; compared on :data:`tsnlib.streams.MATCH_KEYS` and
+      :data:`REUSE_KEYS`), a cell when its runs count and their score files are there (read by
+      :func:`tsnlib.streams.test_or_reuse`, which tests again only a file older than its checkpoint);
+      every other cell says ``"needs make paper"``. ``mode="full"``: the frame folders are extracted
+      (reused when there), the stand-in backbone pre-trained (:func:`tsnlib.pretraining.course_pretrained`;
+      ``pretrained_weights``, or ``$TSN_PRETRAINED``, a real weight file instead), and every run trained or
+      reused (:func:`tsnlib.streams.train_or_reuse`) and tested or reused (:func:`tsnlib.streams.test_or_reuse`);
     * ``quick``: the smoke mode of the tests (one short epoch per run, 5 x 1 test views; the stand-in's
       :data:`tsnlib.pretraining.SMOKE_SETTINGS`): numbers that mean nothing;
     * ``tables``: only these tables' rows (``"1"``, ``"2"``, ``"3"``, ``"5"``, ``"sampling"``), default all.
@@ -441,77 +449,83 @@ def scoreboard(out=None, dataset_root=None, mode: str = "course", quick: bool = 
     dataset_root = Path(dataset_root) if dataset_root is not None else synthetic_root()
     rows = [r for r in ROWS if tables is None or r.table in tables]
     names = _needed_runs(rows)
-    keys = _reuse_keys(quick)
     full = mode == "full"
-
-    # the stand-in backbone of the pre-trained rows: made (or reused) in full mode, only looked up in course mode
-    stand_in = replace(pretraining.SMOKE_SETTINGS if quick else pretraining.StandInSettings(), seed=int(seed))
-    stand_in_name = "stand-in_resnet8" + ("_smoke" if quick else "")
-    weights_path, stamp_path = pretraining.cache_paths(stand_in_name, out)
-    pretrained = {"pretrained": str(weights_path), "source": "stand-in", "label": "stand-in (not pre-trained yet)"}
-    wants = full and any(RUNS[n].start == "pretrained" for n in names)
-    if wants or pretrained_weights or os.environ.get("TSN_PRETRAINED") or stamp_path.is_file():
-        got = pretraining.course_pretrained(stand_in.backbone, out=out, settings=stand_in, weights=pretrained_weights,
-                                            name=stand_in_name)
-        pretrained = {k: got[k] for k in ("pretrained", "source", "label")}
-
+    pretrained = _stand_in(out, quick, seed, full and any(RUNS[n].start == "pretrained" for n in names),
+                           pretrained_weights)
     if full:
         prepare_flow_dataset(dataset_root, dataset_root / FRAMES_FOLDER, method=flow_method,
                              short_side=streams.COURSE_SHORT_SIDE, workers=workers, progress=False)
         if any(RUNS[n].stream == "warpflow" for n in names):
             prepare_flow_dataset(dataset_root, dataset_root / WARP_FOLDER, method=flow_method,
                                  short_side=streams.COURSE_SHORT_SIDE, workers=workers, progress=False, warp=True)
-
     common = dict(out=out, dataset_root=dataset_root, pretrained=pretrained["pretrained"], seed=seed, workers=workers,
                   quick=quick)
-    runs: dict[str, dict] = {}
-    for name in names:
-        spec = RUNS[name]
-        cfg = run_config(spec, **common)
-        work_dir = out / "runs" / name
-        done = _finished(work_dir, cfg, keys)
-        start_ok = spec.start not in RUNS or runs[spec.start]["available"]
-        trained = False
-        if full and start_ok:
-            init_from = None
-            if spec.first_conv == "random" and not done:
-                init_from = streams.save_stream_init(cfg, out / "runs" / spec.start / "best.pth",
-                                                     work_dir / "init_random_conv1.pth", first_conv="random")
-            trained = not streams.train_or_reuse(cfg, work_dir, device=device, keys=keys, init_from=init_from)["reused"]
-            done = True
-        runs[name] = {"spec": spec.describe(), "made_by": spec.made_by or "make paper", "available": bool(done),
-                      "trained": trained, "work_dir": str(work_dir)}
+    runs = _train_or_find(names, common, full, device)
+    views = sorted({part for row in rows for cell in row.cells().values() if cell for part in cell.parts})
+    scores = _test_or_find(views, runs, common, full, device)
 
-    scores: dict = {}
-    for row in rows:
-        for cell in row.cells().values():
-            for run, crops in (cell.parts if cell else ()):
-                work_dir = out / "runs" / run
-                if (run, crops) in scores or not runs[run]["available"]:
-                    continue
-                if not full and not (work_dir / scores_name(crops)).is_file():
-                    continue
-                cfg = run_config(RUNS[run], **common, crops=crops)
-                scores[(run, crops)], _ = streams.test_or_reuse(cfg, work_dir, device=device,
-                                                                scores_name=scores_name(crops))
-
-    table_rows = []
-    for row in rows:
-        table_rows.append({"table": row.table, "setting": row.setting, "note": row.note,
-                           **{col: (_cell(c, scores) if c else None) for col, c in row.cells().items()}})
+    table_rows = [{"table": row.table, "setting": row.setting, "note": row.note,
+                   **{col: (_cell(c, scores) if c else None) for col, c in row.cells().items()}} for row in rows]
     any_set = next(iter(scores.values()), None)
     missing = [n for n in names if not runs[n]["available"]]
-    views = sorted({p for row in rows for c in row.cells().values() if c for p in c.parts if p[1] > 1})
+    stand_in = any(RUNS[n].start == "pretrained" for n in missing) and not Path(pretrained["pretrained"]).is_file()
     return {
         "mode": mode, "quick": bool(quick), "seed": int(seed), "rows": table_rows, "runs": runs,
         "chance": 1.0 / len(any_set.class_names) if any_set is not None else None,
         "num_test_videos": any_set.num_videos if any_set is not None else None,
         "pretrained": pretrained, "fusion_weights": dict(FUSION_WEIGHTS),
         "minutes_to_complete": estimate_minutes(
-            missing, warp_frames="warpflow_k3" in missing,
-            stand_in=any(RUNS[n].start == "pretrained" for n in missing) and not Path(pretrained["pretrained"]).is_file(),
+            missing, warp_frames=any(RUNS[n].stream == "warpflow" for n in missing),
+            stand_in=stand_in,
             views=[v for v in views if v not in scores]),
     }
+
+
+def _stand_in(out: Path, quick: bool, seed: int, make: bool, weights=None) -> dict:
+    """The ``model.pretrained`` of the pre-trained rows and its label: a weight file given (``weights`` or
+    ``$TSN_PRETRAINED``), or the stand-in backbone in ``<out>/pretrained``, pre-trained here when ``make`` and not
+    cached yet (:func:`tsnlib.pretraining.course_pretrained`), else only looked up."""
+    settings = replace(pretraining.SMOKE_SETTINGS if quick else pretraining.StandInSettings(), seed=int(seed))
+    name = f"stand-in_{settings.backbone}" + ("_smoke" if quick else "")
+    path, stamp = pretraining.cache_paths(name, out)
+    if not (make or weights or os.environ.get("TSN_PRETRAINED") or stamp.is_file()):
+        return {"pretrained": str(path), "source": "stand-in", "label": "stand-in (not pre-trained yet)"}
+    got = pretraining.course_pretrained(settings.backbone, out=out, settings=settings, weights=weights, name=name)
+    return {k: got[k] for k in ("pretrained", "source", "label")}
+
+
+def _train_or_find(names: Sequence[str], common: dict, full: bool, device) -> dict[str, dict]:
+    """Each run of ``names`` (starts first): trained or reused when ``full``, else only found; ``{name: status}``."""
+    out, keys = common["out"], _reuse_keys(common["quick"])
+    runs: dict[str, dict] = {}
+    for name in names:
+        spec = RUNS[name]
+        cfg = run_config(spec, **common)
+        work_dir = out / "runs" / name
+        done, trained = _finished(work_dir, cfg, keys), False
+        if full:
+            init_from = None
+            if spec.first_conv == "random" and not done:  # MMAction2's start: the RGB run's tensors, conv1 random
+                init_from = streams.save_stream_init(cfg, out / "runs" / spec.start / "best.pth",
+                                                     work_dir / "init_random_conv1.pth", first_conv="random")
+            trained = not streams.train_or_reuse(cfg, work_dir, device=device, keys=keys, init_from=init_from)["reused"]
+            done = True
+        runs[name] = {"spec": spec.describe(), "made_by": spec.made_by or "make paper", "available": bool(done),
+                      "trained": trained, "work_dir": str(work_dir)}
+    return runs
+
+
+def _test_or_find(views: Sequence[tuple[str, int]], runs: dict, common: dict, full: bool, device) -> dict:
+    """The test scores ``{(run, crops): ScoreSet}`` of ``views``: tested or reused when ``full``, else read where
+    the run and its score file are there."""
+    scores = {}
+    for run, crops in views:
+        work_dir = common["out"] / "runs" / run
+        if not runs[run]["available"] or not (full or (work_dir / scores_name(crops)).is_file()):
+            continue
+        cfg = run_config(RUNS[run], **common, crops=crops)
+        scores[(run, crops)], _ = streams.test_or_reuse(cfg, work_dir, device=device, scores_name=scores_name(crops))
+    return scores
 
 
 # ----------------------------------------------------------------------------------------------
