@@ -16,7 +16,7 @@ from tsnlib import streams  # noqa: E402
 from tsnlib.experiment import build_datasets, build_model_from_config  # noqa: E402
 from tsnlib.flow import is_complete_flow_folder, prepare_flow_dataset  # noqa: E402
 from tsnlib.models import TSN  # noqa: E402
-from tsnlib.training import load_checkpoint, save_checkpoint  # noqa: E402
+from tsnlib.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402
 
 # settings shared with notebook 04's defaults, so the frames folder of the session's tiny set serves both
 FLOW_SHORT_SIDE = streams.COURSE_SHORT_SIDE
@@ -161,7 +161,7 @@ def test_random_first_layer_start_for_the_ablation(frames, rgb_checkpoint, tmp_p
     assert torch.equal(a["fc.weight"], b["fc.weight"]) and a["fc.weight"].shape == (13, 128)
     # loadable as init_from: a model of the config accepts every tensor
     model = build_model_from_config(cfg, num_classes=13, pretrained=False)
-    from tsnlib.training import init_from_checkpoint
+    from tsnlib.checkpoints import init_from_checkpoint
 
     report = init_from_checkpoint(model, random, verbose=False)
     assert not report["missing"] and not report["unexpected"] and not report["dropped_classifier"]

@@ -59,7 +59,7 @@ class ConfigError(TsnlibError, ValueError):
 class CheckpointError(TsnlibError, RuntimeError):
     """A checkpoint that cannot (or must not) be loaded: missing, not plain data, wrong format, other classes.
 
-    Introduced in notebooks/03_train_rgb.ipynb (also importable as ``tsnlib.training.CheckpointError``).
+    Introduced in notebooks/03_train_rgb.ipynb (also importable as ``tsnlib.checkpoints.CheckpointError``).
     """
 
 
