@@ -5,21 +5,21 @@ Introduced in notebooks/03_train_rgb.ipynb. Which device computes is :func:`tsnl
 
 * **Autocast dtype** (:func:`autocast_dtype`, the ``train.amp`` and ``test.amp`` settings):
   ``"auto"`` gives **fp16 on CUDA** for training and testing alike (PyTorch's and MMAction2's AMP
-  default; every CUDA GPU has fast fp16, and its 10-bit mantissa keeps test scores closer to fp32
-  than bf16's 7 bits), paired in training with a ``GradScaler`` (:func:`grad_scaler`) that scales
-  the loss so that small fp16 gradients do not flush to zero, and skips a step whose gradients
-  overflowed. ``train.amp=bf16`` is the choice on GPUs that support it when one wants no loss
-  scaling at all (bf16 has fp32's exponent). On a **CPU**, ``"auto"`` is bf16 only where the CPU
-  computes bf16 natively (:func:`cpu_has_native_bf16`: AVX512-BF16, AMX or Arm's BF16), else fp32;
-  on **MPS** fp32 unless asked.
+  default; fp16 has tensor cores from Volta on, bf16 from Ampere, and fp16's 10-bit mantissa keeps
+  test scores closer to fp32 than bf16's 7 bits), paired in training with a ``GradScaler``
+  (:func:`grad_scaler`) that scales the loss so that small fp16 gradients do not flush to zero,
+  and skips a step whose gradients overflowed. ``train.amp=bf16`` (and ``test.amp=bf16``) is the
+  choice on an Ampere or newer GPU for no loss scaling at all (bf16 has fp32's exponent). On a
+  **CPU**, ``"auto"`` is bf16 only where the CPU computes bf16 natively
+  (:func:`cpu_has_native_bf16`: AVX512-BF16, AMX or Arm's BF16), else fp32; on **MPS** fp32
+  unless asked.
 * **Autocast context** (:func:`autocast`): ``torch.autocast`` for that dtype, nothing for fp32.
 * **Channels-last memory** (:func:`use_channels_last`, the ``train.channels_last`` setting): on CUDA
   and under autocast, in training and testing (cuDNN's and oneDNN's fastest convolutions there); the
   weights of a model loaded for testing on a CPU in fp32 too.
 * Where a model's weights are (:func:`model_device`).
 
-The course runs on CPUs; there every choice here is what it was before the policy had one home,
-so seeded runs give the same numbers.
+The course runs on CPUs: most of them have no native bf16, so learners train and test in fp32.
 """
 
 from __future__ import annotations
