@@ -1,6 +1,7 @@
 """Checkpoint files: written atomically, read as plain data only, and how weights go from one into a model.
 
-Introduced in notebooks/03_train_rgb.ipynb. A tsnlib checkpoint is a dict saved by ``torch.save``
+Introduced in notebooks/04_optical_flow_stream.ipynb (reading the RGB network's weights);
+:class:`tsnlib.training.Trainer` writes one every epoch. A tsnlib checkpoint is a dict saved by ``torch.save``
 that holds only tensors, numbers, strings, None, lists and dicts (:func:`save_checkpoint` refuses
 anything else), so that it loads with ``torch.load(weights_only=True)`` (:func:`load_checkpoint`): a
 checkpoint file can never run code. What :class:`tsnlib.training.Trainer` puts in it: ``format``
@@ -57,7 +58,7 @@ def atomic_write(write: Callable[[Path], None], path: str | os.PathLike) -> Path
 
     The temporary file is flushed to disk (``fsync``) before the rename and deleted when ``write``
     fails, so ``path`` is either its old content or the complete new one, never half a file.
-    Returns ``path``. Introduced in notebooks/03_train_rgb.ipynb.
+    Returns ``path``. Used by :func:`save_checkpoint` and the trainer.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,7 @@ def atomic_write(write: Callable[[Path], None], path: str | os.PathLike) -> Path
 def save_checkpoint(state: Mapping, path: str | os.PathLike) -> Path:
     """Save a checkpoint dict atomically (temporary file in the same folder, then ``os.replace``).
 
-    Introduced in notebooks/03_train_rgb.ipynb. ``state`` must hold only tensors, numbers,
+    Used by the trainer, :mod:`tsnlib.streams` and :mod:`tsnlib.pretraining`. ``state`` must hold only tensors, numbers,
     strings, None, lists, tuples and dicts (what ``torch.load(weights_only=True)`` accepts);
     anything else raises ``TypeError`` before a byte is written.
     """
@@ -107,7 +108,7 @@ def _check_plain(node, where: str) -> None:
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     """Read a checkpoint with ``torch.load(weights_only=True)``: plain data only, never code.
 
-    Introduced in notebooks/03_train_rgb.ipynb. A file whose unpickling would construct arbitrary
+    Introduced in notebooks/04_optical_flow_stream.ipynb. A file whose unpickling would construct arbitrary
     Python objects (and could run code) is refused with :class:`CheckpointError` *before*
     anything in it runs. Returns the dict; a tsnlib checkpoint has the keys ``format``,
     ``model``, ``optimizer``, ``scaler``, ``epoch``, ``global_step``, ``best_metric``,
@@ -151,7 +152,8 @@ def model_state(obj: Mapping) -> dict:
     Looks under ``model``, ``state_dict`` or ``model_state_dict``, and drops the ``module.`` prefix
     of DDP / DataParallel and the ``_orig_mod.`` of ``torch.compile``; raises
     :class:`CheckpointError` when no mapping of names to tensors is found.
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`init_from_checkpoint`, the trainer's resume,
+    :func:`tsnlib.experiment.load_model_from_checkpoint` and :mod:`tsnlib.streams`.
     """
     for key in ("model", "state_dict", "model_state_dict"):
         if isinstance(obj.get(key), Mapping):
@@ -168,7 +170,7 @@ def shape_mismatches(state: Mapping, own: Mapping) -> list[str]:
     """``"name: checkpoint (shape) vs model (shape)"`` for the tensors whose shapes differ, and missing names.
 
     ``state``: a checkpoint's :func:`model_state`; ``own``: the model's ``state_dict()``. Empty when
-    the checkpoint fits the model. Introduced in notebooks/03_train_rgb.ipynb.
+    the checkpoint fits the model. Used by the trainer's resume.
     """
     out = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
            for k, v in state.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]
@@ -181,7 +183,7 @@ def shape_mismatches(state: Mapping, own: Mapping) -> list[str]:
 def init_from_checkpoint(model: nn.Module, source, verbose: bool = True) -> dict:
     """Fine-tuning start: load a checkpoint's weights into ``model``, dropping a classifier of another size.
 
-    Introduced in notebooks/03_train_rgb.ipynb. ``source`` is a path (read by
+    Used by :func:`tsnlib.training.train` (``init_from``, ``tsnlib train --init-from``). ``source`` is a path (read by
     :func:`load_checkpoint`, so ``weights_only=True``) or a loaded checkpoint / state dict. Unlike
     resuming, nothing but weights is taken (no optimiser, epoch or RNG). Tensors whose shape
     differs from the model's are dropped when they belong to the classifier (``fc.*``: another
@@ -228,7 +230,7 @@ def init_from_checkpoint(model: nn.Module, source, verbose: bool = True) -> dict
 def rng_state() -> dict:
     """Python, NumPy, torch CPU and CUDA generator states as plain data (lists, ints, tensors).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by the trainer (saved in every checkpoint).
     """
     version, internal, gauss = random.getstate()
     key, keys, pos, has_gauss, cached = np.random.get_state()
@@ -245,7 +247,7 @@ def rng_state() -> dict:
 def set_rng_state(state: Mapping) -> None:
     """Restore what :func:`rng_state` returned.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by the trainer's resume.
     """
     version, internal, gauss = state["python"]
     random.setstate((int(version), tuple(int(v) for v in internal), gauss))

@@ -1,7 +1,7 @@
 """TSNDataset: one training or test sample of a Temporal Segment Network per video.
 
-Introduced in notebooks/02_segment_sampling.ipynb (sampling → frames → transforms); used for
-training in notebooks/03_train_rgb.ipynb and for flow in notebooks/04_optical_flow_stream.ipynb.
+Introduced in notebooks/03_train_rgb.ipynb (sampling → frames → transforms, then training); every
+stream's training and test data (:func:`tsnlib.experiment.build_datasets`) are TSNDatasets.
 
 One item is built in four steps, each from its own module:
 
@@ -87,7 +87,7 @@ def seed_worker(worker_id: int) -> None:
     (e.g. generated the synthetic set or computed optical flow before building the loader), and
     the JPEG reads done here are single-threaded anyway.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`tsnlib.experiment.build_loaders`.
     """
     seed = torch.initial_seed() % 2**32
     np.random.seed(seed)
@@ -97,7 +97,7 @@ def seed_worker(worker_id: int) -> None:
 class TSNDataset(Dataset):
     """A torch ``Dataset`` of TSN samples over video files or frame folders (RGB, Flow or RGBDiff).
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Introduced in notebooks/03_train_rgb.ipynb.
 
     Arguments:
 

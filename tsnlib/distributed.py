@@ -1,6 +1,6 @@
 """Several processes and the data order: DDP set-up, and samples that are a function of ``(seed, epoch, index)``.
 
-Introduced in notebooks/03_train_rgb.ipynb (the "several GPUs" box and exact resume).
+Used by :mod:`tsnlib.training` and :func:`tsnlib.experiment.build_loaders`.
 
 * :func:`setup_distributed` joins the process group that ``torchrun`` describes in the
   environment (NCCL on CUDA, Gloo on CPU) and returns a :class:`DistInfo` (rank, world size);
@@ -37,7 +37,7 @@ __all__ = [
 class DistInfo:
     """Where this process stands in a distributed run (``world_size`` 1 when not distributed).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`setup_distributed` and the trainer.
     """
 
     rank: int = 0
@@ -57,7 +57,7 @@ class DistInfo:
 def setup_distributed(device: str | torch.device | None = None) -> DistInfo:
     """Join the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment).
 
-    Introduced in notebooks/03_train_rgb.ipynb (the "several GPUs" box). Initialises with
+    Used by :class:`tsnlib.training.Trainer` and :func:`tsnlib.training.train`. Initialises with
     ``init_method="env://"`` (``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE`` set by
     torchrun), backend NCCL when the device is CUDA, Gloo otherwise; on CUDA selects
     ``cuda:<LOCAL_RANK>``. Without ``WORLD_SIZE`` (or with 1) returns ``DistInfo()``.
@@ -83,7 +83,7 @@ def all_reduce_sum(values: list[float], info: DistInfo, device) -> list[float]:
     """The sums of ``values`` over every process (float64); ``values`` unchanged in a single process.
 
     The tensor lives on ``device`` under NCCL (it reduces GPU tensors only), on the CPU under Gloo.
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by the trainer (the epoch's loss, accuracy and counts).
     """
     if not info.distributed:
         return values
@@ -95,7 +95,7 @@ def all_reduce_sum(values: list[float], info: DistInfo, device) -> list[float]:
 def all_gather(obj, info: DistInfo) -> list | None:
     """Every process's ``obj`` (any picklable object), in rank order; None in a single process.
 
-    A collective call: every process must make it. Introduced in notebooks/03_train_rgb.ipynb.
+    A collective call: every process must make it. Used by the trainer (every process's RNG states).
     """
     if not info.distributed:
         return None
@@ -107,7 +107,7 @@ def all_gather(obj, info: DistInfo) -> list | None:
 def barrier(info: DistInfo) -> None:
     """Wait until every process gets here (nothing in a single process).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by the trainer.
     """
     if info.distributed:
         tdist.barrier()
@@ -121,7 +121,7 @@ def barrier(info: DistInfo) -> None:
 class EpochSampler(DistributedSampler):
     """Shuffled indices that depend only on ``(seed, epoch)``, sharded over processes; yields ``(epoch, index)``.
 
-    Introduced in notebooks/03_train_rgb.ipynb. A ``torch.utils.data.DistributedSampler``
+    Used by :func:`tsnlib.experiment.build_loaders`. A ``torch.utils.data.DistributedSampler``
     (permutation ``randperm(n, generator seeded with seed + epoch)``, padded so every process
     gets ``ceil(n / world_size)`` indices, process ``r`` taking every ``world_size``-th from ``r``)
     that also works without a process group (``num_replicas=1, rank=0``). It yields
@@ -158,7 +158,7 @@ def _set_epoch(dataset, epoch: int) -> None:
 class EpochAwareDataset(Dataset):
     """Wraps a dataset so that ``ds[(epoch, index)]`` sets the epoch (``set_epoch``) then returns ``ds[index]``.
 
-    Introduced in notebooks/03_train_rgb.ipynb; pairs with :class:`EpochSampler`. The epoch
+    Used by :func:`tsnlib.experiment.build_loaders`; pairs with :class:`EpochSampler`. The epoch
     reaches datasets inside a ``Subset`` or ``ConcatDataset`` too. Plain integer indices pass
     through unchanged. ``.dataset`` is the wrapped dataset.
     """

@@ -114,7 +114,7 @@ def _as_labels(labels, n: int, num_classes: int, who: str, name: str = "labels")
 def predictions(scores) -> np.ndarray:
     """Predicted class of each video: int64 ``(num_videos,)``, the first class with the highest score.
 
-    ``scores``: ``(num_videos, num_classes)``. Introduced in notebooks/03_train_rgb.ipynb.
+    ``scores``: ``(num_videos, num_classes)``. Used by :mod:`tsnlib.lessons`.
     """
     return _as_scores(scores, "predictions").argmax(axis=1).astype(np.int64)
 
@@ -137,7 +137,8 @@ def wilson_interval(correct: int, n: int, level: float = 0.95) -> tuple[float, f
 
     $$ \\frac{p + z^2/2n \\pm z\\sqrt{p(1-p)/n + z^2/4n^2}}{1 + z^2/n}, \\qquad p = \\text{correct}/n. $$
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :mod:`tsnlib.lessons` for every accuracy the course reports (the formula is
+    derived in notebooks/03_train_rgb.ipynb).
     """
     correct, n = int(correct), int(n)
     if not 0 <= correct <= n:
@@ -164,7 +165,7 @@ def top_k_accuracy(scores, labels, k: int = 1) -> float:
     so ``top_k_accuracy(s, y, 1)`` equals the accuracy of :func:`predictions`. ``k`` larger than
     the number of classes counts as all classes (accuracy 1.0).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`evaluate_scores`.
     """
     s = _as_scores(scores, "top_k_accuracy")
     y = _as_labels(labels, s.shape[0], s.shape[1], "top_k_accuracy")
@@ -204,7 +205,7 @@ def confusion_matrix(preds, labels, num_classes: int) -> np.ndarray:
     number of test videos of each class, the diagonal holds the correct ones. ``preds`` and
     ``labels``: int ``(num_videos,)``, 0-based (use :func:`predictions` to get ``preds`` from scores).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`evaluate_scores`.
     """
     n = int(num_classes)
     if n < 1:
@@ -223,7 +224,7 @@ def per_class_accuracy(scores, labels, num_classes: int | None = None) -> np.nda
     ``scores``: ``(num_videos, num_classes)`` scores, or int ``(num_videos,)`` predictions (then
     ``num_classes`` defaults to the largest class seen + 1). ``labels``: int ``(num_videos,)``.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`evaluate_scores` and :mod:`tsnlib.fusion`.
     """
     preds, y, n = _preds_and_labels(scores, labels, num_classes, "per_class_accuracy")
     total = np.bincount(y, minlength=n).astype(np.float64)
@@ -524,7 +525,8 @@ def _json_default(obj):
 class ScoreSet:
     """The video-level scores of one test run, with what is needed to evaluate and fuse them.
 
-    Introduced in notebooks/03_train_rgb.ipynb; fused in notebooks/05_two_stream_fusion.ipynb.
+    What :func:`tsnlib.experiment.test_checkpoint` returns and ``tsnlib test`` saves; fused by
+    :mod:`tsnlib.fusion`.
 
     * ``scores``: float32 ``(num_videos, num_classes)``, the averaged pre-softmax scores;
     * ``labels``: int64 ``(num_videos,)``, 0-based true classes (-1 when unknown);

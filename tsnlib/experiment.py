@@ -92,7 +92,7 @@ def _sampler(cfg: Mapping, mode: str, num_segments: int | None = None, twice: bo
 def test_protocol(cfg: Mapping, num_clips: int | None = None, num_crops: int | None = None):
     """``(sampler, transform)`` of the test protocol: ``test.num_clips`` snippets × ``test.num_crops`` views.
 
-    Introduced in notebooks/05_two_stream_fusion.ipynb. The transform returns uint8
+    Used by :func:`build_datasets` and ``tsnlib predict``. The transform returns uint8
     ``(num_crops * num_snippets, C', input_size, input_size)``, view-major, which the TSN model
     normalises on its device (``normalize=False``, see :func:`build_datasets`).
     """
@@ -163,7 +163,7 @@ def build_datasets(cfg: Mapping, subsets: Sequence[str] = ("train", "val", "test
 def build_loaders(cfg: Mapping, datasets: Mapping, distributed: bool = False, dist=None) -> dict:
     """DataLoaders for the datasets of :func:`build_datasets`: ``{"train", "val", "test"}`` (those present).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`tsnlib.training.train` and :func:`test_checkpoint`.
 
     * train: :class:`tsnlib.distributed.EpochSampler` (shuffled from ``(seed, epoch)``; sharded over
       processes when ``distributed`` — a ``DistributedSampler``) over an
@@ -214,9 +214,10 @@ def build_loaders(cfg: Mapping, datasets: Mapping, distributed: bool = False, di
 def build_model_from_config(cfg: Mapping, num_classes: int, pretrained: bool = True):
     """The :class:`tsnlib.models.TSN` of a config (``model`` section; modality, clip length, K from ``data``).
 
-    Introduced in notebooks/03_train_rgb.ipynb. ``pretrained=False`` ignores ``model.pretrained``
-    and ``model.rgb_weights`` (random init): use it when weights come from a checkpoint next,
-    so that nothing is read or downloaded for nothing. A backbone that takes one view size only
+    Introduced in notebooks/04_optical_flow_stream.ipynb (the flow network before its cross-modality
+    initialisation); :func:`tsnlib.training.train` builds its model with it. ``pretrained=False``
+    ignores ``model.pretrained`` and ``model.rgb_weights`` (random init): use it when weights come
+    from a checkpoint next, so that nothing is read or downloaded for nothing. A backbone that takes one view size only
     (Swin: 224) refuses a config whose ``data.input_size``, ``data.val_input_size`` or
     ``test.input_size`` differs, with a :class:`~tsnlib.errors.ConfigError`, before any data is read.
     """
@@ -250,7 +251,8 @@ def build_model_from_config(cfg: Mapping, num_classes: int, pretrained: bool = T
 def load_model_from_checkpoint(path: str | os.PathLike, cfg: Mapping | None = None, device=None):
     """``(model, cfg, class_names)`` from a tsnlib checkpoint (read with ``weights_only=True``).
 
-    Introduced in notebooks/03_train_rgb.ipynb. The model is rebuilt from ``cfg`` (default: the
+    Introduced in notebooks/06_model_visualization.ipynb; ``tsnlib test`` and
+    ``tsnlib predict`` load their model with it. The model is rebuilt from ``cfg`` (default: the
     config stored in the checkpoint) without pretrained weights, loaded strictly, put in eval
     mode on ``device`` (CPU and CUDA: channels-last weights, faster there). Class names come from
     the checkpoint.

@@ -74,7 +74,7 @@ def view_scores_chunked(model, views, max_views_per_forward: int = 64, device=No
     (:meth:`tsnlib.models.TSN.prepare`), into one float32 buffer reused for every chunk. Call inside
     ``torch.inference_mode()`` with the model in eval mode (:func:`predict_scores` does).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`predict_scores`.
     """
     step = int(max_views_per_forward)
     if step < 1:
@@ -111,7 +111,7 @@ def snippet_scores(view_scores, num_clips: int, num_crops: int):
     ``view_scores``: ``(B, num_crops * num_clips, num_classes)`` in the datasets' view-major order
     (row ``v * num_clips + k``: crop ``v`` of snippet ``k``). Works on NumPy arrays and torch tensors.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`predict_scores` (``keep_clip_scores``).
     """
     b, vk, c = view_scores.shape
     if vk != num_clips * num_crops:
@@ -125,7 +125,7 @@ def video_scores(view_scores, num_clips: int, num_crops: int):
     ``view_scores``: ``(B, num_crops * num_clips, num_classes)``, view-major (row ``v * num_clips + k``:
     crop ``v`` of snippet ``k``); returns ``(B, num_classes)``. Works on NumPy arrays and torch tensors.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`predict_scores`.
     """
     return snippet_scores(view_scores, num_clips, num_crops).mean(1)
 
@@ -264,7 +264,7 @@ def predict_scores(
 ) -> ScoreSet:
     """Run the TSN test protocol over ``loader`` and return the video-level scores.
 
-    Introduced in notebooks/03_train_rgb.ipynb; its score files feed notebooks/05_two_stream_fusion.ipynb.
+    Used by :func:`tsnlib.experiment.test_checkpoint` (``tsnlib test``) and :func:`predict_video`.
 
     ``loader`` yields batches of dataset items (a ``DataLoader`` over a
     :class:`~tsnlib.datasets.TSNDataset` built with ``FrameSampler(num_clips, mode="test")`` and
@@ -390,7 +390,7 @@ def predict_video(model, video_path, transform, sampler, class_names: Sequence[s
                   backend: str = "auto") -> list[tuple[str, float]]:
     """Classify one video (the ``tsnlib predict`` command): ``[(class_name, probability), …]``, best first.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by ``tsnlib predict``.
 
     ``video_path``: a video file (RGB, RGBDiff) or a frame folder (any modality, the only choice for
     Flow). ``sampler``: e.g. ``FrameSampler(25, mode="test")``; ``transform``: e.g.

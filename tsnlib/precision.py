@@ -1,7 +1,8 @@
 """The device-and-precision policy: one answer for training, testing, prediction and visualization.
 
-Introduced in notebooks/03_train_rgb.ipynb. Which device computes is :func:`tsnlib.utils.get_device`
-(``cuda`` → ``mps`` → ``cpu``); how it computes there is decided here, once:
+Used by :mod:`tsnlib.training`, :mod:`tsnlib.inference` and :mod:`tsnlib.experiment`. Which device
+computes is :func:`tsnlib.utils.get_device` (``cuda`` → ``mps`` → ``cpu``); how it computes there is
+decided here, once:
 
 * **Autocast dtype** (:func:`autocast_dtype`, the ``train.amp`` and ``test.amp`` settings):
   ``"auto"`` gives **fp16 on CUDA** for training and testing alike (PyTorch's and MMAction2's AMP
@@ -50,7 +51,7 @@ def cpu_has_native_bf16() -> bool:
     AMX-BF16 (x86) or the BF16 extension (Arm), read from ``torch.cpu.get_capabilities()``. Plain
     AVX512 is *not* enough: oneDNN then emulates bf16, which is slower than fp32.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`autocast_dtype`.
     """
     if not torch.backends.mkldnn.is_available():
         return False
@@ -75,7 +76,7 @@ def autocast_dtype(device, amp="auto") -> torch.dtype | None:
     Training and testing use this one function, so a run is tested in the precision it was trained
     in; a float16 training run gets a ``GradScaler`` (:func:`grad_scaler`).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :class:`tsnlib.training.Trainer` and :func:`tsnlib.inference.predict_scores`.
     """
     device = torch.device(device)
     if amp is None or amp is False or (isinstance(amp, str) and amp.lower() in _OFF):
@@ -103,7 +104,8 @@ def autocast_dtype(device, amp="auto") -> torch.dtype | None:
 def autocast(device, dtype: torch.dtype | None):
     """``torch.autocast`` on ``device``'s type with ``dtype``; a context that does nothing when ``dtype`` is None.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`tsnlib.training.train_step`, the trainer's validation and
+    :func:`tsnlib.inference.view_scores_chunked`.
     """
     if dtype is None:
         return contextlib.nullcontext()
@@ -118,7 +120,7 @@ def grad_scaler(device, dtype: torch.dtype | None) -> torch.amp.GradScaler:
     gradients by it before clipping and the optimiser step, skips the step when a gradient
     overflowed, and adapts the factor. bf16 and fp32 need none.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :class:`tsnlib.training.Trainer`.
     """
     return torch.amp.GradScaler(torch.device(device).type, enabled=dtype == torch.float16)
 
@@ -135,7 +137,8 @@ def use_channels_last(device, dtype: torch.dtype | None, setting="auto", inferen
     in the default layout. In fp32 a convolution's last bits depend on the layout (in bf16 they do
     not), which is why each of these choices stays what it was.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :class:`tsnlib.training.Trainer`, :func:`tsnlib.inference.predict_scores` and
+    :func:`tsnlib.experiment.load_model_from_checkpoint`.
     """
     if setting in (True, False):
         return setting
@@ -146,7 +149,7 @@ def use_channels_last(device, dtype: torch.dtype | None, setting="auto", inferen
 def channels_last_views(imgs: torch.Tensor) -> torch.Tensor:
     """Views ``(N, V, C, H, W)`` (or ``(B, C, H, W)``) stored channels-last, per view; same values and shape.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by the trainer and :func:`tsnlib.inference.view_scores_chunked`.
     """
     if imgs.ndim == 4:
         return imgs.contiguous(memory_format=torch.channels_last)
@@ -157,7 +160,7 @@ def channels_last_views(imgs: torch.Tensor) -> torch.Tensor:
 def model_device(model: torch.nn.Module) -> torch.device:
     """The device of a module's first parameter (or buffer); CPU for a module with neither.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :mod:`tsnlib.inference`.
     """
     for t in model.parameters():
         return t.device
@@ -169,6 +172,6 @@ def model_device(model: torch.nn.Module) -> torch.device:
 def precision_name(dtype: torch.dtype | None) -> str:
     """``"fp32"``, ``"bf16 autocast"`` or ``"fp16 autocast + GradScaler"``: what a training run announces.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :class:`tsnlib.training.Trainer`.
     """
     return {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast + GradScaler"}[dtype]

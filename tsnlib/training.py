@@ -154,7 +154,7 @@ def scaled_lr(optim_cfg: Mapping, total_batch: int) -> float:
     ``total_batch`` = processes × ``train.batch_size`` × ``train.accumulate_steps``. Without
     ``auto_scale_lr`` the configured ``lr`` is returned unchanged.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :class:`Trainer` (``optim.auto_scale_lr``).
     """
     lr = float(optim_cfg["lr"])
     if optim_cfg.get("auto_scale_lr"):
@@ -591,7 +591,7 @@ class Trainer:
     def validate(self, loader=None) -> dict:
         """Validation (K segments, one centre crop per video): ``val_loss``, ``val_top1``, ``val_top5``, ``val_mean_class_accuracy``.
 
-        Introduced in notebooks/03_train_rgb.ipynb. Runs on this process with the unwrapped
+        Called by :meth:`fit` after each epoch (on rank 0). Runs on this process with the unwrapped
         model, over the whole loader (the trainer calls it on rank 0 only). Scores are the
         consensus logits ``(num_videos, num_classes)``.
 
@@ -817,7 +817,7 @@ class Trainer:
 def default_work_dir(cfg: Mapping) -> Path:
     """``train.work_dir`` or ``<outputs>/runs/<name>``.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`train`.
     """
     wd = cfg["train"].get("work_dir")
     return Path(wd).expanduser() if wd else output_dir() / "runs" / str(cfg.get("name") or "run")
@@ -826,10 +826,10 @@ def default_work_dir(cfg: Mapping) -> Path:
 def run_files(work_dir: str | os.PathLike) -> list[Path]:
     """The files of a training run in ``work_dir`` (sorted; empty when there is no run).
 
-    Introduced in notebooks/03_train_rgb.ipynb. A folder holds a run when it has a checkpoint
-    (``last.pth``, ``best.pth``, ``epoch_XXX.pth``) or a non-empty ``metrics.jsonl``; the run's files
-    are then those, plus ``config.yaml``, the score files ``scores_*.npz`` of ``tsnlib test`` and
-    the TensorBoard folder ``tb/``.
+    Used by :func:`train` (a folder holding a run needs ``overwrite`` or ``resume``). A folder
+    holds a run when it has a checkpoint (``last.pth``, ``best.pth``, ``epoch_XXX.pth``) or a
+    non-empty ``metrics.jsonl``; the run's files are then those, plus ``config.yaml``, the score
+    files ``scores_*.npz`` of ``tsnlib test`` and the TensorBoard folder ``tb/``.
     """
     work_dir = Path(work_dir)
     if not work_dir.is_dir():

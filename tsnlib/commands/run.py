@@ -1,6 +1,6 @@
 """The ``tsnlib train``, ``tsnlib test`` and ``tsnlib predict`` command lines: arguments and what each prints.
 
-Introduced in notebooks/03_train_rgb.ipynb; ``predict --out`` in notebooks/06_model_visualization.ipynb.
+Used by :mod:`tsnlib.cli`.
 Each command parses its arguments, builds a config (:func:`tsnlib.config.load_config`, with
 ``key=value`` overrides) and calls the library: :func:`tsnlib.training.train`,
 :func:`tsnlib.experiment.test_checkpoint`, :func:`tsnlib.inference.predict_video`. :mod:`tsnlib.cli`
@@ -73,7 +73,7 @@ def _at_least_1(option: str, value: int | None) -> None:
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``tsnlib train``.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :mod:`tsnlib.cli`.
     """
     parser.add_argument("config", help="preset name (e.g. tsn_r8_synthetic_rgb) or YAML file")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. optim.lr=0.01")
@@ -94,7 +94,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 def cli_train(args: argparse.Namespace) -> int:
     """``tsnlib train``: load the config, train, print where the checkpoints are.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :mod:`tsnlib.cli`.
     """
     overrides = list(args.overrides)
     if isinstance(args.resume, str) and "=" in args.resume and not Path(args.resume).exists():
@@ -118,7 +118,7 @@ def cli_train(args: argparse.Namespace) -> int:
 def add_test_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``tsnlib test``.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :mod:`tsnlib.cli`.
     """
     parser.add_argument("config", help="preset name or YAML file (the data and test protocol)")
     parser.add_argument("checkpoint", help="a tsnlib checkpoint (last.pth / best.pth)")
@@ -139,7 +139,7 @@ def cli_test(args: argparse.Namespace) -> int:
     A multi-label run (``model.multi_label``) prints the mAP and the classes left out of it
     (:func:`tsnlib.evaluation.mean_average_precision`) instead of the accuracies.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :mod:`tsnlib.cli`.
     """
     overrides = _overrides(args.overrides)
     _at_least_1("--clips", args.clips)
@@ -172,8 +172,7 @@ def cli_test(args: argparse.Namespace) -> int:
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``tsnlib predict``.
 
-    Introduced in notebooks/03_train_rgb.ipynb; ``--out``, ``--cam-method`` and ``--target-layer``
-    in notebooks/06_model_visualization.ipynb.
+    Used by :mod:`tsnlib.cli`.
     """
     parser.add_argument("video", help="any video file")
     parser.add_argument("--checkpoint", required=True, help="a tsnlib checkpoint (stores config and class names)")
@@ -197,7 +196,7 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
 def cli_predict(args: argparse.Namespace) -> int:
     """``tsnlib predict``: the top-k classes (names and probabilities) of one video; needs no dataset.
 
-    Introduced in notebooks/03_train_rgb.ipynb. With ``--out OUT.mp4|OUT.gif`` it also writes the
+    Used by :mod:`tsnlib.cli`. With ``--out OUT.mp4|OUT.gif`` it also writes the
     video with the printed top-k labels and, over every frame, the Grad-CAM heatmap of the top
     class (:func:`tsnlib.visualization.write_prediction_video`; notebooks/06_model_visualization.ipynb).
     """
