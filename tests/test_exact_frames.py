@@ -344,6 +344,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow  # processes, one of them killed
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the worker processes")
 def test_extraction_workers_stop_when_the_main_process_is_killed(tmp_path):
     """``kill -9`` of the main process: its worker processes exit within seconds, not after their video."""

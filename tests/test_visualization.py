@@ -319,6 +319,7 @@ def test_overlay_and_figures(tiny_ucf101, rgb_model):
 # ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # twice 12 gradient-ascent steps: about 3 s here
 def test_class_model_visualization_raises_the_score_deterministically(rgb_model):
     before = {k: v.clone() for k, v in rgb_model.state_dict().items()}
     r = V.class_model_visualization(rgb_model, [0, 5], steps=12, input_size=48, seed=3)
@@ -445,6 +446,7 @@ def _checkpoint(cfg, path):
     return names
 
 
+@pytest.mark.slow  # Grad-CAM over a whole video, encoded: about 3 s here
 def test_predict_writes_a_playable_video(small_cfg, tiny_ucf101, tmp_path, capsys):
     import av
 
