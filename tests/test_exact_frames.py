@@ -254,6 +254,7 @@ def make_vfr_video(path: Path, gaps_ms: list[int]) -> np.ndarray:
     return times / 1000.0
 
 
+@pytest.mark.slow  # Grad-CAM over a video, encoded: 1-3 s here
 def test_predict_out_writes_a_vfr_video_with_its_real_timing(tmp_path):
     import torch
 

@@ -88,6 +88,7 @@ def test_resolve_target_layer_names_and_errors(rgb_model):
 # ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # Grad-CAM ten times: 1-3 s here
 def test_view_cams_shapes_determinism_chunking(rgb_model):
     torch.manual_seed(1)
     views = torch.randn(5, 3, 64, 64)
@@ -206,6 +207,7 @@ def test_cam_mass_in_box_known_answers():
 # ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # Grad-CAM over four videos, one of them five times: 2-5 s here
 def test_explain_video_is_tied_to_the_sampled_frames(small_cfg, tiny_ucf101, rgb_model):
     from tsnlib.decoding import decode_all
     from tsnlib.experiment import build_datasets
@@ -267,6 +269,7 @@ def test_explain_video_is_tied_to_the_sampled_frames(small_cfg, tiny_ucf101, rgb
         assert r["uniform"][j] == pytest.approx((x1 - x0) * (y1 - y0) / (th * tw))
 
 
+@pytest.mark.slow  # extracts flow, then Grad-CAM: 1.2-3 s here
 def test_explain_video_flow_is_drawn_on_the_rgb_frame(tiny_ucf101, tmp_path):
     from tsnlib.decoding import decode_all
     from tsnlib.flow import extract_video_flow
@@ -370,6 +373,7 @@ def test_class_model_visualization_raises_the_score_deterministically(rgb_model)
 # ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # features of a whole validation set: 1.5-4 s here
 def test_video_embeddings_match_the_model(small_cfg, rgb_model):
     from tsnlib.experiment import build_datasets
 
@@ -399,6 +403,7 @@ def test_knn_accuracy_and_misclassified_order():
     assert V.misclassified(scores, labels).tolist() == [1, 2, 3]  # most confident mistake first
 
 
+@pytest.mark.slow  # a whole validation set through the network: 1.4-3 s here
 def test_misclassified_gallery(small_cfg, rgb_model):
     import matplotlib.pyplot as plt
 
