@@ -254,6 +254,7 @@ def make_vfr_video(path: Path, gaps_ms: list[int]) -> np.ndarray:
     return times / 1000.0
 
 
+@pytest.mark.slow  # Grad-CAM over a video, encoded: 1-3 s here
 def test_predict_out_writes_a_vfr_video_with_its_real_timing(tmp_path):
     import torch
 
@@ -344,6 +345,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow  # processes, one of them killed
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the worker processes")
 def test_extraction_workers_stop_when_the_main_process_is_killed(tmp_path):
     """``kill -9`` of the main process: its worker processes exit within seconds, not after their video."""
