@@ -76,7 +76,8 @@ import torch
 
 from tsnlib import transforms as T
 from tsnlib.datasets import TSNDataset
-from tsnlib.decoding import available_backends, decode_all, extract_dataset_frames, open_video, read_rgb_frames
+from tsnlib.decoding import available_backends, decode_all, open_video
+from tsnlib.frame_folders import extract_dataset_frames, read_rgb_frames
 from tsnlib.sampling import FrameSampler
 from tsnlib.utils import synthetic_root
 

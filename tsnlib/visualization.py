@@ -548,7 +548,8 @@ def read_display_frames(path, indices, start_index: int | None = None, backend: 
     ``backend``); a folder's ``img_*.jpg`` with
     :func:`tsnlib.decoding.read_rgb_frames` (``start_index`` detected when None).
     """
-    from tsnlib.decoding import detect_start_index, open_video, read_rgb_frames
+    from tsnlib.decoding import open_video
+    from tsnlib.frame_folders import detect_start_index, read_rgb_frames
 
     path = Path(path)
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)
@@ -560,7 +561,8 @@ def read_display_frames(path, indices, start_index: int | None = None, backend: 
 
 
 def _count_frames(path: Path, modality: str, backend: str = "auto") -> int:
-    from tsnlib.decoding import count_frames, open_video
+    from tsnlib.decoding import open_video
+    from tsnlib.frame_folders import count_frames
 
     if path.is_dir():
         counts = count_frames(path)
@@ -1400,7 +1402,8 @@ def write_video(frames: Iterable[np.ndarray], path, fps: float = 25.0, times: Se
 
 def _iter_rgb(path: Path, backend: str = "auto"):
     """RGB frames of a video file (sequential decode, upright) or of a frame folder's ``img_*.jpg``, in order."""
-    from tsnlib.decoding import count_frames, detect_start_index, iter_frames, read_rgb_frames
+    from tsnlib.decoding import iter_frames
+    from tsnlib.frame_folders import count_frames, detect_start_index, read_rgb_frames
 
     if path.is_dir():
         start = detect_start_index(path)
