@@ -253,7 +253,7 @@ class VideoReader:
         frames = self._read_sorted(uniq)
         if frames.shape[0] != uniq.size:  # pragma: no cover - defensive
             raise DecodeError(f"decoder returned {frames.shape[0]} frames for {uniq.size} indices", path=self.path)
-        return frames if uniq.size == idx.size and np.array_equal(uniq, idx) else frames[inverse.reshape(-1)]
+        return frames[inverse.reshape(-1)]  # back to the order asked, repeats included
 
     def _read_sorted(self, uniq: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

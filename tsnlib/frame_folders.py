@@ -159,115 +159,73 @@ def is_complete_flow_folder(folder: str | os.PathLike) -> bool:
 # ----------------------------------------------------------------------------------------------
 
 
-def _frame_files(folder, indices, kind: str, start_index: int, tmpl: str) -> list[str]:
-    """File names of 0-based ``indices`` as plain strings: one ``str.format`` per frame, no ``Path``.
+#: ``cv2.imread``'s flag that decodes a JPEG straight to RGB (OpenCV >= 4.11); None on older OpenCV,
+#: whose BGR images are converted after reading.
+_IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
 
-    The same files as :func:`frame_path`; building ``Path`` objects cost more than a quarter of the
-    time to read three small JPEGs, so the hot path formats strings and :func:`frame_path` is kept
-    for messages.
+
+def _imread(path: Path, kind: str, source: str | None) -> np.ndarray:
+    """One frame file: ``uint8 (H, W, 3)`` RGB for ``kind`` ``"img"``, ``(H, W)`` grey for a flow component.
+
+    A missing or unreadable file raises :class:`~tsnlib.errors.DataError` naming it (and ``source``, the
+    list line); files are checked only after ``cv2.imread`` failed.
     """
-    base = os.fspath(folder) or "."
-    if not base.endswith(os.sep):
-        base += os.sep
-    start = int(start_index)
-    return [base + tmpl.format(kind=kind, index=i + start) for i in indices]
+    if kind != "img":
+        img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    elif _IMREAD_RGB is not None:
+        img = cv2.imread(str(path), _IMREAD_RGB)
+    else:
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        img = None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    if img is None:
+        if not path.is_file():
+            raise DataError("frame file not found", path=path, source=source)
+        raise DataError("frame file cannot be read as an image", path=path, source=source)
+    return img
 
 
-def _read_failed(name: str, source: str | None) -> DataError:
-    """The error for a frame file that ``cv2.imread`` could not decode: missing, or not an image.
-
-    Called only after a failed read, so the hot path never checks for files before reading them.
-    """
-    path = Path(name)
-    if not path.is_file():
-        return DataError("frame file not found", path=path, source=source)
-    return DataError("frame file cannot be read as an image", path=path, source=source)
-
-
-def _distinct(indices) -> tuple[list[int], list[int] | None]:
-    """``(distinct, gather)``: the distinct indices in order of first appearance, and how to expand them.
-
-    ``gather`` is ``None`` when every index is distinct (the usual case: the frames are read straight
-    into their final rows, no reordering copy); otherwise ``rows = frames[gather]``.
-    """
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1).tolist()
-    pos: dict[int, int] = {}
-    for i in idx:
-        pos.setdefault(i, len(pos))
-    if len(pos) == len(idx):
-        return idx, None
-    return list(pos), [pos[i] for i in idx]
-
-
-def _size_error(shapes, folder, source) -> DataError:
-    return DataError(f"frames of one folder have different sizes: {sorted(set(shapes))}", path=folder, source=source)
+def _stack(frames: list[np.ndarray], folder, source: str | None) -> np.ndarray:
+    """``frames`` stacked along a new first axis; frames of different sizes raise DataError naming the folder."""
+    shapes = {f.shape for f in frames}
+    if len(shapes) > 1:
+        raise DataError(f"frames of one folder have different sizes: {sorted(shapes)}", path=folder, source=source)
+    return np.stack(frames)
 
 
 def read_rgb_frames(folder, indices, start_index: int = 1, tmpl: str = FRAME_TMPL, source: str | None = None) -> np.ndarray:
     """RGB JPEGs of 0-based ``indices`` from a frame folder: ``uint8 (N, H, W, 3)``, in the order asked.
 
-    Each distinct file is read once (``cv2.imread``, libjpeg-turbo, decoded straight to RGB where
-    OpenCV >= 4.11 offers it) into its row of the output. A missing or unreadable file raises
-    :class:`~tsnlib.errors.DataError` naming that exact file (and ``source``, the list line, when
-    given); files are not checked before reading, only when the decoder fails.
+    Each file is read with ``cv2.imread`` (libjpeg-turbo), decoded straight to RGB where OpenCV >=
+    4.11 offers it. A missing or unreadable file raises :class:`~tsnlib.errors.DataError` naming that
+    exact file (and ``source``, the list line, when given).
 
     Introduced in notebooks/03_train_rgb.ipynb.
     """
-    distinct, gather = _distinct(indices)
-    if not distinct:
+    frames = [_imread(frame_path(folder, i, "img", start_index, tmpl), "img", source) for i in np.ravel(indices)]
+    if not frames:
         return np.zeros((0, 0, 0, 3), np.uint8)
-    rgb_flag = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11 decodes straight to RGB
-    flag = cv2.IMREAD_COLOR if rgb_flag is None else rgb_flag
-    out = None
-    for n, name in enumerate(_frame_files(folder, distinct, "img", start_index, tmpl)):
-        img = cv2.imread(name, flag)
-        if img is None:
-            raise _read_failed(name, source)
-        if out is None:
-            out = np.empty((len(distinct),) + img.shape, np.uint8)
-        elif img.shape != out.shape[1:]:
-            raise _size_error([out.shape[1:], img.shape], folder, source)
-        if rgb_flag is None:
-            cv2.cvtColor(img, cv2.COLOR_BGR2RGB, dst=out[n])
-        else:
-            out[n] = img
-    return out if gather is None else out[gather]
+    return _stack(frames, folder, source)
 
 
 def read_flow_frames(folder, indices, start_index: int = 1, tmpl: str = FRAME_TMPL, source: str | None = None) -> np.ndarray:
     """Flow JPEGs (``flow_x``, ``flow_y``, grayscale) of 0-based ``indices``: ``uint8 (N, H, W, 2)``, channels (x, y).
 
     Values are the quantised flow (128 = no motion, bound 20 px ↔ 0/255, §3.6 of the reference
-    notes). Missing file → :class:`~tsnlib.errors.DataError` naming it. Each distinct pair is read
-    once and interleaved into its output row by ``cv2.merge`` (one SIMD pass).
+    notes). Missing file → :class:`~tsnlib.errors.DataError` naming it.
 
     Used by :class:`tsnlib.datasets.TSNDataset` (the flow stream).
     """
-    distinct, gather = _distinct(indices)
-    if not distinct:
-        return np.zeros((0, 0, 0, 2), np.uint8)
-    xs = _frame_files(folder, distinct, "flow_x", start_index, tmpl)
-    ys = _frame_files(folder, distinct, "flow_y", start_index, tmpl)
-    out = None
-    for n, (fx, fy) in enumerate(zip(xs, ys)):
-        x = cv2.imread(fx, cv2.IMREAD_GRAYSCALE)
-        if x is None:
-            raise _read_failed(fx, source)
-        y = cv2.imread(fy, cv2.IMREAD_GRAYSCALE)
-        if y is None:
-            raise _read_failed(fy, source)
+    frames = []
+    for i in np.ravel(indices):
+        fx, fy = (frame_path(folder, i, kind, start_index, tmpl) for kind in ("flow_x", "flow_y"))
+        x, y = _imread(fx, "flow_x", source), _imread(fy, "flow_y", source)
         if x.shape != y.shape:
-            raise DataError(f"flow_x and flow_y of frame {distinct[n]} differ in size: {x.shape} vs {y.shape}",
-                            path=Path(fx), source=source)
-        if out is None:
-            out = np.empty((len(distinct),) + x.shape + (2,), np.uint8)
-        elif x.shape != out.shape[1:3]:
-            raise _size_error([out.shape[1:], x.shape + (2,)], folder, source)
-        row = out[n]
-        merged = cv2.merge((x, y), row)
-        if merged is not row:  # cv2 writes into the given row; copy if it ever allocated
-            np.copyto(row, merged)
-    return out if gather is None else out[gather]
+            raise DataError(f"flow_x and flow_y of frame {i} differ in size: {x.shape} vs {y.shape}", path=fx,
+                            source=source)
+        frames.append(cv2.merge((x, y)))
+    if not frames:
+        return np.zeros((0, 0, 0, 2), np.uint8)
+    return _stack(frames, folder, source)
 
 
 # ----------------------------------------------------------------------------------------------
