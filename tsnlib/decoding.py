@@ -13,9 +13,9 @@ Every reader returns numpy ``uint8`` arrays in RGB order:
 * **Which decoder**: decord (``get_batch``, its accurate mode) when it is installed, opens the file
   and is known to be exact on it, else PyAV (FFmpeg bindings, available everywhere, including
   macOS/arm64 where decord has no wheels). The choice is made by a cheap probe the first time the
-  process opens a file (:func:`probe_video`: codec, B-frames, frame size, rotation); decord's sparse
-  reads are wrong on MPEG-4 Part 2 and HEVC files with B-frames, its colours differ on odd frame
-  sizes and it mishandles rotation flags, so those files go to PyAV
+  process opens a file (:func:`probe_video`: codec, B-frames, frame size, rotation, frame count,
+  frame rate); decord's sparse reads are wrong on MPEG-4 Part 2 and HEVC files with B-frames, its
+  colours differ on odd frame sizes and it mishandles rotation flags, so those files go to PyAV
   (:func:`decord_problem`). Each reader decodes with one thread: with several DataLoader workers
   on a small machine that is the fastest setting.
 * **Rotation**: a rotation flag in the container (a phone video's display matrix) is honoured
@@ -127,7 +127,9 @@ class VideoProbe:
     ``codec``: FFmpeg's decoder name (``"mpeg4"``, ``"h264"``, ``"hevc"``, ...); ``b_frames``: the
     stream reorders frames (FFmpeg's ``has_b_frames``); ``width``, ``height``: the coded frame size
     in pixels, before rotation; ``rotation``: degrees counter-clockwise the frames must be turned to
-    be shown upright (0, 90, 180 or 270, from the container's display matrix).
+    be shown upright (0, 90, 180 or 270, from the container's display matrix); ``frames``: the
+    frame count the container's header promises (0 when it has none; a truncated file promises
+    more than it holds); ``fps``: the stream's frame rate (0.0 when unknown).
 
     Used by :func:`open_video` and the readers (the choice of decoder explained in notebook 01).
     """
@@ -137,13 +139,15 @@ class VideoProbe:
     width: int
     height: int
     rotation: int
+    frames: int = 0
+    fps: float = 0.0
 
 
 _PROBES: dict[tuple[str, int, int], VideoProbe | None] = {}
 
 
 def probe_video(path) -> VideoProbe | None:
-    """Probe a video file once per process: codec, B-frames, size and rotation; None if PyAV cannot.
+    """Probe a video file once per process: codec, B-frames, size, rotation, frame count and rate; None if PyAV cannot.
 
     Opens the file with PyAV (FFmpeg reads the headers and a few packets) and decodes its first
     frame for the rotation flag: 0.25-0.3 ms on the synthetic set's AVIs (about 1 ms when the file
@@ -169,11 +173,13 @@ def probe_video(path) -> VideoProbe | None:
             stream = container.streams.video[0]
             ctx = stream.codec_context
             ctx.thread_count = 1
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             first = next(container.decode(stream), None)
             if first is None:
                 return None
             probe = VideoProbe(codec=str(ctx.name), b_frames=bool(ctx.has_b_frames), width=int(first.width),
-                               height=int(first.height), rotation=int(round((first.rotation or 0) / 90.0)) % 4 * 90)
+                               height=int(first.height), rotation=int(round((first.rotation or 0) / 90.0)) % 4 * 90,
+                               frames=int(stream.frames or 0), fps=float(rate) if rate else 0.0)
     except Exception:  # noqa: BLE001 - an unreadable file: the reader that opens it says why
         return None
     _PROBES[key] = probe
@@ -279,84 +285,12 @@ class VideoReader:
                 f"fps={self.fps:.3g}, size={self.width}x{self.height})")
 
 
-def _riff_chunks(buf: bytes, start: int, end: int):
-    """``(fourcc, data_start, data_size, list_type)`` of the RIFF chunks in ``buf[start:end]``."""
-    pos = start
-    while pos + 8 <= min(end, len(buf)):
-        fourcc = buf[pos : pos + 4]
-        size = int.from_bytes(buf[pos + 4 : pos + 8], "little")
-        data = pos + 8
-        list_type = buf[data : data + 4] if fourcc in (b"LIST", b"RIFF") else None
-        yield fourcc, data, size, list_type
-        pos = data + size + (size & 1)  # chunks are padded to an even size
-
-
-def _avi_header(path: Path, read: int = 1 << 16) -> dict | None:
-    """Frame count (``strh.dwLength``) and size (``strf``) of an AVI's first video stream, from its header.
-
-    Reads only the first bytes of the file; ``None`` when it is not an AVI or the header cannot be
-    parsed (the caller then asks PyAV). This is what FFmpeg reports as the stream's frame count.
-    """
-    with open(path, "rb") as f:
-        buf = f.read(read)
-    if len(buf) < 12 or buf[:4] != b"RIFF" or buf[8:12] != b"AVI ":
-        return None
-    for fourcc, data, size, list_type in _riff_chunks(buf, 12, len(buf)):
-        if fourcc != b"LIST" or list_type != b"hdrl":
-            continue
-        for f2, d2, s2, t2 in _riff_chunks(buf, data + 4, data + size):
-            if f2 != b"LIST" or t2 != b"strl":
-                continue
-            strh = strf = None
-            for f3, d3, s3, _ in _riff_chunks(buf, d2 + 4, d2 + s2):
-                if f3 == b"strh" and s3 >= 36 and d3 + 36 <= len(buf):
-                    strh = buf[d3 : d3 + 36]
-                elif f3 == b"strf" and s3 >= 12 and d3 + 12 <= len(buf):
-                    strf = buf[d3 : d3 + 12]
-            if strh is None or strh[:4] != b"vids":
-                continue
-            scale = int.from_bytes(strh[20:24], "little")
-            rate = int.from_bytes(strh[24:28], "little")
-            out = {"frames": int.from_bytes(strh[32:36], "little"), "fps": rate / scale if scale else 0.0,
-                   "width": 0, "height": 0}
-            if strf is not None:
-                out["width"] = abs(int.from_bytes(strf[4:8], "little", signed=True))
-                out["height"] = abs(int.from_bytes(strf[8:12], "little", signed=True))
-            return out
-        return None
-    return None
-
-
-def _probe_header(path: Path) -> dict | None:
-    """Container metadata without decoding: header frame count, size, fps; None if it cannot be read.
-
-    AVI headers are parsed directly (a few microseconds: the common case of UCF101/HMDB51); other
-    containers are opened with PyAV (a fraction of a millisecond).
-    """
-    try:
-        header = _avi_header(path)
-        if header is not None and header["frames"] > 0 and header["width"] > 0:
-            return header
-    except OSError:
-        pass
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                return {"no_video": True}
-            s = container.streams.video[0]
-            rate = s.average_rate or s.guessed_rate or s.base_rate
-            return {"frames": int(s.frames or 0), "width": int(s.codec_context.width or 0),
-                    "height": int(s.codec_context.height or 0), "fps": float(rate) if rate else 0.0}
-    except Exception:  # noqa: BLE001 - the decoder that opens the file decides
-        return None
-
-
 class DecordVideoReader(VideoReader):
     """:class:`VideoReader` over ``decord.VideoReader`` (one thread; ``get_batch``, accurate seeking).
 
-    The frame count is decord's (from its packet index), checked against the container header
-    (parsed directly for AVI, through PyAV otherwise): fewer frames than the header promises means a
-    truncated file (DecodeError). ``get_batch`` (decord's accurate seek) was checked frame-exact
+    The frame count is decord's (from its packet index), checked against the container header's
+    (:attr:`VideoProbe.frames`, read by the probe that chose the decoder): fewer frames than the
+    header promises means a truncated file (DecodeError). ``get_batch`` (decord's accurate seek) was checked frame-exact
     against decord's own sequential decode on MPEG-4 ``.avi`` (GOP 12) and H.264 ``.mp4`` (B-frames)
     files (tests/test_decoding.py); decord's bundled FFmpeg may differ from PyAV's by a rounding
     step (at most 2 grey levels seen on MPEG-4). Files on which decord is known to be wrong
@@ -375,13 +309,11 @@ class DecordVideoReader(VideoReader):
         if decord is None:
             raise ImportError("decord is not installed")
         _check_file(self.path)
-        problem = decord_problem(probe_video(self.path))
+        probe = probe_video(self.path)
+        problem = decord_problem(probe)
         if problem is not None:
             raise DecodeError(f"decord would not be exact here ({problem}); use backend 'auto' or 'pyav'",
                               path=self.path)
-        header = _probe_header(self.path)
-        if header is not None and header.get("no_video"):
-            raise DecodeError("the file has no video stream", path=self.path)
         try:
             self._vr = decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=int(num_threads))
         except Exception as exc:  # noqa: BLE001 - decord raises a bare RuntimeError/DECORDError
@@ -389,14 +321,14 @@ class DecordVideoReader(VideoReader):
         self.num_frames = len(self._vr)
         if self.num_frames <= 0:
             raise DecodeError("the video has zero frames", path=self.path)
-        if header is not None and header["frames"] > self.num_frames:
+        if probe is not None and probe.frames > self.num_frames:
             raise DecodeError(
-                f"truncated video: the header promises {header['frames']} frames, only {self.num_frames} are present",
+                f"truncated video: the header promises {probe.frames} frames, only {self.num_frames} are present",
                 path=self.path,
             )
-        self.fps = float(self._vr.get_avg_fps() or (header or {}).get("fps", 0.0))
-        if header is not None and header["width"] and header["height"]:
-            self.width, self.height = header["width"], header["height"]
+        self.fps = float(self._vr.get_avg_fps() or (probe.fps if probe is not None else 0.0))
+        if probe is not None:
+            self.width, self.height = probe.width, probe.height
         else:
             first = self._read_sorted(np.array([0]))
             self.height, self.width = first.shape[1:3]
