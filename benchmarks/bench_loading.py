@@ -25,7 +25,7 @@ Cases (all on the SAME frame indices, the ones the dataset drew):
   made in the worker (the pipeline before the normalisation moved to the model's device);
 * ``tsnlib TSNDataset video (pyav)``: the same with the PyAV fallback (macOS/arm64);
 * ``full decode (decord)`` / ``full decode (pyav)``: every frame of the video;
-* ``tsnlib frames, read only``: :func:`tsnlib.decoding.read_rgb_frames` of the same indices;
+* ``tsnlib frames, read only``: :func:`tsnlib.frame_folders.read_rgb_frames` of the same indices;
 * ``tsnlib TSNDataset frames, no aug``: ``dataset[i]`` from the frame folders without a transform;
 * ``tsnlib TSNDataset frames``: ``dataset[i]`` from JPEG frame folders (extracted first).
 

@@ -1,5 +1,7 @@
 """Frame folders: the JPEG layout TSN trains from, read and written whole or not at all.
 
+Introduced in notebooks/03_train_rgb.ipynb (``frame_folders.read_rgb_frames``).
+
 A *frame folder* holds one video as numbered JPEGs, the layout of the original TSN, tsn-pytorch
 and MMAction2 "rawframes"::
 
@@ -354,7 +356,8 @@ def as_record(item):
 
 
 def frame_folder_of(record, out_root, level: int = 2) -> Path:
-    """The frame folder of a video: ``out_root/<class folder>/<name>`` (``level=2``) or ``out_root/<name>`` (``level=1``).
+    """The frame folder of a video: ``out_root/<class folder>/<name>`` (``level=2``) or ``out_root/<name>``
+    (``level=1``).
 
     ``<class folder>`` is the name of the folder holding the video; ``<name>`` its ``video_id``, or for a
     segment of a video the folder of the whole video (``VideoRecord.folder_name``).
@@ -515,7 +518,8 @@ def extract_dataset_frames(records: Sequence, out_root, short_side: int | None =
     Used by ``tsnlib frames`` (:mod:`tsnlib.commands.extract`).
     """
     out, failures = extract_videos(
-        records, out_root, _extract_job, {"short_side": short_side, "size": size, "quality": quality, "backend": backend},
+        records, out_root, _extract_job,
+        {"short_side": short_side, "size": size, "quality": quality, "backend": backend},
         is_complete=is_complete_frame_folder, stamp=FRAMES_STAMP,
         settings=extraction_settings(short_side, size, quality=int(quality)),
         hint="keep the old settings, choose another output folder, or pass resume=False (tsnlib frames --no-resume) "

@@ -19,7 +19,13 @@ is :mod:`tsnlib.frame_folders`; the camera's motion that warped flow removes is
 :mod:`tsnlib.camera_motion`; ``tsnlib flow`` is :mod:`tsnlib.commands.extract`.
 """
 
-from tsnlib.flow.estimation import FLOW_METHODS, FlowEstimator, FlowUnavailableError, available_flow_methods, raft_weights_path
+from tsnlib.flow.estimation import (
+    FLOW_METHODS,
+    FlowEstimator,
+    FlowUnavailableError,
+    available_flow_methods,
+    raft_weights_path,
+)
 from tsnlib.flow.extraction import (
     FLOW_STAMP,
     extract_dataset_flow,
