@@ -150,6 +150,15 @@ def _extract_one(video_path: str, out_dir: str, options: dict) -> dict:
     return extract_video_flow(video_path, out_dir, estimator=_WORKER_ESTIMATOR, **options)
 
 
+def _flow_settings(method: str, method_options: dict, bound: float, short_side: int | None,
+                   size: tuple[int, int] | None, jpeg_quality: int) -> dict:
+    """How flow is extracted, checked, as :data:`FLOW_STAMP` records it: the resize
+    (:func:`tsnlib.frame_folders.extraction_settings`), ``method``, its ``options``, ``bound``, ``jpeg_quality``."""
+    return extraction_settings(short_side, size, method=str(method).lower(), bound=float(bound),
+                               options={k: method_options[k] for k in sorted(method_options)},
+                               jpeg_quality=int(jpeg_quality))
+
+
 def extract_dataset_flow(
     records: Sequence,
     out_root: str | os.PathLike,
@@ -202,9 +211,7 @@ def extract_dataset_flow(
     """
     # fail early, in this process, on a method that cannot run (missing contrib build, weights)
     FlowEstimator(method, **method_options)
-    settings = extraction_settings(short_side, size, method=str(method).lower(), bound=float(bound),
-                                   options={k: method_options[k] for k in sorted(method_options)},
-                                   jpeg_quality=int(jpeg_quality))
+    settings = _flow_settings(method, method_options, bound, short_side, size, jpeg_quality)
     return extract_videos(
         records, out_root, _extract_one,
         {"bound": bound, "short_side": short_side, "size": size, "jpeg_quality": jpeg_quality, "backend": backend},
@@ -310,16 +317,8 @@ def prepare_flow_dataset(
                         f"{layout!r}; for other datasets use extract_dataset_flow and write_flow_lists", path=root)
     frames_root = Path(frames_root) if frames_root is not None else root / "rawframes"
     FlowEstimator(method, **method_options)  # fail early on a method that cannot run here
-    stamp = {
-        "method": str(method).lower(),
-        "options": {k: method_options[k] for k in sorted(method_options)},
-        "bound": float(bound),
-        "short_side": None if short_side is None else int(short_side),
-        "size": None if size is None else [int(size[0]), int(size[1])],
-        "jpeg_quality": int(jpeg_quality),
-        "source": _source_identity(root),
-        "layout": layout,
-    }
+    stamp = {**_flow_settings(method, method_options, bound, short_side, size, jpeg_quality),
+             "source": _source_identity(root), "layout": layout}
     old = read_stamp(frames_root / FLOW_STAMP)
     if old is not None and old != stamp:
         settings = {k: v for k, v in stamp.items() if k != "source"}
