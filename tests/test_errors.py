@@ -278,8 +278,8 @@ def test_missing_paths_for_frames_flow_fuse(data_env, tmp_path, capsys):
     missing = tmp_path / "nowhere"
     rc, err = run_cli(capsys, "frames", missing, "--out", tmp_path / "out")
     assert rc == 1
-    assert_one_line(err, f"tsnlib frames: error: dataset path not found [{missing}]: give an existing dataset folder, "
-                         "list file or folder of videos")
+    assert_one_line(err, f"tsnlib frames: error: path not found [{missing}]: give a dataset folder, a list file or a "
+                         "folder of videos")
     rc, err = run_cli(capsys, "flow", missing, "--out", tmp_path / "out")
     assert rc == 1
     assert_one_line(err, f"tsnlib flow: error: path not found [{missing}]: give a dataset folder, a list file or a "

@@ -187,7 +187,8 @@ ROTATIONS = [pytest.param(".mp4", "libx264", 90, id="mp4-90"), pytest.param(".mk
 
 @pytest.mark.parametrize("ext, codec, rotation", ROTATIONS)
 def test_rotation_flag_is_applied_by_every_path(tmp_path, ext, codec, rotation):
-    from tsnlib.decoding import extract_frames, iter_frames, read_rgb_frames
+    from tsnlib.decoding import iter_frames
+    from tsnlib.frame_folders import extract_frames, read_rgb_frames
     from tsnlib.flow import extract_video_flow
     from tsnlib.visualization import read_display_frames
 
@@ -221,7 +222,7 @@ def test_rotation_flag_is_applied_by_every_path(tmp_path, ext, codec, rotation):
 
 def test_the_training_sample_and_the_frame_folder_see_the_same_image(tmp_path):
     """A rotated video read as a video and read from its extracted frames gives the same picture."""
-    from tsnlib.decoding import extract_frames, read_rgb_frames
+    from tsnlib.frame_folders import extract_frames, read_rgb_frames
 
     path = make_video(tmp_path / "phone.mp4", "libx264", gop=12, n=12, rotation=90)
     extract_frames(path, tmp_path / "f", quality=100)
@@ -309,7 +310,7 @@ def test_videos_sharing_a_stem_are_reported_and_the_rest_extracted(tmp_path, cap
 
 
 def test_frame_extraction_api_reports_each_conflict(tmp_path):
-    from tsnlib.decoding import extract_dataset_frames
+    from tsnlib.frame_folders import extract_dataset_frames
 
     (tmp_path / "v" / "c").mkdir(parents=True)
     a = make_video(tmp_path / "v" / "c" / "x.avi", "mpeg4", n=5)

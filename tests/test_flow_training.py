@@ -14,7 +14,8 @@ import cv2  # noqa: F401 - required
 
 from tsnlib import streams  # noqa: E402
 from tsnlib.experiment import build_datasets, build_model_from_config  # noqa: E402
-from tsnlib.flow import is_complete_flow_folder, prepare_flow_dataset  # noqa: E402
+from tsnlib.flow import prepare_flow_dataset  # noqa: E402
+from tsnlib.frame_folders import is_complete_flow_folder  # noqa: E402
 from tsnlib.models import TSN  # noqa: E402
 from tsnlib.training import load_checkpoint, save_checkpoint  # noqa: E402
 

@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from tsnlib.decoding import count_frames, detect_start_index, frame_times, iter_frames, open_video, read_rgb_frames
+from tsnlib.decoding import frame_times, iter_frames, open_video
+from tsnlib.frame_folders import count_frames, detect_start_index, read_rgb_frames
 from tsnlib.evaluation import softmax
 from tsnlib.models import unwrap_model
 from tsnlib.visualization.explain import VideoExplanation, explain_video, overlay_heatmap
