@@ -13,7 +13,8 @@ Methods, all behind one :class:`FlowEstimator`:
 Any of them gives *warped* flow with ``warp=True`` (:mod:`tsnlib.camera_motion`). Frames are uint8
 ``(H, W, 3)`` RGB (or ``(H, W)`` grey); flow is float32 ``(H, W, 2)``, ``(dx, dy)`` in pixels.
 
-Introduced in notebooks/04_optical_flow_stream.ipynb.
+Part of :mod:`tsnlib.flow`, which notebooks/04_optical_flow_stream.ipynb introduces
+(as ``flow.<name>``).
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ root (the synthetic set included), :func:`prepare_flow_dataset` (``tsnlib flow R
 does all of it: frame folders of a split's videos, both lists, and a ``flow.json`` stamp of the
 settings, so that a folder never mixes two kinds of flow.
 
-Introduced in notebooks/04_optical_flow_stream.ipynb (``prepare_flow_dataset``).
+Part of :mod:`tsnlib.flow`, which notebooks/04_optical_flow_stream.ipynb introduces
+(``flow.prepare_flow_dataset``).
 """
 
 from __future__ import annotations

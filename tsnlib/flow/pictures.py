@@ -1,6 +1,7 @@
 """Pictures of optical flow: the colour wheel, and one pair's frames beside its flow JPEGs.
 
-Introduced in notebooks/04_optical_flow_stream.ipynb.
+Part of :mod:`tsnlib.flow`, which notebooks/04_optical_flow_stream.ipynb introduces
+(as ``flow.<name>``).
 """
 
 from __future__ import annotations

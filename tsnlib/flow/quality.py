@@ -1,6 +1,7 @@
 """How good a flow method is: end-point errors against the synthetic set's true motion, and its speed.
 
-Introduced in notebooks/04_optical_flow_stream.ipynb.
+Part of :mod:`tsnlib.flow`, which notebooks/04_optical_flow_stream.ipynb introduces
+(as ``flow.<name>``).
 """
 
 from __future__ import annotations

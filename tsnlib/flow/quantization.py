@@ -8,7 +8,8 @@ functions are that mapping, its inverse, and the horizontal flip that must negat
 Layouts: flow in pixels is float ``(..., H, W, 2)`` with channels ``(dx, dy)``; quantised flow is
 uint8 of the same shape.
 
-Introduced in notebooks/04_optical_flow_stream.ipynb.
+Part of :mod:`tsnlib.flow`, which notebooks/04_optical_flow_stream.ipynb introduces
+(as ``flow.<name>``).
 """
 
 from __future__ import annotations
