@@ -1,7 +1,7 @@
 # The course's two commands (see README.md):
 #   make demo   set up, generate the synthetic dataset, run every notebook in course mode, print the lessons
 #               (make demo SEED=3: another generator and training seed, in outputs/seed-3)
-#   make test   set up, then run the whole test suite
+#   make test   set up, then run the whole test suite (make test-fast: its fast tier only)
 # Both are idempotent: a second run skips what is done.
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
@@ -12,7 +12,7 @@ OUT    ?= outputs
 PYTEST_ARGS ?=
 SEED   ?= 0
 
-.PHONY: demo demo-full test setup data bench info clean
+.PHONY: demo demo-full test test-fast setup data bench info clean
 
 setup: $(STAMP)
 
@@ -41,8 +41,13 @@ demo:
 demo-full: setup
 	$(PY) -m tsnlib.course --out $(OUT) --full
 
+# The whole suite, every tier (a GPU test skips with its reason where there is no CUDA).
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tier alone, under a minute: no training, no processes, no notebooks (markers in pyproject.toml).
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not notebook" $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) benchmarks/bench_loading.py

@@ -15,7 +15,8 @@ import cv2
 from tsnlib import transforms as T  # noqa: E402
 from tsnlib.annotations import VideoRecord  # noqa: E402
 from tsnlib.datasets import TSNDataset, seed_worker  # noqa: E402
-from tsnlib.decoding import decode_all, extract_frames, read_rgb_frames  # noqa: E402
+from tsnlib.decoding import decode_all  # noqa: E402
+from tsnlib.frame_folders import extract_frames, read_rgb_frames  # noqa: E402
 from tsnlib.errors import DataError, DecodeError  # noqa: E402
 from tsnlib.sampling import FrameSampler  # noqa: E402
 

@@ -475,6 +475,7 @@ def test_paper_presets_and_build_model():
         build_model({"backbone": "resnet18"})
 
 
+@pytest.mark.slow  # torch.compile loads TorchDynamo: 1-2.6 s here
 def test_unwrap_model_sees_through_data_parallel_and_compile():
     from tsnlib.models import unwrap_model
 

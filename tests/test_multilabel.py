@@ -251,6 +251,7 @@ def _videos(root: Path, items) -> list[VideoRecord]:
     return records
 
 
+@pytest.mark.slow  # trains a toy network
 def test_multi_label_run_trains_with_bce_and_tests_to_scikit_learn_map(tmp_path, monkeypatch, capsys):
     import tsnlib.experiment as experiment
     from tsnlib.cli import main

@@ -40,15 +40,15 @@ import torch
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
 
-from tsnlib.decoding import (
+from tsnlib.decoding import open_video
+from tsnlib.errors import AnnotationError, DataError
+from tsnlib.frame_folders import (
     count_frames,
     detect_frame_template,
     detect_start_index,
-    open_video,
     read_flow_frames,
     read_rgb_frames,
 )
-from tsnlib.errors import AnnotationError, DataError
 from tsnlib.sampling import segment_frames
 from tsnlib.transforms import MODALITIES  # the modalities a TSNDataset can deliver
 

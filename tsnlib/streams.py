@@ -180,7 +180,7 @@ def run_differences(work_dir: str | os.PathLike, cfg: Mapping, keys: Sequence[st
     ``keys`` are compared (paths after normalisation). Each difference reads
     ``"data.root: run '/a', needed '/b'"``.
 
-    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    Used by :func:`train_or_reuse`.
     """
     from tsnlib.checkpoints import CheckpointError, load_checkpoint
 
