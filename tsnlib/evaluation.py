@@ -830,11 +830,3 @@ def plot_per_class_accuracy(per_class, class_names: Sequence[str], color: str | 
     ax.grid(axis="y", visible=False)
     ax.set_title(title or "per-class accuracy")
     return fig
-
-
-def _model_device(model):
-    """Transitional (issue 13): :mod:`tsnlib.visualization` imports this name from here until it imports
-    :func:`tsnlib.precision.model_device`; then this function goes."""
-    from tsnlib.precision import model_device  # torch, which this NumPy module does not import otherwise
-
-    return model_device(model)

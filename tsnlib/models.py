@@ -96,7 +96,8 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     """The model itself under its wrappers: ``DistributedDataParallel`` / ``DataParallel`` (``.module``) and
     ``torch.compile`` (``._orig_mod``), in any order; a plain model is returned as it is.
 
-    Used by :func:`tsnlib.evaluation.view_scores_chunked`, :func:`tsnlib.training.init_from_checkpoint`, :class:`tsnlib.training.Trainer` (training and testing see a TSN through these wrappers).
+    Used by :func:`tsnlib.inference.view_scores_chunked`, :func:`tsnlib.checkpoints.init_from_checkpoint`,
+    :class:`tsnlib.training.Trainer` (training and testing see a TSN through these wrappers).
     """
     while True:
         if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
