@@ -9,7 +9,7 @@ Four numbers, measured in one run on the synthetic videos (generated first if mi
   loss, backward, clipping, SGD step;
 * **train, backbone alone**: forward + backward + SGD step of the bare torchvision backbone on random
   tensors of the same shape ``(batch * K, 3, H, W)``, precision and memory format;
-* **test, tsnlib**: videos per second of :func:`tsnlib.evaluation.predict_scores` with the test
+* **test, tsnlib**: videos per second of :func:`tsnlib.inference.predict_scores` with the test
   protocol (``test.num_clips`` × ``test.num_crops`` views, decoding and cropping in the loader
   workers, the uint8 views normalised by the model in the main process, all included), over
   ``--videos`` videos with a freshly started loader: its start-up (about 0.2 s for the first
@@ -136,8 +136,8 @@ def bench_tsnlib_train(cfg, datasets, device, steps, work_dir) -> tuple[float, o
 
 def bench_tsnlib_test(cfg, datasets, model, device, videos) -> float:
     """Videos/s of predict_scores over ``videos`` test videos (after one warm-up video)."""
-    from tsnlib.evaluation import predict_scores
     from tsnlib.experiment import build_loaders
+    from tsnlib.inference import predict_scores
 
     t = cfg["test"]
     ds = datasets["test"]
@@ -185,10 +185,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("TSN_PROGRESS", "off")
 
     from tsnlib.config import load_config
-    from tsnlib.evaluation import autocast_dtype
     from tsnlib.experiment import build_datasets, load_model_from_checkpoint
+    from tsnlib.precision import autocast_dtype, use_channels_last
     from tsnlib.synthetic import generate_dataset
-    from tsnlib.training import _use_channels_last, amp_dtype
     from tsnlib.utils import get_device, output_dir, synthetic_root
 
     overrides = list(args.overrides)
@@ -200,10 +199,10 @@ def main(argv=None) -> int:
         print(f"generating the synthetic dataset in {root} ...")
         generate_dataset(root if args.data or root != synthetic_root() else None, progress=False)
     device = get_device(args.device)
-    train_dtype = amp_dtype(cfg["train"]["amp"], device)
+    train_dtype = autocast_dtype(device, cfg["train"]["amp"])
     test_dtype = autocast_dtype(device, cfg["test"]["amp"])
-    cl_train = _use_channels_last(cfg["train"]["channels_last"], device, train_dtype)
-    cl_test = device.type in ("cuda", "cpu")  # as load_model_from_checkpoint
+    cl_train = use_channels_last(device, train_dtype, cfg["train"]["channels_last"])
+    cl_test = use_channels_last(device, None, inference=True)  # as load_model_from_checkpoint
     datasets = build_datasets(cfg, subsets=("train", "test"))
     k = len(datasets["label_map"])
     d, t = cfg["data"], cfg["test"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from tsnlib.experiment import build_datasets, build_loaders, build_model_from_config
-from tsnlib.training import amp_dtype
+from tsnlib.precision import autocast_dtype
 
 
 def val_top1(ckpt: dict) -> float:
@@ -15,7 +15,7 @@ def val_top1(ckpt: dict) -> float:
     model = build_model_from_config(cfg, len(ckpt["class_names"]), pretrained=False)
     model.load_state_dict(ckpt["model"])
     model.eval()
-    dtype = amp_dtype(cfg["train"]["amp"], "cpu")
+    dtype = autocast_dtype("cpu", cfg["train"]["amp"])
     if dtype is not None:
         model.to(memory_format=torch.channels_last)
     right = seen = 0

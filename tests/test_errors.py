@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tsnlib import training
+from tsnlib import checkpoints, training
 from tsnlib.cli import main
 from tsnlib.config import ConfigError, load_config
 from tsnlib.datasets import SKIP_BAD_HINT
@@ -73,7 +73,7 @@ def test_every_expected_error_is_a_tsnlib_error_and_keeps_its_old_base():
     for cls, base in ((DataError, ValueError), (ConfigError, ValueError), (CheckpointError, RuntimeError),
                       (UsageError, ValueError)):
         assert issubclass(cls, TsnlibError) and issubclass(cls, base)
-    assert training.CheckpointError is CheckpointError
+    assert checkpoints.CheckpointError is CheckpointError
 
 
 def test_one_line_keeps_the_original_message_of_a_loader_worker_error():
@@ -373,12 +373,12 @@ def test_unknown_device(data_env, video, checkpoint, capsys):
 
 
 def test_resume_with_another_class_count_is_one_line(data_env, checkpoint, tmp_path, capsys):
-    ckpt = training.load_checkpoint(checkpoint)
+    ckpt = checkpoints.load_checkpoint(checkpoint)
     ckpt["class_names"] = ckpt["class_names"][:5]
     ckpt["model"]["fc.weight"] = ckpt["model"]["fc.weight"][:5].clone()
     ckpt["model"]["fc.bias"] = ckpt["model"]["fc.bias"][:5].clone()
     other = tmp_path / "five_classes.pth"
-    training.save_checkpoint(ckpt, other)
+    checkpoints.save_checkpoint(ckpt, other)
     rc, err = run_cli(capsys, "train", PRESET, *QUICK, "--work-dir", tmp_path / "run", "--resume", other,
                       "--device", "cpu")
     assert rc == 1

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from tsnlib.checkpoints import load_checkpoint
 from tsnlib.cli import main
 from tsnlib.config import load_config
 from tsnlib import transforms as T
+from tsnlib.distributed import EpochSampler
 from tsnlib.experiment import build_datasets, build_loaders, build_model_from_config, load_model_from_checkpoint
-from tsnlib.training import EpochSampler, load_checkpoint, read_metrics
+from tsnlib.training import read_metrics
 
 from by_hand import val_top1
 

@@ -17,7 +17,7 @@ from tsnlib.experiment import build_datasets, build_model_from_config  # noqa: E
 from tsnlib.flow import prepare_flow_dataset  # noqa: E402
 from tsnlib.frame_folders import is_complete_flow_folder  # noqa: E402
 from tsnlib.models import TSN  # noqa: E402
-from tsnlib.training import load_checkpoint, save_checkpoint  # noqa: E402
+from tsnlib.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402
 
 from by_hand import val_top1  # noqa: E402
 
@@ -164,7 +164,7 @@ def test_random_first_layer_start_for_the_ablation(frames, rgb_checkpoint, tmp_p
     assert torch.equal(a["fc.weight"], b["fc.weight"]) and a["fc.weight"].shape == (13, 128)
     # loadable as init_from: a model of the config accepts every tensor
     model = build_model_from_config(cfg, num_classes=13, pretrained=False)
-    from tsnlib.training import init_from_checkpoint
+    from tsnlib.checkpoints import init_from_checkpoint
 
     report = init_from_checkpoint(model, random, verbose=False)
     assert not report["missing"] and not report["unexpected"] and not report["dropped_classifier"]

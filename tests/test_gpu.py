@@ -18,10 +18,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from tsnlib.config import load_config
-from tsnlib.evaluation import predict_scores
+from tsnlib.distributed import setup_distributed
 from tsnlib.experiment import build_model_from_config
+from tsnlib.inference import predict_scores
 from tsnlib.models import unwrap_model
-from tsnlib.training import Trainer, setup_distributed
+from tsnlib.training import Trainer
 
 pytestmark = [
     pytest.mark.gpu,

@@ -30,10 +30,10 @@ def course_env(tiny_data_root, tmp_path_factory):
 def _flow_run(data_root: Path, out: Path, monkeypatch) -> int:
     """A Flow run as notebook 04 leaves it: test frame folders, list files, runs/flow_k3/best.pth. Returns #videos."""
     from tsnlib.annotations import load_annotations
+    from tsnlib.checkpoints import save_checkpoint
     from tsnlib.config import load_config
     from tsnlib.experiment import build_model_from_config
     from tsnlib.flow import extract_dataset_flow, write_flow_lists
-    from tsnlib.training import save_checkpoint
 
     monkeypatch.setenv("TSN_DATA", str(data_root))
     records, label_map = load_annotations(data_root / "synthetic" / "ucf101", split=1, subset="test")  # the videos

@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 import torch
 
+from tsnlib.checkpoints import load_checkpoint
 from tsnlib.config import ConfigError, list_presets, load_config
 from tsnlib.experiment import build_datasets, build_model_from_config
 from tsnlib.models import get_param_groups
-from tsnlib.training import Trainer, load_checkpoint, read_metrics, train
+from tsnlib.training import Trainer, read_metrics, train
 from tsnlib.transforms import MultiScaleCrop
 
 import benchmark_fixtures as F

@@ -452,8 +452,8 @@ def test_write_video_mp4_and_gif(tmp_path):
 
 
 def _checkpoint(cfg, path):
+    from tsnlib.checkpoints import save_checkpoint
     from tsnlib.experiment import build_model_from_config, load_subset
-    from tsnlib.training import save_checkpoint
 
     names = list(load_subset(cfg, "test")[1].names)
     torch.manual_seed(0)

@@ -60,7 +60,9 @@ class ConfigError(TsnlibError, ValueError):
 class CheckpointError(TsnlibError, RuntimeError):
     """A checkpoint that cannot (or must not) be loaded: missing, not plain data, wrong format, other classes.
 
-    Used by :func:`tsnlib.experiment.load_model_from_checkpoint`, :func:`tsnlib.experiment.test_checkpoint`, :func:`tsnlib.models.load_imagenet_state_dict` (also importable as ``tsnlib.training.CheckpointError``).
+    Used by :mod:`tsnlib.checkpoints`, :func:`tsnlib.experiment.load_model_from_checkpoint`,
+    :func:`tsnlib.experiment.test_checkpoint`, :func:`tsnlib.models.load_imagenet_state_dict` (also importable as
+    ``tsnlib.checkpoints.CheckpointError``).
     """
 
 

@@ -21,7 +21,8 @@ What else lives here, one function per idea:
   (``TSN(partial_bn=True)``, see :meth:`TSN.train`).
 * :func:`get_param_groups` — the optimiser groups of the original implementation
   (learning-rate and weight-decay multipliers for first conv, weights, biases, BN).
-* :func:`paper_defaults` / :func:`build_model` — presets and construction from a plain dict.
+* :func:`build_model` — construction from a plain dict (a config's ``model`` section; the paper's
+  settings are the presets ``tsn_paper_bninception_ucf101_{rgb,flow}``, :mod:`tsnlib.config`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ __all__ = [
     "imagenet_weights_path",
     "load_imagenet_state_dict",
     "get_param_groups",
-    "paper_defaults",
     "build_model",
 ]
 
@@ -96,7 +96,8 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     """The model itself under its wrappers: ``DistributedDataParallel`` / ``DataParallel`` (``.module``) and
     ``torch.compile`` (``._orig_mod``), in any order; a plain model is returned as it is.
 
-    Used by :func:`tsnlib.evaluation.view_scores_chunked`, :func:`tsnlib.training.init_from_checkpoint`, :class:`tsnlib.training.Trainer` (training and testing see a TSN through these wrappers).
+    Used by :func:`tsnlib.inference.view_scores_chunked`, :func:`tsnlib.checkpoints.init_from_checkpoint`,
+    :class:`tsnlib.training.Trainer` (training and testing see a TSN through these wrappers).
     """
     while True:
         if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
@@ -928,46 +929,6 @@ def get_param_groups(model: TSN, lr: float, weight_decay: float, fc_lr5: bool = 
     if len(grouped) != len(set(grouped)) or set(grouped) != trainable:
         raise RuntimeError("get_param_groups: every trainable parameter must be in exactly one group")
     return groups
-
-
-def paper_defaults(modality: str = "RGB") -> dict:
-    """Training presets of the paper for one stream, as a plain dict (model and optimiser keys).
-
-    Introduced in notebooks/03_train_rgb.ipynb. Sources (see the reference notes):
-
-    * ``dropout`` 0.8 RGB / 0.7 Flow (paper §3.2, Caffe prototxts); 0.8 RGBDiff (tsn-pytorch README).
-    * ``partial_bn`` True, ``fc_init_std`` 0.001, ``consensus`` "avg", ``num_segments`` 3
-      (paper; Caffe; tsn-pytorch). tsn-pytorch's README trains RGBDiff with 7 segments.
-    * ``clip_len`` 1 RGB, 5 Flow / RGBDiff (paper: stacks of 5 flow fields).
-    * ``lr`` 0.001 RGB / 0.005 Flow (paper §4.1, Caffe solvers), 0.001 RGBDiff (tsn-pytorch
-      README); ``momentum`` 0.9; ``weight_decay`` 5e-4 (Caffe solvers, tsn-pytorch README);
-      ``batch_size`` 256 (paper).
-    * ``clip_grad`` (max gradient L2 norm) 40 RGB / 20 Flow (Caffe solvers, mmaction v1);
-      40 RGBDiff (tsn-pytorch README; that README uses 20 for RGB and Flow).
-    * ``lr_steps`` / ``epochs`` in epochs from the tsn-pytorch README ([30, 60] / 80 RGB,
-      [190, 300] / 340 Flow, [80, 160] / 180 RGBDiff); the paper counts iterations (RGB: ÷10
-      every 2,000, stop at 4,500; Flow: ÷10 at 12,000 and 18,000, stop at 20,000).
-
-    The model keys (:data:`MODEL_KEYS`) can go straight to :func:`build_model` together with
-    ``num_classes`` and ``backbone``.
-    """
-    m = _canonical_modality(modality)
-    table = {
-        "RGB": dict(dropout=0.8, clip_len=1, lr=0.001, clip_grad=40.0, lr_steps=[30, 60], epochs=80),
-        "Flow": dict(dropout=0.7, clip_len=5, lr=0.005, clip_grad=20.0, lr_steps=[190, 300], epochs=340),
-        "RGBDiff": dict(dropout=0.8, clip_len=5, lr=0.001, clip_grad=40.0, lr_steps=[80, 160], epochs=180),
-    }[m]
-    return {
-        "modality": m,
-        "num_segments": 3,
-        "consensus": "avg",
-        "partial_bn": True,
-        "fc_init_std": 0.001,
-        "momentum": 0.9,
-        "weight_decay": 5e-4,
-        "batch_size": 256,
-        **table,
-    }
 
 
 def build_model(cfg: Mapping, strict: bool = False) -> TSN:

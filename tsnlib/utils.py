@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tsnlib.errors import UsageError
+
 _DEVICE_PRINTED = False
 
 
@@ -22,7 +24,7 @@ def get_device(prefer: str | None = None, verbose: bool = True):
     that is not there (``cuda`` without a GPU, ``cuda:3`` on a one-GPU machine, an unknown name)
     raises :class:`tsnlib.errors.UsageError`. The choice is printed once per process.
     """
-    import torch
+    import torch  # here, not at the top: the torch-free modules (config, lessons, course) import utils too
 
     global _DEVICE_PRINTED
     name = prefer or os.environ.get("TSN_DEVICE")
@@ -45,9 +47,7 @@ def get_device(prefer: str | None = None, verbose: bool = True):
 
 def _check_device(name, where: str) -> None:
     """Raise :class:`tsnlib.errors.UsageError` when the device ``name`` does not exist on this machine."""
-    import torch
-
-    from tsnlib.errors import UsageError
+    import torch  # as in get_device
 
     if isinstance(name, torch.device):
         name = str(name)
@@ -70,7 +70,7 @@ def _check_device(name, where: str) -> None:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (all devices) with one number."""
-    import torch
+    import torch  # as in get_device
 
     random.seed(seed)
     np.random.seed(seed % 2**32)

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsnlib.evaluation import _model_device
 from tsnlib.models import unwrap_model
+from tsnlib.precision import model_device as _model_device
 from tsnlib.visualization.targets import channels_last_maps, resolve_target_layer
 
 

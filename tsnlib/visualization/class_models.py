@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as F
 
-from tsnlib.evaluation import _model_device
 from tsnlib.flow import flow_to_color
 from tsnlib.models import unwrap_model
 from tsnlib.plotting import class_label
+from tsnlib.precision import model_device as _model_device
 from tsnlib.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 

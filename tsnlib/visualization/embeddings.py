@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from tsnlib.evaluation import _model_device, softmax
+from tsnlib.evaluation import softmax
 from tsnlib.models import unwrap_model
 from tsnlib.plotting import class_label
+from tsnlib.precision import model_device as _model_device
 from tsnlib.visualization.cam import video_consensus
 from tsnlib.visualization.explain import read_display_frames
 

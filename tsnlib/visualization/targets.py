@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tsnlib.evaluation import _model_device
 from tsnlib.models import unwrap_model
+from tsnlib.precision import model_device as _model_device
 
 
 def _search_root(model) -> tuple[nn.Module, str]:
