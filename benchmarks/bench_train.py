@@ -50,6 +50,8 @@ import torch
 import torchvision
 from torch.utils.data import Subset
 
+from tsnlib.models import COURSE_BACKBONES
+
 
 def _sync(device):
     if device.type == "cuda":
@@ -60,11 +62,20 @@ def _autocast(device, dtype):
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
 
+def bare_backbone(name: str, num_classes: int) -> torch.nn.Module:
+    """The preset's backbone alone, randomly initialised: the course's own (``resnet8``) or torchvision's."""
+    if name in COURSE_BACKBONES:
+        net = COURSE_BACKBONES[name]()
+        net.fc = torch.nn.Linear(net.fc.in_features, num_classes)
+        return net
+    return torchvision.models.get_model(name, weights=None, num_classes=num_classes)
+
+
 def bench_backbone_train(cfg, num_classes, device, dtype, channels_last, steps, warmup=3) -> float:
     """Clips/s of forward + backward + SGD step of the bare backbone on random (batch * K, 3, H, W)."""
     d = cfg["data"]
     n = int(cfg["train"]["batch_size"]) * int(d["num_segments"])
-    net = torchvision.models.get_model(cfg["model"]["backbone"], weights=None, num_classes=num_classes).to(device)
+    net = bare_backbone(cfg["model"]["backbone"], num_classes).to(device)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4)
@@ -94,7 +105,7 @@ def bench_backbone_test(cfg, num_classes, device, dtype, channels_last, videos, 
     t = cfg["test"]
     views = int(t["num_clips"]) * int(t["num_crops"]) * (2 if t["twice"] else 1)
     chunk = int(t["max_views_per_forward"])
-    net = torchvision.models.get_model(cfg["model"]["backbone"], weights=None, num_classes=num_classes).to(device).eval()
+    net = bare_backbone(cfg["model"]["backbone"], num_classes).to(device).eval()
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     x = torch.randn(views, 3 * int(cfg["data"]["clip_len"]), t["input_size"], t["input_size"], device=device)
