@@ -53,7 +53,8 @@ class AnnotationError(DataError):
 class ConfigError(TsnlibError, ValueError):
     """A config that cannot be used: unknown key, wrong type, bad value, missing file, cycle in ``base:``.
 
-    Used by :func:`tsnlib.config.preset_path`, :func:`tsnlib.config.load_config`, :func:`tsnlib.config.default_config` (also importable as ``tsnlib.config.ConfigError``).
+    Used by :func:`tsnlib.config.preset_path`, :func:`tsnlib.config.load_config`,
+    :func:`tsnlib.config.default_config` (also importable as ``tsnlib.config.ConfigError``).
     """
 
 

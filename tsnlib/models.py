@@ -199,9 +199,10 @@ def _imagenet_weights(backbone: str):
 def imagenet_weights_path(backbone: str) -> Path:
     """Where torch hub keeps the ImageNet weights of a torchvision backbone (the file may not exist).
 
-    Used by :func:`load_imagenet_state_dict`, :func:`tsnlib.pretraining.course_pretrained`. The folder is ``<torch hub dir>/checkpoints``,
-    i.e. ``$TORCH_HOME/hub/checkpoints`` (default ``~/.cache/torch/hub/checkpoints``); the file
-    name is the last part of the weight's URL, e.g. ``resnet50-11ad3fa6.pth``.
+    Used by :func:`load_imagenet_state_dict`, :func:`tsnlib.pretraining.course_pretrained`. The folder is
+    ``<torch hub dir>/checkpoints``, i.e. ``$TORCH_HOME/hub/checkpoints`` (default
+    ``~/.cache/torch/hub/checkpoints``); the file name is the last part of the weight's URL, e.g.
+    ``resnet50-11ad3fa6.pth``.
     """
     url = _imagenet_weights(backbone).url
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
