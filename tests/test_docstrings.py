@@ -157,8 +157,12 @@ def test_a_claim_holds_only_where_the_notebook_names_it(tmp_path):
 
 def test_the_library_makes_claims():
     claims = all_claims()
-    assert len(claims) >= 200  # 268 when this test was written
-    assert {c.kind for c in claims} == {"module", "function", "class"}
+    # the parser reaches every docstring: known claims of a module, a function and a class are among them
+    named = {(c.kind, c.name, c.notebook) for c in claims}
+    assert ("module", "tsnlib.sampling", "notebooks/02_segment_sampling.ipynb") in named
+    assert ("function", "sample_train_indices", "notebooks/02_segment_sampling.ipynb") in named
+    assert ("class", "TSN", "notebooks/03_train_rgb.ipynb") in named
+    assert len({c.where.split(":")[0] for c in claims}) >= 20  # modules with a claim (about 30 after issue 13)
 
 
 @pytest.mark.xfail(strict=True, reason="docstrings fixed after the refactor merges")
