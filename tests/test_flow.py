@@ -11,6 +11,7 @@ import pytest
 import cv2
 
 from tsnlib import flow as F  # noqa: E402
+from tsnlib import synthetic  # noqa: E402
 from tsnlib.commands.extract import video_records  # noqa: E402
 from tsnlib.errors import DataError  # noqa: E402
 from tsnlib.flow import (  # noqa: E402
