@@ -1,7 +1,7 @@
 # The course's two commands (see README.md):
 #   make demo   set up, generate the synthetic dataset, run every notebook in course mode, print the lessons
 #               (make demo SEED=3: another generator and training seed, in outputs/seed-3)
-#   make test   set up, then run the whole test suite
+#   make test   set up, then run the whole test suite (make test-fast: its fast tier only)
 #   make paper  the paper's tables in full: notebook 08 trains every run of its scoreboard that make demo has not made
 # All three are idempotent: a second run skips what is done.
 
@@ -13,7 +13,7 @@ OUT    ?= outputs
 PYTEST_ARGS ?=
 SEED   ?= 0
 
-.PHONY: demo demo-full paper test setup data bench info clean
+.PHONY: demo demo-full paper test test-fast setup data bench info clean
 
 setup: $(STAMP)
 
@@ -49,8 +49,13 @@ demo-full: setup
 paper: setup
 	$(PY) -m tsnlib.course --out $(OUT) --seed $(SEED) --paper
 
+# The whole suite, every tier (a GPU test skips with its reason where there is no CUDA).
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tier alone, under a minute: no training, no processes, no notebooks (markers in pyproject.toml).
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not notebook" $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) benchmarks/bench_loading.py

@@ -361,7 +361,7 @@ def _train(settings: StandInSettings, device, verbose: bool) -> tuple[dict, dict
 
 def _check_cached(pth: Path, stamp: dict) -> None:
     """Raise :class:`CheckpointError` when the cached weights are not the file the stamp describes."""
-    from tsnlib.training import load_checkpoint
+    from tsnlib.checkpoints import load_checkpoint
 
     if not pth.is_file():
         raise CheckpointError(f"the stamp '{pth.with_suffix('.json')}' describes '{pth}', which is missing: "
@@ -387,7 +387,7 @@ def pretrain_backbone(settings: StandInSettings | None = None, out=None, name: s
 
     The cache: ``<output>/pretrained/<name>.pth`` holds the *backbone's* state dict (the keys of
     ``TSN.backbone``: ``conv1.weight``, ``bn1.*``, ``layer1.0.*``, ..., ``neck.*``; no ``fc``), written
-    atomically (:func:`tsnlib.training.save_checkpoint`), so ``model.pretrained=<that path>`` loads it
+    atomically (:func:`tsnlib.checkpoints.save_checkpoint`), so ``model.pretrained=<that path>`` loads it
     strictly. ``<name>.json`` beside it, written after it (atomically too), records the settings, the
     image set's version, the validation top-1 with its 95 % Wilson interval, the time and the file's
     sha256. Default ``name``: ``stand-in_<backbone>`` (``..._smoke`` when ``settings.max_steps`` is set).
@@ -404,7 +404,7 @@ def pretrain_backbone(settings: StandInSettings | None = None, out=None, name: s
 
     Not yet used by a notebook (issue 12's Table 1).
     """
-    from tsnlib.training import save_checkpoint
+    from tsnlib.checkpoints import save_checkpoint
     from tsnlib.utils import get_device, read_stamp, stamp_changes, write_stamp
 
     settings = settings or StandInSettings()

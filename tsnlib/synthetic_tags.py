@@ -283,7 +283,7 @@ def _write_clip(clip: TagClip, folder: str, short_side: int) -> int:
     truth file beside it; returns the number of frames."""
     import cv2
 
-    from tsnlib.decoding import atomic_folder, frame_path, resized_size, write_jpeg
+    from tsnlib.frame_folders import atomic_folder, frame_path, resized_size, write_jpeg
 
     folder = Path(folder)
     truth, scene = _clip_scene(clip)

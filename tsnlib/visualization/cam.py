@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsnlib.evaluation import _model_device
 from tsnlib.models import unwrap_model
+from tsnlib.precision import model_device
 from tsnlib.visualization.targets import channels_last_maps, resolve_target_layer
 
 
@@ -150,7 +150,7 @@ def view_cams(model, views: torch.Tensor, target_class: int | None = None, metho
         raise ValueError(f"max_views_per_forward must be >= 1, got {max_views_per_forward}")
     if device is not None:
         tsn.to(torch.device(device))
-    device = _model_device(tsn)
+    device = model_device(tsn)
     layer_name, layer = resolve_target_layer(tsn, target_layer)
     cls = cam_class(method)
     scorer = ViewScorer(tsn)

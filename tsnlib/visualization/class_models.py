@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as F
 
-from tsnlib.evaluation import _model_device
 from tsnlib.flow import flow_to_color
 from tsnlib.models import unwrap_model
 from tsnlib.plotting import class_label
+from tsnlib.precision import model_device
 from tsnlib.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -91,7 +91,7 @@ def class_model_visualization(model, classes: int | Sequence[int], steps: int = 
     tsn = unwrap_model(model)
     if device is not None:
         tsn.to(torch.device(device))
-    device = _model_device(tsn)
+    device = model_device(tsn)
     classes = [int(classes)] if isinstance(classes, (int, np.integer)) else [int(c) for c in classes]
     modality, clip_len = str(getattr(tsn, "modality", "RGB")), int(getattr(tsn, "clip_len", 1))
     jitter = max(1, int(input_size) // 32) if jitter is None else int(jitter)

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from tsnlib.evaluation import _model_device, softmax
+from tsnlib.evaluation import softmax
 from tsnlib.models import unwrap_model
 from tsnlib.plotting import class_label
+from tsnlib.precision import model_device
 from tsnlib.visualization.cam import video_consensus
 from tsnlib.visualization.explain import read_display_frames
 
@@ -60,7 +61,7 @@ def video_embeddings(model, dataset, batch_size: int = 4, num_workers: int = 0, 
     tsn = unwrap_model(model)
     if device is not None:
         tsn.to(torch.device(device))
-    device = _model_device(tsn)
+    device = model_device(tsn)
     loader = DataLoader(dataset, batch_size=int(batch_size), shuffle=False, num_workers=int(num_workers))
     records = getattr(dataset, "records", None)
     feats, scores, labels, ids, paths, frames = [], [], [], [], [], []

@@ -26,7 +26,8 @@ from matplotlib.patches import Rectangle
 
 from tsnlib.annotations import VideoRecord
 from tsnlib.datasets import TSNDataset
-from tsnlib.decoding import count_frames, detect_start_index, open_video, read_rgb_frames
+from tsnlib.decoding import open_video
+from tsnlib.frame_folders import count_frames, detect_start_index, read_rgb_frames
 from tsnlib.models import unwrap_model
 from tsnlib.plotting import ACTOR_BOX_COLOR, class_label
 from tsnlib.sampling import FrameSampler
@@ -41,7 +42,7 @@ def read_display_frames(path, indices, start_index: int | None = None, backend: 
     A video file is read with
     :func:`tsnlib.decoding.open_video` (exact frames, turned upright by its rotation flag, with
     ``backend``); a folder's ``img_*.jpg`` with
-    :func:`tsnlib.decoding.read_rgb_frames` (``start_index`` detected when None).
+    :func:`tsnlib.frame_folders.read_rgb_frames` (``start_index`` detected when None).
     """
     path = Path(path)
     idx = np.asarray(indices, dtype=np.int64).reshape(-1)

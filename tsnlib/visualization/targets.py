@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tsnlib.evaluation import _model_device
 from tsnlib.models import unwrap_model
+from tsnlib.precision import model_device
 
 
 def _search_root(model) -> tuple[nn.Module, str]:
@@ -64,7 +64,7 @@ def _trace_blocks(model, input_size: int) -> list[tuple[str, torch.Tensor]]:
     tsn.eval()
     try:
         height, width = getattr(tsn, "fixed_input_size", None) or (int(input_size), int(input_size))
-        x = torch.zeros(1, _in_channels(model, root), height, width, device=_model_device(root))
+        x = torch.zeros(1, _in_channels(model, root), height, width, device=model_device(root))
         with torch.no_grad():
             root(x)
     finally:

@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from tsnlib.decoding import count_frames, detect_start_index, frame_times, iter_frames, open_video, read_rgb_frames
+from tsnlib.decoding import frame_times, iter_frames, open_video
+from tsnlib.frame_folders import count_frames, detect_start_index, read_rgb_frames
 from tsnlib.evaluation import softmax
 from tsnlib.models import unwrap_model
 from tsnlib.visualization.explain import VideoExplanation, explain_video, overlay_heatmap
@@ -185,7 +186,7 @@ def write_prediction_video(model, video, out, class_names: Sequence[str], predic
     * ``model``: an RGB (or RGBDiff) :class:`tsnlib.models.TSN`; ``video``: a video file (or an RGB
       frame folder).
     * ``predictions``: ``[(class name, probability), ...]`` to print (e.g. what
-      :func:`tsnlib.evaluation.predict_video` returned with the full test protocol); default: the
+      :func:`tsnlib.inference.predict_video` returned with the full test protocol); default: the
       softmax of the consensus over the explained snippets, top ``topk``. The heatmap explains the
       first of them.
     * ``num_snippets``: snippets explained (test sampling: evenly spaced); every other frame's heatmap
