@@ -1,6 +1,7 @@
 """Pre-training without a download: a generated image-classification set stands in for ImageNet.
 
-Not yet used by a notebook (issue 12's Table 1).
+Introduced in notebooks/08_paper_tables.ipynb (Table 1: the pre-trained rows), through
+:mod:`tsnlib.paper_tables`.
 
 The paper's largest single gain is ImageNet pre-training (Table 1: the spatial stream goes from
 48.7 % trained from scratch to 84.1 % pre-trained on UCF101 split 1). The course's ``resnet8`` has no
@@ -210,7 +211,7 @@ def make_images(per_class: int, seed: int = 0, split: str = "train") -> tuple[np
     ``(per_class, seed, split)`` gives the same bytes; a larger ``per_class`` adds images and keeps the
     first ones. About 2 ms an image on one (busy) CPU core.
 
-    Not yet used by a notebook (issue 12's Table 1).
+    Used by :mod:`tsnlib.paper_tables` (notebooks/08_paper_tables.ipynb, Table 1).
     """
     if split not in _SPLITS:
         raise ValueError(f"split must be one of {tuple(_SPLITS)}, got {split!r}")
@@ -402,7 +403,7 @@ def pretrain_backbone(settings: StandInSettings | None = None, out=None, name: s
     Returns ``{"path", "stamp_path", "trained" (bool), "pretrained" (the model.pretrained value: the
     path as a string), "stamp" (the stamp's dict)}``.
 
-    Not yet used by a notebook (issue 12's Table 1).
+    Used by :mod:`tsnlib.paper_tables` (notebooks/08_paper_tables.ipynb, Table 1).
     """
     from tsnlib.checkpoints import save_checkpoint
     from tsnlib.utils import get_device, read_stamp, stamp_changes, write_stamp
@@ -456,7 +457,7 @@ def course_pretrained(backbone: str = "resnet8", out=None, settings: StandInSett
     "label": a row label for the table, "stand_in": pretrain_backbone's dict or None}``. A table built
     from it prints ``label`` beside the pre-trained row, so a reader sees which weights were used.
 
-    Not yet used by a notebook (issue 12's Table 1).
+    Used by :mod:`tsnlib.paper_tables` (notebooks/08_paper_tables.ipynb, Table 1).
     """
     from tsnlib.errors import ConfigError
     from tsnlib.models import COURSE_BACKBONES, imagenet_weights_path
