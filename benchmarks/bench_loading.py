@@ -25,7 +25,7 @@ Cases (all on the SAME frame indices, the ones the dataset drew):
   made in the worker (the pipeline before the normalisation moved to the model's device);
 * ``tsnlib TSNDataset video (pyav)``: the same with the PyAV fallback (macOS/arm64);
 * ``full decode (decord)`` / ``full decode (pyav)``: every frame of the video;
-* ``tsnlib frames, read only``: :func:`tsnlib.decoding.read_rgb_frames` of the same indices;
+* ``tsnlib frames, read only``: :func:`tsnlib.frame_folders.read_rgb_frames` of the same indices;
 * ``tsnlib TSNDataset frames, no aug``: ``dataset[i]`` from the frame folders without a transform;
 * ``tsnlib TSNDataset frames``: ``dataset[i]`` from JPEG frame folders (extracted first).
 
@@ -76,7 +76,8 @@ import torch
 
 from tsnlib import transforms as T
 from tsnlib.datasets import TSNDataset
-from tsnlib.decoding import available_backends, decode_all, extract_dataset_frames, open_video, read_rgb_frames
+from tsnlib.decoding import available_backends, decode_all, open_video
+from tsnlib.frame_folders import extract_dataset_frames, read_rgb_frames
 from tsnlib.sampling import FrameSampler
 from tsnlib.utils import synthetic_root
 

@@ -9,7 +9,7 @@ Four numbers, measured in one run on the synthetic videos (generated first if mi
   loss, backward, clipping, SGD step;
 * **train, backbone alone**: forward + backward + SGD step of the bare torchvision backbone on random
   tensors of the same shape ``(batch * K, 3, H, W)``, precision and memory format;
-* **test, tsnlib**: videos per second of :func:`tsnlib.evaluation.predict_scores` with the test
+* **test, tsnlib**: videos per second of :func:`tsnlib.inference.predict_scores` with the test
   protocol (``test.num_clips`` × ``test.num_crops`` views, decoding and cropping in the loader
   workers, the uint8 views normalised by the model in the main process, all included), over
   ``--videos`` videos with a freshly started loader: its start-up (about 0.2 s for the first
@@ -50,6 +50,8 @@ import torch
 import torchvision
 from torch.utils.data import Subset
 
+from tsnlib.models import COURSE_BACKBONES
+
 
 def _sync(device):
     if device.type == "cuda":
@@ -60,11 +62,20 @@ def _autocast(device, dtype):
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
 
+def bare_backbone(name: str, num_classes: int) -> torch.nn.Module:
+    """The preset's backbone alone, randomly initialised: the course's own (``resnet8``) or torchvision's."""
+    if name in COURSE_BACKBONES:
+        net = COURSE_BACKBONES[name]()
+        net.fc = torch.nn.Linear(net.fc.in_features, num_classes)
+        return net
+    return torchvision.models.get_model(name, weights=None, num_classes=num_classes)
+
+
 def bench_backbone_train(cfg, num_classes, device, dtype, channels_last, steps, warmup=3) -> float:
     """Clips/s of forward + backward + SGD step of the bare backbone on random (batch * K, 3, H, W)."""
     d = cfg["data"]
     n = int(cfg["train"]["batch_size"]) * int(d["num_segments"])
-    net = torchvision.models.get_model(cfg["model"]["backbone"], weights=None, num_classes=num_classes).to(device)
+    net = bare_backbone(cfg["model"]["backbone"], num_classes).to(device)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4)
@@ -94,7 +105,7 @@ def bench_backbone_test(cfg, num_classes, device, dtype, channels_last, videos, 
     t = cfg["test"]
     views = int(t["num_clips"]) * int(t["num_crops"]) * (2 if t["twice"] else 1)
     chunk = int(t["max_views_per_forward"])
-    net = torchvision.models.get_model(cfg["model"]["backbone"], weights=None, num_classes=num_classes).to(device).eval()
+    net = bare_backbone(cfg["model"]["backbone"], num_classes).to(device).eval()
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
     x = torch.randn(views, 3 * int(cfg["data"]["clip_len"]), t["input_size"], t["input_size"], device=device)
@@ -136,8 +147,8 @@ def bench_tsnlib_train(cfg, datasets, device, steps, work_dir) -> tuple[float, o
 
 def bench_tsnlib_test(cfg, datasets, model, device, videos) -> float:
     """Videos/s of predict_scores over ``videos`` test videos (after one warm-up video)."""
-    from tsnlib.evaluation import predict_scores
     from tsnlib.experiment import build_loaders
+    from tsnlib.inference import predict_scores
 
     t = cfg["test"]
     ds = datasets["test"]
@@ -185,10 +196,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("TSN_PROGRESS", "off")
 
     from tsnlib.config import load_config
-    from tsnlib.evaluation import autocast_dtype
     from tsnlib.experiment import build_datasets, load_model_from_checkpoint
+    from tsnlib.precision import autocast_dtype, use_channels_last
     from tsnlib.synthetic import generate_dataset
-    from tsnlib.training import _use_channels_last, amp_dtype
     from tsnlib.utils import get_device, output_dir, synthetic_root
 
     overrides = list(args.overrides)
@@ -200,10 +210,10 @@ def main(argv=None) -> int:
         print(f"generating the synthetic dataset in {root} ...")
         generate_dataset(root if args.data or root != synthetic_root() else None, progress=False)
     device = get_device(args.device)
-    train_dtype = amp_dtype(cfg["train"]["amp"], device)
+    train_dtype = autocast_dtype(device, cfg["train"]["amp"])
     test_dtype = autocast_dtype(device, cfg["test"]["amp"])
-    cl_train = _use_channels_last(cfg["train"]["channels_last"], device, train_dtype)
-    cl_test = device.type in ("cuda", "cpu")  # as load_model_from_checkpoint
+    cl_train = use_channels_last(device, train_dtype, cfg["train"]["channels_last"])
+    cl_test = use_channels_last(device, None, inference=True)  # as load_model_from_checkpoint
     datasets = build_datasets(cfg, subsets=("train", "test"))
     k = len(datasets["label_map"])
     d, t = cfg["data"], cfg["test"]

@@ -36,6 +36,29 @@ def _quiet_progress(monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
 
 
+def _execute_notebook(name: str, env: dict, mp: pytest.MonkeyPatch, **parameters) -> dict:
+    """Execute ``notebooks/<name>`` with papermill in quick mode, its environment set through ``mp``."""
+    import papermill as pm
+
+    root = Path(__file__).resolve().parents[1]
+    mp.setenv("TSN_DATA", str(env["data"]))
+    mp.setenv("TSN_OUTPUT", str(env["out"]))
+    mp.setenv("TSN_PROGRESS", "off")
+    mp.setenv("MPLBACKEND", "Agg")
+    params = {"QUICK_RUN": True, "SYNTH_SIZE": "tiny", **parameters}
+    out_nb = env["out"] / "notebooks" / name
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    pm.execute_notebook(str(root / "notebooks" / name), str(out_nb), parameters=params,
+                        cwd=str(root / "notebooks"), progress_bar=False, kernel_name="python3")
+    if "seconds" in env:
+        env["seconds"][name] = time.perf_counter() - start
+    results = env["out"] / "results" / f"{Path(name).stem}.json"
+    assert results.exists(), f"{name} recorded no results"
+    assert (env["out"] / "figures").is_dir()
+    return json.loads(results.read_text())
+
+
 @pytest.fixture
 def run_notebook(monkeypatch):
     """Execute ``notebooks/<name>`` with papermill in quick mode on the tiny set; returns what it recorded.
@@ -43,26 +66,20 @@ def run_notebook(monkeypatch):
     ``env``: ``{"data": $TSN_DATA, "out": $TSN_OUTPUT}`` (a shared ``out`` lets later notebooks reuse
     earlier runs, as in ``make demo``), optionally ``"seconds"``, a dict that gets each run's time.
     """
-    import papermill as pm
-
-    root = Path(__file__).resolve().parents[1]
 
     def run(name: str, env: dict, **parameters) -> dict:
-        monkeypatch.setenv("TSN_DATA", str(env["data"]))
-        monkeypatch.setenv("TSN_OUTPUT", str(env["out"]))
-        monkeypatch.setenv("TSN_PROGRESS", "off")
-        monkeypatch.setenv("MPLBACKEND", "Agg")
-        params = {"QUICK_RUN": True, "SYNTH_SIZE": "tiny", **parameters}
-        out_nb = env["out"] / "notebooks" / name
-        out_nb.parent.mkdir(parents=True, exist_ok=True)
-        start = time.perf_counter()
-        pm.execute_notebook(str(root / "notebooks" / name), str(out_nb), parameters=params,
-                            cwd=str(root / "notebooks"), progress_bar=False, kernel_name="python3")
-        if "seconds" in env:
-            env["seconds"][name] = time.perf_counter() - start
-        results = env["out"] / "results" / f"{Path(name).stem}.json"
-        assert results.exists(), f"{name} recorded no results"
-        assert (env["out"] / "figures").is_dir()
-        return json.loads(results.read_text())
+        return _execute_notebook(name, env, monkeypatch, **parameters)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def run_notebook_for_fixture():
+    """:func:`run_notebook` for module- and session-scoped fixtures (a notebook that several tests need, run
+    once): the environment it sets is restored when the notebook has run."""
+
+    def run(name: str, env: dict, **parameters) -> dict:
+        with pytest.MonkeyPatch.context() as mp:
+            return _execute_notebook(name, env, mp, **parameters)
 
     return run

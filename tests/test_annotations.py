@@ -505,7 +505,8 @@ def test_cli_lists(ucf, tmp_path, capsys):
 
 
 def test_one_list_of_video_extensions_everywhere_folders_are_scanned():
-    from tsnlib import annotations, decoding, flow
+    from tsnlib import annotations
+    from tsnlib.commands import extract
 
-    assert decoding.VIDEO_EXTENSIONS is annotations.VIDEO_EXTENSIONS is flow.VIDEO_EXTENSIONS
+    assert extract.VIDEO_EXTENSIONS is annotations.VIDEO_EXTENSIONS
     assert annotations.VIDEO_EXTENSIONS == (".avi", ".mp4", ".mkv", ".webm", ".mov", ".mpg", ".mpeg", ".m4v")

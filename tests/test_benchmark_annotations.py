@@ -454,7 +454,7 @@ def test_activitynet_segments_are_sampled_inside(activitynet):
 
 def test_activitynet_check_data_frames_and_offset_lists(activitynet, tmp_path):
     from tsnlib.datasets import TSNDataset
-    from tsnlib.decoding import extract_dataset_frames
+    from tsnlib.frame_folders import extract_dataset_frames
     from tsnlib.sampling import FrameSampler
 
     assert check_dataset(activitynet) == []
@@ -604,7 +604,7 @@ def test_check_data_command_on_a_benchmark(mmit, capsys):
 
 
 def test_parse_size_and_settings():
-    from tsnlib.decoding import extraction_settings, parse_size, resized_size
+    from tsnlib.frame_folders import extraction_settings, parse_size, resized_size
     from tsnlib.errors import UsageError
 
     assert parse_size("340x256") == parse_size(["340", "256"]) == parse_size((340, 256)) == (340, 256)
@@ -675,7 +675,7 @@ def test_config_keys_of_the_benchmarks():
 def test_kinetics_frame_lists_with_an_untrimmed_video_read_back(tmp_path):
     """A Kinetics clip kept in its whole video gets an offset line; the list is named 'clip' so it reads back."""
     from benchmark_fixtures import make_kinetics
-    from tsnlib.decoding import extract_dataset_frames
+    from tsnlib.frame_folders import extract_dataset_frames
 
     root = tmp_path / "kinetics400"
     make_kinetics(root)

@@ -8,6 +8,7 @@ import pytest
 
 from tsnlib import camera_motion as cm
 from tsnlib import flow as F
+from tsnlib.frame_folders import frame_path
 from tsnlib.visualization import write_video
 
 #: the camera between the two frames: a 2 % zoom and a pan of (2.5, -1.5) px (first frame -> second)
@@ -128,8 +129,8 @@ def test_tsnlib_flow_warp_writes_warped_flow_with_its_stamp(pan, tmp_path, capsy
     assert json.loads((out_warp / F.FLOW_STAMP).read_text())["options"] == {"warp": True}
 
     def mean_motion(folder):
-        q = [cv2.imread(str(folder / "Pan" / "pan" / t.format(i)), cv2.IMREAD_GRAYSCALE)
-             for i in range(1, 5) for t in (F.FLOW_X_TEMPLATE, F.FLOW_Y_TEMPLATE)]
+        q = [cv2.imread(str(frame_path(folder / "Pan" / "pan", i, kind)), cv2.IMREAD_GRAYSCALE)
+             for i in range(4) for kind in ("flow_x", "flow_y")]
         v = F.dequantize_flow(np.stack(q)[:, 8:-8, 8:-8])
         return float(np.abs(v).mean())
 

@@ -14,8 +14,9 @@ import cv2
 
 from tsnlib import transforms as T  # noqa: E402
 from tsnlib.annotations import VideoRecord  # noqa: E402
-from tsnlib.datasets import TSNDataset, build_dataset, seed_worker  # noqa: E402
-from tsnlib.decoding import decode_all, extract_frames, read_rgb_frames  # noqa: E402
+from tsnlib.datasets import TSNDataset, seed_worker  # noqa: E402
+from tsnlib.decoding import decode_all  # noqa: E402
+from tsnlib.frame_folders import extract_frames, read_rgb_frames  # noqa: E402
 from tsnlib.errors import DataError, DecodeError  # noqa: E402
 from tsnlib.sampling import FrameSampler  # noqa: E402
 
@@ -277,9 +278,9 @@ def test_missing_frame_in_folder_names_the_file(data, tmp_path):
         ds[0]
 
 
-def test_build_dataset_presets(data):
-    ds = build_dataset(data["video_recs"], "RGB", "test", num_segments=4, input_size=SIZE, scale_size=SCALE,
-                       num_crops=10, backend="pyav")
+def test_test_protocol_item(data):
+    ds = TSNDataset(data["video_recs"], FrameSampler(4, mode="test"),
+                    T.test_transform("RGB", 4, 1, input_size=SIZE, scale_size=SCALE, num_crops=10), backend="pyav")
     item = ds[0]
     assert tuple(item["imgs"].shape) == (40, 3, SIZE, SIZE) and item["num_views"] == 10
     assert item["frame_indices"].ravel().tolist() == [5, 15, 25, 35]

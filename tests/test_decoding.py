@@ -1,4 +1,5 @@
-"""tsnlib.decoding: exact frames from videos (both backends, avi and mp4), bad files, frame folders, extraction."""
+"""tsnlib.decoding and tsnlib.frame_folders: exact frames from videos (both backends, avi and mp4), bad files,
+frame folders, extraction."""
 
 from __future__ import annotations
 
@@ -13,19 +14,19 @@ import cv2
 
 from tsnlib import decoding as D  # noqa: E402
 from tsnlib.annotations import VideoRecord  # noqa: E402
-from tsnlib.decoding import (  # noqa: E402
+from tsnlib.decoding import decode_all, open_video  # noqa: E402
+from tsnlib.errors import DataError, DecodeError  # noqa: E402
+from tsnlib.frame_folders import (  # noqa: E402
+    atomic_folder,
     count_frames,
-    decode_all,
     detect_start_index,
     extract_dataset_frames,
     extract_frames,
     frame_path,
     is_complete_frame_folder,
-    open_video,
     read_flow_frames,
     read_rgb_frames,
 )
-from tsnlib.errors import DataError, DecodeError  # noqa: E402
 
 HAS_DECORD = D.available_backends()["decord"] is True
 BACKENDS = ["pyav", pytest.param("decord", marks=pytest.mark.skipif(not HAS_DECORD, reason="decord not installed"))]
@@ -417,16 +418,14 @@ def test_extract_dataset_frames_is_resumable_and_reports_failures(videos, tmp_pa
 
 def test_frames_command_takes_every_subset_the_dataset_has(tiny_ucf101):
     """``tsnlib frames`` on the synthetic set: train, validation and test videos, each once (13 x 6)."""
-    from tsnlib.decoding import _video_records
+    from tsnlib.commands.extract import video_records
 
-    records = _video_records(tiny_ucf101, 1, None)
+    records = video_records(tiny_ucf101, 1, None)
     assert len(records) == 78 and len({r.path for r in records}) == 78
-    assert len(_video_records(tiny_ucf101, 1, "val")) == 26
+    assert len(video_records(tiny_ucf101, 1, "val")) == 26
 
 
 def test_atomic_folder_writes_whole_or_not_at_all(tmp_path):
-    from tsnlib.decoding import atomic_folder
-
     out = tmp_path / "v1"
     (tmp_path / "v1.tmp-12345").mkdir()  # left by an interrupted run: removed first
     with atomic_folder(out) as tmp:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tsnlib import training
+from tsnlib import checkpoints, training
 from tsnlib.cli import main
 from tsnlib.config import ConfigError, load_config
 from tsnlib.datasets import SKIP_BAD_HINT
@@ -73,7 +73,7 @@ def test_every_expected_error_is_a_tsnlib_error_and_keeps_its_old_base():
     for cls, base in ((DataError, ValueError), (ConfigError, ValueError), (CheckpointError, RuntimeError),
                       (UsageError, ValueError)):
         assert issubclass(cls, TsnlibError) and issubclass(cls, base)
-    assert training.CheckpointError is CheckpointError
+    assert checkpoints.CheckpointError is CheckpointError
 
 
 def test_one_line_keeps_the_original_message_of_a_loader_worker_error():
@@ -106,6 +106,7 @@ def test_debug_flag_and_variable_show_the_traceback(data_env, monkeypatch, capsy
         main(["train", PRESET, "optim.lr=abc"])
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_installed_command_prints_one_line_and_exits_1(data_env, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TSN_DATA": str(data_env)}
     env.pop("TSNLIB_DEBUG", None)
@@ -252,7 +253,7 @@ def test_unknown_class_in_a_split_file(data_env, tiny_ucf101, tmp_path, capsys):
                          "from trainlist01.txt:2]")
 
 
-@pytest.mark.parametrize("workers", [0, 1])
+@pytest.mark.parametrize("workers", [0, pytest.param(1, marks=pytest.mark.slow)])  # 1: a loader worker process
 def test_broken_video_in_training_names_file_and_list_line(data_env, tiny_ucf101, tmp_path, capsys, workers):
     root = tmp_path / "ucf"
     shutil.copytree(tiny_ucf101 / "UCF-101", root / "UCF-101")
@@ -277,8 +278,8 @@ def test_missing_paths_for_frames_flow_fuse(data_env, tmp_path, capsys):
     missing = tmp_path / "nowhere"
     rc, err = run_cli(capsys, "frames", missing, "--out", tmp_path / "out")
     assert rc == 1
-    assert_one_line(err, f"tsnlib frames: error: dataset path not found [{missing}]: give an existing dataset folder, "
-                         "list file or folder of videos")
+    assert_one_line(err, f"tsnlib frames: error: path not found [{missing}]: give a dataset folder, a list file or a "
+                         "folder of videos")
     rc, err = run_cli(capsys, "flow", missing, "--out", tmp_path / "out")
     assert rc == 1
     assert_one_line(err, f"tsnlib flow: error: path not found [{missing}]: give a dataset folder, a list file or a "
@@ -372,12 +373,12 @@ def test_unknown_device(data_env, video, checkpoint, capsys):
 
 
 def test_resume_with_another_class_count_is_one_line(data_env, checkpoint, tmp_path, capsys):
-    ckpt = training.load_checkpoint(checkpoint)
+    ckpt = checkpoints.load_checkpoint(checkpoint)
     ckpt["class_names"] = ckpt["class_names"][:5]
     ckpt["model"]["fc.weight"] = ckpt["model"]["fc.weight"][:5].clone()
     ckpt["model"]["fc.bias"] = ckpt["model"]["fc.bias"][:5].clone()
     other = tmp_path / "five_classes.pth"
-    training.save_checkpoint(ckpt, other)
+    checkpoints.save_checkpoint(ckpt, other)
     rc, err = run_cli(capsys, "train", PRESET, *QUICK, "--work-dir", tmp_path / "run", "--resume", other,
                       "--device", "cpu")
     assert rc == 1
@@ -395,6 +396,7 @@ def test_resume_into_an_empty_folder(data_env, tmp_path, capsys):
                          "--resume (resume=), or name the checkpoint: --resume CKPT")
 
 
+@pytest.mark.slow  # trains two short runs
 def test_a_folder_with_a_run_is_never_mixed_with_another(data_env, tmp_path, capsys):
     wd = tmp_path / "run"
     assert main(["train", PRESET, *QUICK, "--work-dir", str(wd), "--device", "cpu"]) == 0

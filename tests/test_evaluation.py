@@ -1,5 +1,6 @@
-"""tsnlib.evaluation: view aggregation by hand, chunked inference, metrics with ties and absent classes,
-score files (round trip, pickles refused), the autocast choice, figures, and one-video prediction."""
+"""tsnlib.evaluation and tsnlib.inference: view aggregation by hand, chunked inference, metrics with ties and
+absent classes, score files (round trip, pickles refused), the autocast choice (tsnlib.precision), figures, and
+one-video prediction."""
 
 from __future__ import annotations
 
@@ -13,18 +14,18 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from tsnlib import evaluation as ev
+from tsnlib import inference
 from tsnlib.errors import DataError
 from tsnlib.evaluation import (
     ScoreSet,
-    aggregate_views,
-    autocast_dtype,
     confusion_matrix,
     evaluate_scores,
     mean_class_accuracy,
     per_class_accuracy,
-    predict_scores,
     top_k_accuracy,
 )
+from tsnlib.inference import predict_scores, snippet_scores, video_scores
+from tsnlib.precision import autocast_dtype
 
 
 class ViewStub(nn.Module):
@@ -95,14 +96,17 @@ def test_mean_over_crops_then_clips_by_hand():
     assert model.training  # ... and the caller's mode restored
 
 
-def test_aggregate_views_is_view_major():
+def test_video_scores_are_view_major():
     k, v = 3, 2
     rows = np.array([[view_value(0, c, s)] for c in range(v) for s in range(k)])[None]  # (1, V*K, 1)
-    video, clip = aggregate_views(rows, k, v)
+    clip, video = snippet_scores(rows, k, v), video_scores(rows, k, v)
     assert clip[0, :, 0].tolist() == [5.0, 6.0, 7.0]
     assert video.tolist() == [[6.0]]
-    with pytest.raises(ValueError, match="6 views per video, expected .* 4 × 2"):
-        aggregate_views(rows, 4, 2)
+    for f in (snippet_scores, video_scores):
+        with pytest.raises(ValueError, match="6 views per video, expected .* 4 × 2"):
+            f(rows, 4, 2)
+    torch_rows = torch.from_numpy(rows).double()  # torch tensors alike
+    assert torch.equal(video_scores(torch_rows, k, v), torch_rows.reshape(1, v, k, 1).mean(1).mean(1))
 
 
 def test_chunking_bounds_every_forward_and_changes_nothing():
@@ -141,8 +145,8 @@ def test_uint8_views_score_as_the_normalised_ones_in_any_chunking(modality, chan
         for cl in (False, True):
             for step in (7, 3):  # chunks 7; and 3, 3, 1 (the last one a smaller slice of the buffer)
                 dtype = torch.bfloat16 if amp else None
-                expect = ev.view_scores_chunked(model, ref, step, dtype=dtype, channels_last=cl)
-                got = ev.view_scores_chunked(model, raw, step, dtype=dtype, channels_last=cl)
+                expect = inference.view_scores_chunked(model, ref, step, dtype=dtype, channels_last=cl)
+                got = inference.view_scores_chunked(model, raw, step, dtype=dtype, channels_last=cl)
                 assert got.shape == (7, 4) and torch.equal(got, expect), (cl, step)
 
 
@@ -424,7 +428,7 @@ def test_predict_video_on_a_tiny_red_video(tmp_path):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
-    top = ev.predict_video(ChannelMeans(), path, make_test_transform("RGB", 4, 1, input_size=16, scale_size=20),
+    top = inference.predict_video(ChannelMeans(), path, make_test_transform("RGB", 4, 1, input_size=16, scale_size=20),
                            FrameSampler(4, mode="test"), ["red", "green", "blue"], topk=2, amp=False)
     assert [name for name, _ in top] == ["red", "blue"]  # normalised blue (0 - 0.406) / 0.225 > green
     assert top[0][1] > 0.9 and sum(p for _, p in top) <= 1.0 + 1e-6

@@ -187,7 +187,8 @@ ROTATIONS = [pytest.param(".mp4", "libx264", 90, id="mp4-90"), pytest.param(".mk
 
 @pytest.mark.parametrize("ext, codec, rotation", ROTATIONS)
 def test_rotation_flag_is_applied_by_every_path(tmp_path, ext, codec, rotation):
-    from tsnlib.decoding import extract_frames, iter_frames, read_rgb_frames
+    from tsnlib.decoding import iter_frames
+    from tsnlib.frame_folders import extract_frames, read_rgb_frames
     from tsnlib.flow import extract_video_flow
     from tsnlib.visualization import read_display_frames
 
@@ -221,7 +222,7 @@ def test_rotation_flag_is_applied_by_every_path(tmp_path, ext, codec, rotation):
 
 def test_the_training_sample_and_the_frame_folder_see_the_same_image(tmp_path):
     """A rotated video read as a video and read from its extracted frames gives the same picture."""
-    from tsnlib.decoding import extract_frames, read_rgb_frames
+    from tsnlib.frame_folders import extract_frames, read_rgb_frames
 
     path = make_video(tmp_path / "phone.mp4", "libx264", gop=12, n=12, rotation=90)
     extract_frames(path, tmp_path / "f", quality=100)
@@ -254,6 +255,7 @@ def make_vfr_video(path: Path, gaps_ms: list[int]) -> np.ndarray:
     return times / 1000.0
 
 
+@pytest.mark.slow  # Grad-CAM over a video, encoded: 1-3 s here
 def test_predict_out_writes_a_vfr_video_with_its_real_timing(tmp_path):
     import torch
 
@@ -308,7 +310,7 @@ def test_videos_sharing_a_stem_are_reported_and_the_rest_extracted(tmp_path, cap
 
 
 def test_frame_extraction_api_reports_each_conflict(tmp_path):
-    from tsnlib.decoding import extract_dataset_frames
+    from tsnlib.frame_folders import extract_dataset_frames
 
     (tmp_path / "v" / "c").mkdir(parents=True)
     a = make_video(tmp_path / "v" / "c" / "x.avi", "mpeg4", n=5)
@@ -344,6 +346,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow  # processes, one of them killed
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the worker processes")
 def test_extraction_workers_stop_when_the_main_process_is_killed(tmp_path):
     """``kill -9`` of the main process: its worker processes exit within seconds, not after their video."""

@@ -14,9 +14,12 @@ import cv2  # noqa: F401 - required
 
 from tsnlib import streams  # noqa: E402
 from tsnlib.experiment import build_datasets, build_model_from_config  # noqa: E402
-from tsnlib.flow import is_complete_flow_folder, prepare_flow_dataset  # noqa: E402
+from tsnlib.flow import prepare_flow_dataset  # noqa: E402
+from tsnlib.frame_folders import is_complete_flow_folder  # noqa: E402
 from tsnlib.models import TSN  # noqa: E402
-from tsnlib.training import load_checkpoint, save_checkpoint  # noqa: E402
+from tsnlib.checkpoints import load_checkpoint, save_checkpoint  # noqa: E402
+
+from by_hand import val_top1  # noqa: E402
 
 # settings shared with notebook 04's defaults, so the frames folder of the session's tiny set serves both
 FLOW_SHORT_SIDE = streams.COURSE_SHORT_SIDE
@@ -87,8 +90,8 @@ def test_flow_stream_trains_from_rgb_weights_and_tests(frames, rgb_checkpoint, t
     work = tmp_path / "flow_k3"
     run = streams.train_or_reuse(cfg, work, device="cpu")
     assert run["reused"] is False and len(run["history"]) == 1
-    assert np.isfinite(run["history"][0]["train_loss"]) and 0 <= run["history"][0]["val_top1"] <= 1
-    ckpt = load_checkpoint(work / "best.pth")
+    ckpt = load_checkpoint(work / "best.pth")  # the only epoch's
+    assert np.isfinite(run["history"][0]["train_loss"]) and run["history"][0]["val_top1"] == val_top1(ckpt)
     assert ckpt["config"]["data"]["modality"] == "Flow"
     assert not torch.equal(ckpt["model"]["backbone.conv1.weight"], expected)  # it trained
 
@@ -161,7 +164,7 @@ def test_random_first_layer_start_for_the_ablation(frames, rgb_checkpoint, tmp_p
     assert torch.equal(a["fc.weight"], b["fc.weight"]) and a["fc.weight"].shape == (13, 128)
     # loadable as init_from: a model of the config accepts every tensor
     model = build_model_from_config(cfg, num_classes=13, pretrained=False)
-    from tsnlib.training import init_from_checkpoint
+    from tsnlib.checkpoints import init_from_checkpoint
 
     report = init_from_checkpoint(model, random, verbose=False)
     assert not report["missing"] and not report["unexpected"] and not report["dropped_classifier"]

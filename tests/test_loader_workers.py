@@ -18,10 +18,12 @@ def test_workers_start_after_parent_used_opencv_threads(tiny_ucf101):
         for _ in range(5):  # wakes OpenCV's worker threads in this (parent) process
             cv2.resize(big, (960, 540)); cv2.GaussianBlur(big, (9, 9), 0)
         from tsnlib.annotations import load_annotations
-        from tsnlib.datasets import build_dataset, seed_worker
+        from tsnlib.datasets import TSNDataset, seed_worker
+        from tsnlib.sampling import FrameSampler
+        from tsnlib.transforms import train_transform
         records, _ = load_annotations({str(tiny_ucf101)!r}, split=1, subset="train")
-        ds = build_dataset(records[:4], modality="RGB", mode="train", num_segments=3, clip_len=1,
-                           input_size=64, scale_size=72)
+        ds = TSNDataset(records[:4], FrameSampler(3, clip_len=1), train_transform("RGB", 3, 1, input_size=64,
+                                                                                  scale_size=72), source="video")
         loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2, worker_init_fn=seed_worker,
                                              multiprocessing_context="fork")
         shapes = [tuple(b["imgs"].shape) for b in loader]

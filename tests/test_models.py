@@ -16,7 +16,6 @@ from tsnlib.models import (
     imagenet_weights_path,
     inflate_conv_weight,
     init_from_rgb,
-    paper_defaults,
 )
 
 torch.set_num_threads(1)
@@ -458,13 +457,16 @@ def test_train_mode_dropout_is_active():
 # ---------------------------------------------------------------------------------------------
 
 
-def test_paper_defaults_and_build_model():
-    rgb, flow, diff = paper_defaults("RGB"), paper_defaults("flow"), paper_defaults("RGBDiff")
-    assert (rgb["dropout"], flow["dropout"], diff["dropout"]) == (0.8, 0.7, 0.8)
-    assert (rgb["clip_grad"], flow["clip_grad"], diff["clip_grad"]) == (40.0, 20.0, 40.0)
-    assert (rgb["lr"], flow["lr"]) == (0.001, 0.005)
-    assert rgb["partial_bn"] and flow["clip_len"] == 5 and rgb["fc_init_std"] == 0.001
-    cfg = {**flow, "num_classes": 11, "backbone": "resnet18"}
+def test_paper_presets_and_build_model():
+    from tsnlib.config import load_config
+
+    rgb, flow = load_config("tsn_paper_bninception_ucf101_rgb"), load_config("tsn_paper_bninception_ucf101_flow")
+    assert (rgb["model"]["dropout"], flow["model"]["dropout"]) == (0.8, 0.7)
+    assert (rgb["optim"]["clip_grad"], flow["optim"]["clip_grad"]) == (40.0, 20.0)
+    assert (rgb["optim"]["lr"], flow["optim"]["lr"]) == (0.001, 0.005)
+    assert rgb["model"]["partial_bn"] and flow["data"]["clip_len"] == 5 and rgb["model"]["fc_init_std"] == 0.001
+    cfg = {"modality": flow["data"]["modality"], "clip_len": flow["data"]["clip_len"],
+           "dropout": flow["model"]["dropout"], "lr": flow["optim"]["lr"], "num_classes": 11, "backbone": "resnet18"}
     model = build_model(cfg)  # optimiser keys are ignored
     assert (model.modality, model.in_channels, model.dropout.p, model.num_classes) == ("Flow", 10, 0.7, 11)
     with pytest.raises(ValueError, match="'lr'"):
@@ -473,6 +475,7 @@ def test_paper_defaults_and_build_model():
         build_model({"backbone": "resnet18"})
 
 
+@pytest.mark.slow  # torch.compile loads TorchDynamo: 1-2.6 s here
 def test_unwrap_model_sees_through_data_parallel_and_compile():
     from tsnlib.models import unwrap_model
 

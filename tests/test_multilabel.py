@@ -251,10 +251,12 @@ def _videos(root: Path, items) -> list[VideoRecord]:
     return records
 
 
+@pytest.mark.slow  # trains a toy network
 def test_multi_label_run_trains_with_bce_and_tests_to_scikit_learn_map(tmp_path, monkeypatch, capsys):
     import tsnlib.experiment as experiment
     from tsnlib.cli import main
-    from tsnlib.training import load_checkpoint, read_metrics, train
+    from tsnlib.checkpoints import load_checkpoint
+    from tsnlib.training import read_metrics, train
 
     train_records, test_records = _videos(tmp_path, TRAIN), _videos(tmp_path, TEST)
     label_map = LabelMap(CLASSES)

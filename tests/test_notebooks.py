@@ -13,8 +13,10 @@ def course_env(tiny_data_root, tmp_path_factory):
 
 
 @pytest.mark.notebook
-def test_01_data_preparation(course_env, run_notebook, tiny_ucf101):
-    from tsnlib.synthetic import load_manifest
+def test_01_data_preparation(course_env, run_notebook, tiny_ucf101, tmp_path):
+    import numpy as np
+
+    from tsnlib.synthetic import generate_dataset, load_manifest, plan_dataset
 
     r = run_notebook("01_data_preparation.ipynb", course_env)
     manifest = load_manifest(tiny_ucf101)
@@ -26,8 +28,20 @@ def test_01_data_preparation(course_env, run_notebook, tiny_ucf101):
     # truncated, emptied, deleted video and a malformed split line: at least four problems, all three files named
     assert r["check_broken_problems"] >= 4
     assert r["check_broken_files_named"] == 3
-    assert r["hmdb_special_names"] > 0 and r["hmdb_train_videos"] > 0
-    assert 1 < r["mean_duration_s"] < 10
+    # the HMDB51 layout of the same set (seed 0), counted here from its split files: split 1's training videos
+    # (tag 1), and those whose names hold the characters real HMDB51 names have
+    hmdb = generate_dataset(tmp_path / "hmdb51", layout="hmdb51", size="tiny", seed=0, progress=False)
+    tags = [line.split() for f in sorted((hmdb / "testTrainMulti_7030_splits").glob("*_test_split1.txt"))
+            for line in f.read_text().splitlines() if line.strip()]
+    train = [name for name, tag in tags if tag == "1"]
+    assert r["hmdb_train_videos"] == len(train) and len(train) > 0
+    assert r["hmdb_special_names"] == sum(bool(set(name) & set("&()!#'")) for name in train) > 0
+    # the mean duration over the first 4 videos per class of the split lists (smoke mode), from the generator's plan
+    specs = {s.rel_path: s for s in plan_dataset("ucf101", "tiny", seed=0)}
+    listed = [line.split()[0] for f in ("trainlist01.txt", "vallist01.txt", "testlist01.txt")
+              for line in (tiny_ucf101 / "ucfTrainTestlist" / f).read_text().splitlines() if line.strip()]
+    seconds = [specs[f"UCF-101/{name}"].num_frames / specs[f"UCF-101/{name}"].fps for name in listed[:4 * 13]]
+    assert r["mean_duration_s"] == pytest.approx(np.mean(seconds), rel=1e-12)
 
 
 @pytest.mark.notebook

@@ -19,10 +19,11 @@ import numpy as np
 import pytest
 import torch
 
+from tsnlib.checkpoints import load_checkpoint
 from tsnlib.config import ConfigError, list_presets, load_config
 from tsnlib.experiment import build_datasets, build_model_from_config
 from tsnlib.models import get_param_groups
-from tsnlib.training import Trainer, load_checkpoint, read_metrics, train
+from tsnlib.training import Trainer, read_metrics, train
 from tsnlib.transforms import MultiScaleCrop
 
 import benchmark_fixtures as F
@@ -216,6 +217,7 @@ def kinetics_checkpoint(zoo, tmp_path_factory):
     shutil.rmtree(work_dir)
 
 
+@pytest.mark.slow  # trains the Kinetics-400 preset (its fixture)
 def test_kinetics400_preset_trains(kinetics_checkpoint):
     cfg, trainer, work_dir, classes = kinetics_checkpoint
     assert cfg["data"]["dataset"] == "kinetics400" and cfg["data"]["num_segments"] == 3
@@ -239,6 +241,7 @@ TRAINED = {
 }
 
 
+@pytest.mark.slow  # trains each preset's network for a step
 @pytest.mark.parametrize("name", list(TRAINED))
 def test_preset_trains_on_its_benchmark(name, zoo, tmp_path):
     key, category = TRAINED[name]
@@ -257,6 +260,7 @@ def test_preset_trains_on_its_benchmark(name, zoo, tmp_path):
     shutil.rmtree(tmp_path / "run")  # checkpoints of ResNet-50/101 with momentum: hundreds of MB
 
 
+@pytest.mark.slow  # trains ResNet-50 runs from the Kinetics checkpoint
 @pytest.mark.parametrize("name, key", [(HMDB_K400, "hmdb51"), (ANET_CLIP, "activitynet"), (ANET_VIDEO, "activitynet")])
 def test_kinetics_initialised_presets_start_from_the_kinetics_checkpoint(name, key, zoo, kinetics_checkpoint, tmp_path):
     root, classes = zoo[key]
@@ -344,6 +348,7 @@ def test_fc_lr5_puts_the_classifier_in_its_own_groups():
     assert all(p is not model.fc.weight for p in groups["normal_weight"]["params"])
 
 
+@pytest.mark.slow  # trains a toy network
 def test_loss_weight_scales_the_step_as_lr_times_weight_does(tmp_path):
     """With momentum SGD, a loss weighted by w under lr L and weight decay D takes the step of the unweighted loss
     under lr L * w and decay D / w (clipping off): MMAction2's loss_weight 160 / 333 is such a factor."""

@@ -120,6 +120,7 @@ def test_a_second_call_reuses_the_cache_without_training(smoke_cache, tmp_path, 
     assert result["stamp"]["sha256"] == smoke_cache[1]["stamp"]["sha256"]
 
 
+@pytest.mark.slow  # trains again
 def test_other_settings_refuse_then_retrain_with_overwrite(smoke_cache, tmp_path):
     out = _copy(smoke_cache, tmp_path)
     two_epochs = replace(SMOKE_SETTINGS, epochs=2, max_steps=1)

@@ -103,6 +103,7 @@ def test_info_marks_absent_optional_parts_apart_from_failures(monkeypatch, capsy
     assert "Missing required components: torch" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # probes every decoder and flow method: 3-7 s here
 def test_info_on_this_machine_has_no_fail_line():
     from tsnlib.info import collect_info, format_info
 

@@ -177,6 +177,7 @@ def test_synthetic_ucf101_checks_clean(ucf_root):
     assert check_dataset(ucf_root, decode=False) == []
 
 
+@pytest.mark.slow  # generates the HMDB51-layout set (its fixture): 3-8 s here
 def test_hmdb51_layout(hmdb_root):
     split_dir = hmdb_root / "testTrainMulti_7030_splits"
     classes = sorted(synthetic.hmdb_class_name(c) for c in CLASSES)
@@ -279,6 +280,7 @@ def test_different_seed_differs(tiny_specs):
     np.testing.assert_array_equal(synthetic.render_video(spec0)[:3], synthetic.render_video(spec0)[:3])
 
 
+@pytest.mark.slow  # generates a set three times: 3-7 s here
 def test_idempotent_and_resumes(tmp_path):
     root = tmp_path / "s"
     synthetic.generate_dataset(root, size="tiny", videos_per_class=3, progress=False)

@@ -115,6 +115,7 @@ def test_truth_and_frames(tiny_tags):
         assert (np.sign(steps[np.abs(steps) < 20]) == sign).mean() > 0.8
 
 
+@pytest.mark.slow  # generates the tag set twice more: 3-8 s here
 def test_generation_is_deterministic_and_idempotent(tiny_tags, tmp_path):
     again = st.generate_tags(tmp_path / "again", size="tiny", seed=0, progress=False)
     for rel in ("tags_train_split_1_rawframes.txt", "classInd.txt", "tag_categories.csv",

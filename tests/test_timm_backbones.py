@@ -29,6 +29,7 @@ BACKBONES = [
 ]
 
 
+@pytest.mark.slow  # a training step of each timm backbone
 @pytest.mark.parametrize("backbone, side, feature_dim, cam_layer, cam_map", BACKBONES)
 def test_timm_tsn_forward_training_step_and_grad_cam(backbone, side, feature_dim, cam_layer, cam_map):
     torch.manual_seed(0)
@@ -86,6 +87,7 @@ def test_timm_tsn_forward_training_step_and_grad_cam(backbone, side, feature_dim
         torch.testing.assert_close(torch.from_numpy(cams.view_scores), model.eval().forward_views(x[0, :1]))
 
 
+@pytest.mark.slow  # builds Swin-B: about 3 s here
 def test_swin_takes_224_px_views_only():
     model = TSN(3, backbone=SWIN, num_segments=2).eval()
     assert model.fixed_input_size == (224, 224)

@@ -14,26 +14,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from tsnlib.checkpoints import CHECKPOINT_FORMAT, CheckpointError, init_from_checkpoint, load_checkpoint, save_checkpoint
 from tsnlib.config import load_config
+from tsnlib.distributed import EpochAwareDataset, EpochSampler
 from tsnlib.experiment import build_model_from_config
-from tsnlib.training import (
-    CHECKPOINT_FORMAT,
-    CheckpointError,
-    EpochAwareDataset,
-    EpochSampler,
-    Trainer,
-    amp_dtype,
-    init_from_checkpoint,
-    load_checkpoint,
-    lr_at,
-    plot_curves,
-    read_metrics,
-    save_checkpoint,
-    scaled_lr,
-    train,
-)
+from tsnlib.inference import predict_scores
+from tsnlib.precision import autocast_dtype, cpu_has_native_bf16
+from tsnlib.training import Trainer, lr_at, plot_curves, read_metrics, scaled_lr, train, train_step
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
@@ -90,12 +80,56 @@ def test_linear_scaling_rule():
 
 
 def test_amp_choice():
-    assert amp_dtype(False, "cpu") is None
-    assert amp_dtype("bf16", "cpu") is torch.bfloat16
-    assert amp_dtype(True, "cpu") is torch.bfloat16
-    from tsnlib.evaluation import cpu_has_native_bf16
+    assert autocast_dtype("cpu", False) is None
+    assert autocast_dtype("cpu", "bf16") is torch.bfloat16
+    assert autocast_dtype("cpu", True) is torch.bfloat16
+    assert autocast_dtype("cpu", "auto") is (torch.bfloat16 if cpu_has_native_bf16() else None)
 
-    assert amp_dtype("auto", "cpu") is (torch.bfloat16 if cpu_has_native_bf16() else None)
+
+def test_train_step_is_forward_loss_backward_clip_step():
+    torch.manual_seed(0)
+    model, by_hand = nn.Linear(4, 3), nn.Linear(4, 3)
+    by_hand.load_state_dict(model.state_dict())
+    x, y = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2])
+    criterion = nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss, logits = train_step(model, (x, y), opt, criterion, clip_grad=0.5)
+    out = by_hand(x)
+    ref = criterion(out, y)
+    ref.backward()
+    nn.utils.clip_grad_norm_(list(by_hand.parameters()), 0.5)
+    with torch.no_grad():
+        for p in by_hand.parameters():
+            p -= 0.1 * p.grad
+    assert torch.equal(loss, ref.detach()) and torch.equal(logits, out.detach()) and not loss.requires_grad
+    for a, b in zip(model.parameters(), by_hand.parameters()):
+        assert torch.allclose(a, b, atol=1e-7) and a.grad is None  # stepped, gradients cleared
+    # accumulation: two halves with step=False, then step=True, make one step on the mean of their losses
+    whole, halves = nn.Linear(4, 3), nn.Linear(4, 3)
+    halves.load_state_dict(whole.state_dict())
+    train_step(whole, (x, y), torch.optim.SGD(whole.parameters(), lr=0.1), criterion)
+    opt = torch.optim.SGD(halves.parameters(), lr=0.1)
+    train_step(halves, (x[:3], y[:3]), opt, criterion, accumulate_steps=2, step=False)
+    assert all(p.grad is not None for p in halves.parameters())
+    train_step(halves, (x[3:], y[3:]), opt, criterion, accumulate_steps=2, step=True)
+    for a, b in zip(whole.parameters(), halves.parameters()):
+        assert torch.allclose(a, b, atol=1e-7)
+
+
+@pytest.mark.parametrize("amp", ["auto", True, False, "bf16", "fp16"])
+def test_training_and_testing_share_one_precision_policy(amp, tmp_path):
+    """The trainer's autocast dtype, loss scaler and test-time dtype all come from tsnlib.precision."""
+    cfg = _toy_cfg(f"train.amp={str(amp).lower()}")
+    expected = autocast_dtype("cpu", amp)
+    t = Trainer(cfg, build_model_from_config(cfg, 4), {"train": _toy_loader(ToyClips(n=4), 2)}, tmp_path,
+                device="cpu")
+    assert t.amp_dtype is expected
+    assert t.scaler.is_enabled() is (expected is torch.float16)  # fp16 trains with a GradScaler, nothing else does
+    batch = {"imgs": ToyClips(n=1)[0]["imgs"][None], "label": torch.tensor([0])}  # 2 snippets x 1 crop
+    scores = predict_scores(t.raw_model, [batch], num_clips=2, num_views=1, amp=amp, progress=False)
+    assert scores.meta["amp"] == (str(expected).replace("torch.", "") if expected is not None else "fp32")
+    # and on CUDA both train and test in fp16 (the trainer adds its GradScaler)
+    assert autocast_dtype("cuda", "auto") is torch.float16 and autocast_dtype("cuda", True) is torch.float16
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,7 +437,7 @@ def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
     torch.set_num_threads(1)
     import torch.distributed as dist
 
-    from tsnlib.training import setup_distributed
+    from tsnlib.distributed import setup_distributed
 
     info = setup_distributed("cpu")
     assert info.world_size == world and info.backend == "gloo" and dist.is_initialized()

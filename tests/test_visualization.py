@@ -10,6 +10,7 @@ import torch
 
 from tsnlib import visualization as V
 from tsnlib.models import TSN
+from tsnlib.visualization.class_models import _input_bounds
 
 torch.set_num_threads(1)
 
@@ -88,6 +89,7 @@ def test_resolve_target_layer_names_and_errors(rgb_model):
 # ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # Grad-CAM ten times: 1-3 s here
 def test_view_cams_shapes_determinism_chunking(rgb_model):
     torch.manual_seed(1)
     views = torch.randn(5, 3, 64, 64)
@@ -148,7 +150,7 @@ def test_every_cam_method_of_the_package_runs(rgb_model):
     for method in V.CAM_METHODS:
         r = V.view_cams(rgb_model, views, target_class=1, method=method, target_layer="layer2")
         assert r.cams.shape == (1, 32, 32) and r.method == method and r.target_layer == "backbone.layer2"
-        assert 0.0 <= r.cams.min() and r.cams.max() <= 1.0 + 1e-6
+        assert r.cams.min() == 0.0 and r.cams.max() == pytest.approx(1.0, abs=1e-5)  # each map scaled to [0, 1]
     eigen = V.view_cams(rgb_model, views, target_class=1, method="eigencam", target_layer="layer2")
     assert not np.allclose(base.cams, eigen.cams)
     assert all(p.grad is None for p in rgb_model.parameters())
@@ -206,6 +208,7 @@ def test_cam_mass_in_box_known_answers():
 # ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # Grad-CAM over four videos, one of them five times: 2-5 s here
 def test_explain_video_is_tied_to_the_sampled_frames(small_cfg, tiny_ucf101, rgb_model):
     from tsnlib.decoding import decode_all
     from tsnlib.experiment import build_datasets
@@ -250,13 +253,24 @@ def test_explain_video_is_tied_to_the_sampled_frames(small_cfg, tiny_ucf101, rgb
     r = V.cam_box_scores(rgb_model, videos, targets=[val.records[i].label for i in range(3)], input_size=64,
                          scale_size=72)
     assert len(r["mass"]) + r["skipped"] == 9 and len(r["mass"]) > 0 and 0 <= r["no_heat"] <= r["skipped"]
-    assert np.all((0 <= r["mass"]) & (r["mass"] <= 1)) and np.all((0 < r["uniform"]) & (r["uniform"] < 1))
     truth = load_truth(videos[int(r["video"][0])])
     x0, y0, x1, y1 = truth["boxes"][int(r["frame"][0])]
     th, tw = truth["frame_size"]
     assert r["uniform"][0] == pytest.approx((x1 - x0) * (y1 - y0) / (th * tw))  # full geometry: share of the frame
+    # every kept frame of that video, by hand from its own explanation: the heatmap's share inside the box
+    v = int(r["video"][0])
+    ev = V.explain_video(rgb_model, videos[v], input_size=64, scale_size=72, geometry="full", mode="val",
+                         target_class=val.records[v].label)
+    for j in np.flatnonzero(r["video"] == v):
+        t = int(r["frame"][j])
+        heat = ev.heatmaps[list(ev.display_indices).index(t)].astype(np.float64)
+        x0, y0, x1, y1 = (int(c) for c in truth["boxes"][t])
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, tw), min(y1, th)
+        assert r["mass"][j] == pytest.approx(heat[y0:y1, x0:x1].sum() / heat.sum(), rel=1e-6)
+        assert r["uniform"][j] == pytest.approx((x1 - x0) * (y1 - y0) / (th * tw))
 
 
+@pytest.mark.slow  # extracts flow, then Grad-CAM: 1.2-3 s here
 def test_explain_video_flow_is_drawn_on_the_rgb_frame(tiny_ucf101, tmp_path):
     from tsnlib.decoding import decode_all
     from tsnlib.flow import extract_video_flow
@@ -319,6 +333,7 @@ def test_overlay_and_figures(tiny_ucf101, rgb_model):
 # ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # twice 12 gradient-ascent steps: about 3 s here
 def test_class_model_visualization_raises_the_score_deterministically(rgb_model):
     before = {k: v.clone() for k, v in rgb_model.state_dict().items()}
     r = V.class_model_visualization(rgb_model, [0, 5], steps=12, input_size=48, seed=3)
@@ -326,7 +341,7 @@ def test_class_model_visualization_raises_the_score_deterministically(rgb_model)
     assert np.all(r.score_end > r.score_start + 0.05)  # gradient ascent works, measured without jitter
     with torch.no_grad():
         np.testing.assert_allclose(rgb_model.forward_views(r.inputs)[[0, 1], [0, 5]].numpy(), r.score_end, atol=1e-5)
-    lo, hi = V._input_bounds("RGB", 1)
+    lo, hi = _input_bounds("RGB", 1)
     assert torch.all(r.inputs >= lo - 1e-6) and torch.all(r.inputs <= hi + 1e-6)  # valid pixels only
     again = V.class_model_visualization(rgb_model, [0, 5], steps=12, input_size=48, seed=3)
     assert torch.equal(r.inputs, again.inputs)
@@ -359,6 +374,7 @@ def test_class_model_visualization_raises_the_score_deterministically(rgb_model)
 # ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # features of a whole validation set: 1.5-4 s here
 def test_video_embeddings_match_the_model(small_cfg, rgb_model):
     from tsnlib.experiment import build_datasets
 
@@ -388,6 +404,7 @@ def test_knn_accuracy_and_misclassified_order():
     assert V.misclassified(scores, labels).tolist() == [1, 2, 3]  # most confident mistake first
 
 
+@pytest.mark.slow  # a whole validation set through the network: 1.4-3 s here
 def test_misclassified_gallery(small_cfg, rgb_model):
     import matplotlib.pyplot as plt
 
@@ -435,8 +452,8 @@ def test_write_video_mp4_and_gif(tmp_path):
 
 
 def _checkpoint(cfg, path):
+    from tsnlib.checkpoints import save_checkpoint
     from tsnlib.experiment import build_model_from_config, load_subset
-    from tsnlib.training import save_checkpoint
 
     names = list(load_subset(cfg, "test")[1].names)
     torch.manual_seed(0)
@@ -445,6 +462,7 @@ def _checkpoint(cfg, path):
     return names
 
 
+@pytest.mark.slow  # Grad-CAM over a whole video, encoded: about 3 s here
 def test_predict_writes_a_playable_video(small_cfg, tiny_ucf101, tmp_path, capsys):
     import av
 

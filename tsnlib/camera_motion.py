@@ -14,7 +14,7 @@ actor) as outliers; a ``mask`` can leave out a known actor region, as iDT's huma
 
 Layouts: frames are uint8 ``(H, W, 3)`` RGB (or ``(H, W)`` grey); flow fields float32 ``(H, W, 2)``
 with ``(dx, dy)`` in pixels, forward (``prev[y, x]`` moves to ``next[y + dy, x + dx]``), as
-:class:`tsnlib.flow.FlowEstimator` returns them; homographies float64 ``(3, 3)`` mapping a pixel
+:class:`tsnlib.flow.estimation.FlowEstimator` returns them; homographies float64 ``(3, 3)`` mapping a pixel
 ``(x, y, 1)`` of the first frame to the second.
 
 Introduced in notebooks/04_optical_flow_stream.ipynb.
@@ -22,6 +22,7 @@ Introduced in notebooks/04_optical_flow_stream.ipynb.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 __all__ = ["homography_from_flow", "homography_flow", "warp_back", "warped_flow"]
@@ -31,7 +32,7 @@ def homography_from_flow(flow: np.ndarray, mask: np.ndarray | None = None, step:
                          threshold: float = 1.0) -> tuple[np.ndarray, float]:
     """The camera's homography fitted to a flow field: ``(H (3, 3) float64, inlier share)``.
 
-    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    Step 2 of :func:`warped_flow`.
 
     Points on a grid every ``step`` pixels (where ``mask`` ``(H, W)`` bool is True, if given: e.g.
     outside a known actor box) are matched to ``p + flow(p)``; OpenCV's ``findHomography`` with
@@ -40,8 +41,6 @@ def homography_from_flow(flow: np.ndarray, mask: np.ndarray | None = None, step:
     than 8 points, or when RANSAC finds nothing, the identity is returned with share 0 (no camera
     motion removed).
     """
-    import cv2
-
     flow = np.asarray(flow, dtype=np.float32)
     if flow.ndim != 3 or flow.shape[2] != 2:
         raise ValueError(f"flow must be (H, W, 2), got {flow.shape}")
@@ -76,11 +75,9 @@ def homography_flow(H: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def warp_back(next_frame: np.ndarray, H: np.ndarray) -> np.ndarray:
     """The second frame seen from the first frame's camera: ``out(p) = next(H p)``, same shape and dtype.
 
-    Introduced in notebooks/04_optical_flow_stream.ipynb. Bilinear, borders repeated (the strip the
-    camera brought into view has no counterpart in the first frame).
+    Bilinear, borders repeated (the strip the camera brought into view has no counterpart in the first
+    frame). Step 3 of :func:`warped_flow`.
     """
-    import cv2
-
     next_frame = np.asarray(next_frame)
     h, w = next_frame.shape[:2]
     return cv2.warpPerspective(next_frame, np.asarray(H, np.float64), (w, h),
@@ -93,7 +90,7 @@ def warped_flow(prev_rgb: np.ndarray, next_rgb: np.ndarray, estimator, mask: np.
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
 
-    ``estimator(prev, next) -> (H, W, 2)`` is any flow method (a :class:`tsnlib.flow.FlowEstimator`).
+    ``estimator(prev, next) -> (H, W, 2)`` is any flow method (a :class:`tsnlib.flow.estimation.FlowEstimator`).
     Three steps: the flow of the pair; the camera's homography fitted to it
     (:func:`homography_from_flow`, ``mask``, ``step``, ``threshold``); the flow again between the first
     frame and the second warped back by that homography (:func:`warp_back`). On a pan, the background's

@@ -86,7 +86,7 @@ class Problem:
     :data:`ERROR_KINDS` or :data:`WARNING_KINDS`; ``message``: what is wrong, in words.
     ``severity`` is ``"warning"`` for :data:`WARNING_KINDS`, else ``"error"``.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`check_dataset`, :func:`format_problems`, :func:`summarize_problems`, the command line.
     """
 
     path: Path | None
@@ -130,7 +130,7 @@ def exact_check_indices(num_frames: int) -> list[list[int]]:
     3-segment training draw of seed 0 (:func:`tsnlib.sampling.sample_train_indices`): what a
     :class:`tsnlib.datasets.TSNDataset` asks a decoder for in one ``get_frames`` call.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`check_video`.
     """
     import numpy as np  # noqa: PLC0415
 
@@ -183,7 +183,7 @@ def check_video(path, decode: bool = True, backend: str = "auto", num_samples: i
     With ``exact`` (and ``decode``): the sparse reads of :func:`exact_check_indices` must equal the
     same frames of a sequential decode by the decoder ``backend`` chooses (``"inexact-frames"``).
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`check_dataset`, the command line.
     """
     path = Path(path)
     if not path.exists():
@@ -262,7 +262,7 @@ def check_frame_folder(folder, num_frames: int | None = None, num_flow_frames: i
     numbering on disk (``count-mismatch``). With ``decode`` the first and last JPEG of each kind
     must decode (``unreadable-frame``).
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`check_dataset`, the command line.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -520,7 +520,7 @@ def format_problems(problems: Sequence[Problem]) -> str:
 def summarize_problems(problems: Sequence[Problem]) -> str:
     """``"N problems in M files (E errors, W warnings)"``.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by the command line.
     """
     files = {str(p.path) for p in problems}
     errors = sum(p.severity == "error" for p in problems)

@@ -27,11 +27,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("tsnlib.commands.data", "generate the built-in synthetic action dataset"),
     "check-data": ("tsnlib.checks", "scan a dataset and report every problem at once"),
     "lists": ("tsnlib.commands.data", "write MMAction2-style list files for a dataset and split"),
-    "frames": ("tsnlib.decoding", "extract RGB frame folders (img_00001.jpg, ...) from videos"),
-    "train": ("tsnlib.experiment", "train a TSN from a config preset or file"),
-    "test": ("tsnlib.experiment", "test a checkpoint with the full test protocol, save scores"),
-    "predict": ("tsnlib.experiment", "top-5 classes for any video file; --out writes it with a Grad-CAM overlay"),
-    "flow": ("tsnlib.flow", "extract optical flow into frame folders (flow_x/flow_y JPEGs)"),
+    "frames": ("tsnlib.commands.extract", "extract RGB frame folders (img_00001.jpg, ...) from videos"),
+    "train": ("tsnlib.commands.run", "train a TSN from a config preset or file"),
+    "test": ("tsnlib.commands.run", "test a checkpoint with the full test protocol, save scores"),
+    "predict": ("tsnlib.commands.run", "top-5 classes for any video file; --out writes it with a Grad-CAM overlay"),
+    "flow": ("tsnlib.commands.extract", "extract optical flow into frame folders (flow_x/flow_y JPEGs)"),
     "fuse": ("tsnlib.fusion", "late fusion of saved score files"),
 }
 

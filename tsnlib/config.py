@@ -170,7 +170,7 @@ CHOICES = {
 def list_presets() -> list[str]:
     """Names of the shipped presets (the YAML files of :data:`CONFIG_DIR`, without ``defaults``).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`preset_path`.
     """
     return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != _DEFAULTS)
 
@@ -181,7 +181,7 @@ def preset_path(name_or_path: str | os.PathLike, relative_to: Path | None = None
     A relative path is looked up next to ``relative_to`` (the file that names it as ``base:``)
     first, then in the current folder. Raises :class:`ConfigError` listing the presets.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`load_config`.
     """
     text = str(name_or_path)
     candidates = []
@@ -260,7 +260,7 @@ def _resolve_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
 def default_config() -> dict:
     """Every key with its default value (the schema), read from ``configs/defaults.yaml``.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`config_keys`, :func:`validate_config`, :func:`load_config`.
     """
     return _read_yaml(CONFIG_DIR / f"{_DEFAULTS}.yaml")
 
@@ -273,7 +273,7 @@ def default_config() -> dict:
 def config_keys(cfg: Mapping | None = None, prefix: str = "") -> list[str]:
     """All dotted keys of a config (default: of the schema), e.g. ``["model.backbone", ...]``.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`validate_config`, :func:`load_config`, :func:`apply_overrides`.
     """
     cfg = default_config() if cfg is None else cfg
     keys = []
@@ -289,7 +289,7 @@ def config_keys(cfg: Mapping | None = None, prefix: str = "") -> list[str]:
 def get_value(cfg: Mapping, dotted: str):
     """``cfg["a"]["b"]`` for ``"a.b"``; raises :class:`ConfigError` when a part is missing.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`validate_config`, :class:`tsnlib.datasets.TSNDataset`, :func:`tsnlib.streams.run_differences`.
     """
     node = cfg
     for part in dotted.split("."):
@@ -419,7 +419,7 @@ def apply_overrides(cfg: Mapping, overrides: Sequence[str] | Mapping | None) -> 
     Values given as strings are read as YAML (so ``5``, ``0.1``, ``true``, ``null``, ``[20, 40]`` get
     their types); every key must exist in the schema (the error lists the valid keys).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`load_config`.
     """
     out = copy.deepcopy(dict(cfg))
     if not overrides:
@@ -462,7 +462,7 @@ def expand_vars(text: str) -> str:
     A variable that is neither set nor ``TSN_DATA`` raises :class:`ConfigError`. A leading ``~``
     becomes the home folder.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`load_config`.
     """
     from tsnlib.utils import data_root
 
@@ -501,7 +501,7 @@ def validate_config(cfg: Mapping) -> dict:
     ``train.save_best`` that does not fit ``model.multi_label`` (``val_mAP`` for multi-label runs,
     an accuracy otherwise).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`load_config`.
     """
     out = _check_against(cfg, _root_schema(), "config")
     for dotted, allowed in CHOICES.items():
@@ -611,7 +611,7 @@ _Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,20
 def format_config(cfg: Mapping) -> str:
     """The config as readable YAML text (section by section, in schema order, lists inline).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`save_config`.
     """
     return yaml.dump(_plain(cfg), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
 
@@ -619,7 +619,7 @@ def format_config(cfg: Mapping) -> str:
 def save_config(cfg: Mapping, path: str | os.PathLike) -> Path:
     """Write the config as YAML to ``path`` (folders created); ``load_config(path)`` reads it back.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :class:`tsnlib.training.Trainer`.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,9 @@
    row per lesson with its 95 % interval and the paper's figure, and writes
    ``<out>/results/summary.json``.
 
+``--paper`` runs only notebook 08 in its full mode (``make paper``): every run of the paper's tables that the
+course has not made is trained, the rest reused, and the scoreboard printed (no lesson table).
+
 ``--seed N`` regenerates the synthetic set with generator seed N (under ``<data>/seed-N`` unless N is
 0) and seeds every run with it, in ``<out>/seed-N`` (unless 0): the lessons must hold for any seed.
 
@@ -29,8 +32,13 @@ import time
 from pathlib import Path
 
 from tsnlib.lessons import combine_seeds, format_lessons, format_seeds, measure_lessons, write_summary
+from tsnlib.paper_tables import format_scoreboard
 from tsnlib.records import load_records
 from tsnlib.utils import output_dir, repo_root
+
+
+#: The notebook of the paper's tables, which ``--paper`` runs in its full mode.
+PAPER_NOTEBOOK = "08_paper_tables"
 
 
 def notebook_paths(folder: Path | None = None, only: list[str] | None = None) -> list[Path]:
@@ -125,8 +133,11 @@ def seed_folder(base: Path, seed: int) -> Path:
 
 
 def run_course(out=None, quick: bool = False, only=None, parameters: dict | None = None, data=None,
-               force: bool = False, seed: int = 0, started: float | None = None) -> dict:
+               force: bool = False, seed: int = 0, started: float | None = None, lessons: bool = True) -> dict:
     """Generate the data, execute the notebooks, render HTML; returns the recorded results.
+
+    ``lessons``: measure, print and write the lesson table (``summary.json``) at the end; ``make paper``
+    (``--paper``), which runs notebook 08 alone, does not.
 
     A notebook is skipped when it already ran with the same text, parameters and library sources,
     and every notebook before it is unchanged too (its key, :func:`run_key`, is kept in
@@ -173,6 +184,8 @@ def run_course(out=None, quick: bool = False, only=None, parameters: dict | None
         key_file.write_text(key)
         print(f"[course]   done in {time.perf_counter() - start:.0f} s", flush=True)
     records = load_records(out)
+    if not lessons:
+        return records
     result = measure_lessons(out, seed=seed, demo_seconds=time.time() - started)
     summary_path = write_summary(result, out)
     print()
@@ -194,6 +207,9 @@ def main(argv=None) -> int:
                         help="run the course once per seed (seed 0 in --out, seed N in <out>/seed-N) and print the "
                              "headline numbers over them")
     parser.add_argument("--full", action="store_true", help="the full mode: the course over seeds 0, 1 and 2 (--seeds 0 1 2)")
+    parser.add_argument("--paper", action="store_true",
+                        help="the paper's tables in full (make paper): notebook 08 with MODE full, which trains "
+                             "every run the course has not made, then the scoreboard")
     parser.add_argument("--started", type=float, default=None,
                         help="Unix time the demo started (make demo passes it, so that set-up counts in the time)")
     parser.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
@@ -204,6 +220,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     params = {name: _parse_value(value) for name, value in args.parameter}
     seeds = [0, 1, 2] if args.full else args.seeds
+    if args.paper:
+        run_course(out=args.out, quick=args.smoke, only=[PAPER_NOTEBOOK], parameters={**params, "MODE": "full"},
+                   data=args.data, force=args.force, seed=args.seed, lessons=False)
+        board = json.loads((seed_folder(output_dir(args.out).resolve(), args.seed) / "results" / "paper_tables.json")
+                           .read_text())
+        print(format_scoreboard(board))
+        return 0
     if not seeds:
         run_course(out=args.out, quick=args.smoke, only=args.only, parameters=params, data=args.data, force=args.force,
                    seed=args.seed, started=args.started)

@@ -1,7 +1,7 @@
 """TSNDataset: one training or test sample of a Temporal Segment Network per video.
 
-Introduced in notebooks/02_segment_sampling.ipynb (sampling → frames → transforms); used for
-training in notebooks/03_train_rgb.ipynb and for flow in notebooks/04_optical_flow_stream.ipynb.
+Introduced in notebooks/03_train_rgb.ipynb (sampling → frames → transforms, then training); every
+stream's training and test data (:func:`tsnlib.experiment.build_datasets`) are TSNDatasets.
 
 One item is built in four steps, each from its own module:
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import tempfile
 import uuid
 import warnings
@@ -37,16 +38,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+from torchvision import tv_tensors
 
-from tsnlib.decoding import (
+from tsnlib.decoding import open_video
+from tsnlib.errors import AnnotationError, DataError
+from tsnlib.frame_folders import (
     count_frames,
     detect_frame_template,
     detect_start_index,
-    open_video,
     read_flow_frames,
     read_rgb_frames,
 )
-from tsnlib.errors import AnnotationError, DataError
 from tsnlib.sampling import segment_frames
 from tsnlib.transforms import MODALITIES  # the modalities a TSNDataset can deliver
 
@@ -85,10 +87,8 @@ def seed_worker(worker_id: int) -> None:
     (e.g. generated the synthetic set or computed optical flow before building the loader), and
     the JPEG reads done here are single-threaded anyway.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`tsnlib.experiment.build_loaders`.
     """
-    import random
-
     seed = torch.initial_seed() % 2**32
     np.random.seed(seed)
     random.seed(seed)
@@ -97,7 +97,7 @@ def seed_worker(worker_id: int) -> None:
 class TSNDataset(Dataset):
     """A torch ``Dataset`` of TSN samples over video files or frame folders (RGB, Flow or RGBDiff).
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Introduced in notebooks/03_train_rgb.ipynb.
 
     Arguments:
 
@@ -322,8 +322,6 @@ class TSNDataset(Dataset):
         return video, idx
 
     def _get(self, index: int) -> dict:
-        from torchvision import tv_tensors
-
         item_seed = self._item_seed(index)
         video, idx = self._load(index, item_seed)
         video = video.as_subclass(tv_tensors.Video)  # what tv_tensors.Video(video) does for a uint8 tensor, minus its checks
@@ -436,42 +434,3 @@ class TSNDataset(Dataset):
     def __repr__(self) -> str:
         return (f"TSNDataset({len(self)} videos, modality={self.modality!r}, source={self.source!r}, "
                 f"sampler={self.sampler!r})")
-
-
-def build_dataset(
-    records: Sequence,
-    modality: str = "RGB",
-    mode: str = "train",
-    num_segments: int | None = None,
-    clip_len: int | None = None,
-    input_size: int = 224,
-    scale_size: int | None = 256,
-    num_crops: int = 1,
-    source: str = "video",
-    **kwargs,
-) -> TSNDataset:
-    """A :class:`TSNDataset` with the matching sampler and transform preset for a modality and mode.
-
-    ``mode``: ``"train"`` (``FrameSampler(K)`` + :func:`tsnlib.transforms.train_transform`),
-    ``"val"`` (segment centres + centre crop) or ``"test"`` (``num_segments`` evenly spaced snippets,
-    default 25, and ``num_crops`` 1, 3 or 10 views). ``num_segments`` defaults to 3 (train, val)
-    or 25 (test); ``clip_len`` to 1 (RGB) or 5 (Flow, RGBDiff). Other keyword arguments go to
-    :class:`TSNDataset` (``skip_bad``, ``seed``, ``backend``, ``start_index``).
-
-    Introduced in notebooks/03_train_rgb.ipynb.
-    """
-    from tsnlib import transforms as T
-    from tsnlib.sampling import FrameSampler
-
-    if mode not in ("train", "val", "test"):
-        raise ValueError(f"mode must be 'train', 'val' or 'test', got {mode!r}")
-    k = num_segments if num_segments is not None else (25 if mode == "test" else 3)
-    nl = clip_len if clip_len is not None else (1 if modality == "RGB" else 5)
-    sampler = FrameSampler(k, clip_len=nl, mode=mode)
-    if mode == "train":
-        transform = T.train_transform(modality, k, nl, input_size=input_size, scale_size=scale_size)
-    elif mode == "val":
-        transform = T.val_transform(modality, k, nl, input_size=input_size, scale_size=scale_size)
-    else:
-        transform = T.test_transform(modality, k, nl, input_size=input_size, scale_size=scale_size, num_crops=num_crops)
-    return TSNDataset(records, sampler, transform, modality=modality, source=source, **kwargs)

@@ -1,65 +1,50 @@
-"""Reading frames: video files (decord, PyAV fallback), frame folders (JPEGs), and frame extraction.
+"""Video files, frame-exact: decord where it is exact, PyAV (FFmpeg) everywhere else.
 
-Introduced in notebooks/01_data_preparation.ipynb.
+Introduced in notebooks/01_data_preparation.ipynb (``open_video``).
 
-Three ways to get pixels into TSN, all returning numpy ``uint8`` arrays in RGB order:
+Every reader returns numpy ``uint8`` arrays in RGB order:
 
-* **Video files** through :func:`open_video` → :class:`VideoReader`. ``get_frames(indices)``
-  returns ``(N, H, W, 3)`` for 0-based frame indices, in the order asked (repeats allowed). The
-  frame returned for index ``i`` is *exactly* frame ``i`` of a full sequential decode
-  (:func:`decode_all`, the reference): readers seek to the keyframe at or before the first wanted
-  frame and decode forward, never "seek and take the first frame that comes out" (on a file with
-  12- or 250-frame groups of pictures that returns the previous keyframe, not the frame asked for).
-  Backends: decord (``get_batch``, its accurate mode) when it is installed, opens the file and is
-  known to be exact on it, else PyAV (FFmpeg bindings, available everywhere, including
-  macOS/arm64 where decord has no wheels). Which one reads a file is decided by a cheap probe the
-  first time the process opens it (:func:`probe_video`: codec, B-frames, frame size, rotation);
-  decord's sparse reads are wrong on MPEG-4 Part 2 and HEVC files with B-frames, its colours
-  differ on odd frame sizes and it mishandles rotation flags, so those files go to PyAV
+* :func:`open_video` → :class:`VideoReader`. ``get_frames(indices)`` returns ``(N, H, W, 3)`` for
+  0-based frame indices, in the order asked (repeats allowed). The frame returned for index ``i``
+  is *exactly* frame ``i`` of a full sequential decode (:func:`decode_all`, the reference): readers
+  seek to the keyframe at or before the first wanted frame and decode forward, never "seek and
+  take the first frame that comes out" (on a file with 12- or 250-frame groups of pictures that
+  returns the previous keyframe, not the frame asked for).
+* **Which decoder**: decord (``get_batch``, its accurate mode) when it is installed, opens the file
+  and is known to be exact on it, else PyAV (FFmpeg bindings, available everywhere, including
+  macOS/arm64 where decord has no wheels). The choice is made by a cheap probe the first time the
+  process opens a file (:func:`probe_video`: codec, B-frames, frame size, rotation, frame count,
+  frame rate); decord's sparse reads are wrong on MPEG-4 Part 2 and HEVC files with B-frames, its
+  colours differ on odd frame sizes and it mishandles rotation flags, so those files go to PyAV
   (:func:`decord_problem`). Each reader decodes with one thread: with several DataLoader workers
   on a small machine that is the fastest setting.
 * **Rotation**: a rotation flag in the container (a phone video's display matrix) is honoured
   everywhere, as players do: every reader, :func:`iter_frames` and so frame/flow extraction and
   ``tsnlib predict --out`` return the frames turned upright (:func:`rotate_frame`).
-* **Frame folders** (``img_00001.jpg``, ``flow_x_00001.jpg``, ``flow_y_00001.jpg``): the layout of
-  the original TSN, tsn-pytorch and MMAction2 "rawframes". :func:`read_rgb_frames` and
-  :func:`read_flow_frames` read the JPEGs of given 0-based indices; ``start_index`` (1 for
-  ``img_00001.jpg``, 0 for folders written by open-mmlab ``denseflow``) is added only to name files.
-* **Extraction**: :func:`extract_frames` writes one video's frames as JPEGs, atomically;
-  :func:`extract_dataset_frames` does a whole dataset in parallel, resumably.
+* **Sequential decoding**: :func:`iter_frames` streams every frame in order (what extraction
+  writes, :mod:`tsnlib.frame_folders`), :func:`frame_times` says when each is shown.
 
-Bad input raises :class:`tsnlib.errors.DecodeError` (videos) or :class:`tsnlib.errors.DataError`
-(frame folders); the message names the file.
+Frame folders (the JPEGs extracted from videos) are read and written by :mod:`tsnlib.frame_folders`.
+Bad input raises :class:`tsnlib.errors.DecodeError` naming the file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
 import os
-import re
-import shutil
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 
-from tsnlib.annotations import VIDEO_EXTENSIONS, scan_frame_folder
-from tsnlib.errors import DataError, DecodeError
+from tsnlib.errors import DecodeError
 
 #: Backend names accepted by :func:`open_video`.
 BACKENDS = ("auto", "decord", "pyav")
-
-#: The default frame-folder file name template; ``kind`` is ``img``, ``flow_x`` or ``flow_y``.
-FRAME_TMPL = "{kind}_{index:05d}.jpg"
-#: RGB frames named by their number alone, ``00001.jpg`` (Something-Something v1 as distributed).
-BARE_FRAME_TMPL = "{index:05d}.jpg"
-#: The settings stamp :func:`extract_dataset_frames` keeps in its output folder.
-FRAMES_STAMP = "frames.json"
-
 
 _FALLBACK_WARNED = False
 _DECORD = None  # the imported module, False when it cannot be imported, None before trying
@@ -84,21 +69,17 @@ def _import_decord():
 
 
 def available_backends() -> dict[str, bool | str]:
-    """Which video decoders can be used here: ``{"decord": True | reason, "pyav": True | reason}``.
+    """Which video decoders can be used here: ``{"decord": True | reason, "pyav": True}``.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    PyAV is a required dependency (this module imports it); decord is optional.
+    Used by ``tsnlib info``.
     """
     out: dict[str, bool | str] = {}
     if _import_decord() is not None:
         out["decord"] = True
     else:
         out["decord"] = "not installed (no wheels for this platform, e.g. macOS/arm64); PyAV is used"
-    try:
-        import av  # noqa: F401, PLC0415
-
-        out["pyav"] = True
-    except Exception as exc:  # noqa: BLE001
-        out["pyav"] = f"cannot import av: {exc}"
+    out["pyav"] = True
     return out
 
 
@@ -146,9 +127,11 @@ class VideoProbe:
     ``codec``: FFmpeg's decoder name (``"mpeg4"``, ``"h264"``, ``"hevc"``, ...); ``b_frames``: the
     stream reorders frames (FFmpeg's ``has_b_frames``); ``width``, ``height``: the coded frame size
     in pixels, before rotation; ``rotation``: degrees counter-clockwise the frames must be turned to
-    be shown upright (0, 90, 180 or 270, from the container's display matrix).
+    be shown upright (0, 90, 180 or 270, from the container's display matrix); ``frames``: the
+    frame count the container's header promises (0 when it has none; a truncated file promises
+    more than it holds); ``fps``: the stream's frame rate (0.0 when unknown).
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`open_video` and the readers (the choice of decoder explained in notebook 01).
     """
 
     codec: str
@@ -156,13 +139,15 @@ class VideoProbe:
     width: int
     height: int
     rotation: int
+    frames: int = 0
+    fps: float = 0.0
 
 
 _PROBES: dict[tuple[str, int, int], VideoProbe | None] = {}
 
 
 def probe_video(path) -> VideoProbe | None:
-    """Probe a video file once per process: codec, B-frames, size and rotation; None if PyAV cannot.
+    """Probe a video file once per process: codec, B-frames, size, rotation, frame count and rate; None if PyAV cannot.
 
     Opens the file with PyAV (FFmpeg reads the headers and a few packets) and decodes its first
     frame for the rotation flag: 0.25-0.3 ms on the synthetic set's AVIs (about 1 ms when the file
@@ -171,7 +156,7 @@ def probe_video(path) -> VideoProbe | None:
     per path, size and modification time, so a DataLoader worker probes each file once. ``None``
     (not cached) when the file cannot be opened or decoded: the readers then report why.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`open_video` and the readers.
     """
     path = Path(path)
     try:
@@ -182,19 +167,19 @@ def probe_video(path) -> VideoProbe | None:
     if key in _PROBES:
         return _PROBES[key]
     try:
-        import av  # noqa: PLC0415
-
         with av.open(str(path)) as container:
             if not container.streams.video:
                 return None
             stream = container.streams.video[0]
             ctx = stream.codec_context
             ctx.thread_count = 1
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
             first = next(container.decode(stream), None)
             if first is None:
                 return None
             probe = VideoProbe(codec=str(ctx.name), b_frames=bool(ctx.has_b_frames), width=int(first.width),
-                               height=int(first.height), rotation=int(round((first.rotation or 0) / 90.0)) % 4 * 90)
+                               height=int(first.height), rotation=int(round((first.rotation or 0) / 90.0)) % 4 * 90,
+                               frames=int(stream.frames or 0), fps=float(rate) if rate else 0.0)
     except Exception:  # noqa: BLE001 - an unreadable file: the reader that opens it says why
         return None
     _PROBES[key] = probe
@@ -213,7 +198,7 @@ def decord_problem(probe: VideoProbe | None) -> str | None:
 
     ``None`` for an unprobed file (``probe`` None): decord is tried as before.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`open_video` and ``tsnlib check-data --exact``.
     """
     if probe is None:
         return None
@@ -232,8 +217,6 @@ def rotate_frame(frame: np.ndarray, rotation: int) -> np.ndarray:
 
     A 90 or 270 degree turn swaps height and width. The one rotation policy of every reader,
     :func:`iter_frames` and the commands built on them.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
     """
     k = int(rotation) // 90 % 4
     return frame if k == 0 else np.ascontiguousarray(np.rot90(frame, k))
@@ -254,7 +237,7 @@ class VideoReader:
     processes (each DataLoader worker opens its own). ``iter_sequential()`` yields every frame in
     order without seeking, the reference ``tsnlib check-data --exact`` compares sparse reads with.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Returned by :func:`open_video`.
     """
 
     backend = "?"
@@ -276,7 +259,7 @@ class VideoReader:
         frames = self._read_sorted(uniq)
         if frames.shape[0] != uniq.size:  # pragma: no cover - defensive
             raise DecodeError(f"decoder returned {frames.shape[0]} frames for {uniq.size} indices", path=self.path)
-        return frames if uniq.size == idx.size and np.array_equal(uniq, idx) else frames[inverse.reshape(-1)]
+        return frames[inverse.reshape(-1)]  # back to the order asked, repeats included
 
     def _read_sorted(self, uniq: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -302,86 +285,12 @@ class VideoReader:
                 f"fps={self.fps:.3g}, size={self.width}x{self.height})")
 
 
-def _riff_chunks(buf: bytes, start: int, end: int):
-    """``(fourcc, data_start, data_size, list_type)`` of the RIFF chunks in ``buf[start:end]``."""
-    pos = start
-    while pos + 8 <= min(end, len(buf)):
-        fourcc = buf[pos : pos + 4]
-        size = int.from_bytes(buf[pos + 4 : pos + 8], "little")
-        data = pos + 8
-        list_type = buf[data : data + 4] if fourcc in (b"LIST", b"RIFF") else None
-        yield fourcc, data, size, list_type
-        pos = data + size + (size & 1)  # chunks are padded to an even size
-
-
-def _avi_header(path: Path, read: int = 1 << 16) -> dict | None:
-    """Frame count (``strh.dwLength``) and size (``strf``) of an AVI's first video stream, from its header.
-
-    Reads only the first bytes of the file; ``None`` when it is not an AVI or the header cannot be
-    parsed (the caller then asks PyAV). This is what FFmpeg reports as the stream's frame count.
-    """
-    with open(path, "rb") as f:
-        buf = f.read(read)
-    if len(buf) < 12 or buf[:4] != b"RIFF" or buf[8:12] != b"AVI ":
-        return None
-    for fourcc, data, size, list_type in _riff_chunks(buf, 12, len(buf)):
-        if fourcc != b"LIST" or list_type != b"hdrl":
-            continue
-        for f2, d2, s2, t2 in _riff_chunks(buf, data + 4, data + size):
-            if f2 != b"LIST" or t2 != b"strl":
-                continue
-            strh = strf = None
-            for f3, d3, s3, _ in _riff_chunks(buf, d2 + 4, d2 + s2):
-                if f3 == b"strh" and s3 >= 36 and d3 + 36 <= len(buf):
-                    strh = buf[d3 : d3 + 36]
-                elif f3 == b"strf" and s3 >= 12 and d3 + 12 <= len(buf):
-                    strf = buf[d3 : d3 + 12]
-            if strh is None or strh[:4] != b"vids":
-                continue
-            scale = int.from_bytes(strh[20:24], "little")
-            rate = int.from_bytes(strh[24:28], "little")
-            out = {"frames": int.from_bytes(strh[32:36], "little"), "fps": rate / scale if scale else 0.0,
-                   "width": 0, "height": 0}
-            if strf is not None:
-                out["width"] = abs(int.from_bytes(strf[4:8], "little", signed=True))
-                out["height"] = abs(int.from_bytes(strf[8:12], "little", signed=True))
-            return out
-        return None
-    return None
-
-
-def _probe_header(path: Path) -> dict | None:
-    """Container metadata without decoding: header frame count, size, fps; None if it cannot be read.
-
-    AVI headers are parsed directly (a few microseconds: the common case of UCF101/HMDB51); other
-    containers are opened with PyAV (a fraction of a millisecond).
-    """
-    try:
-        header = _avi_header(path)
-        if header is not None and header["frames"] > 0 and header["width"] > 0:
-            return header
-    except OSError:
-        pass
-    try:
-        import av  # noqa: PLC0415
-
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                return {"no_video": True}
-            s = container.streams.video[0]
-            rate = s.average_rate or s.guessed_rate or s.base_rate
-            return {"frames": int(s.frames or 0), "width": int(s.codec_context.width or 0),
-                    "height": int(s.codec_context.height or 0), "fps": float(rate) if rate else 0.0}
-    except Exception:  # noqa: BLE001 - the decoder that opens the file decides
-        return None
-
-
 class DecordVideoReader(VideoReader):
     """:class:`VideoReader` over ``decord.VideoReader`` (one thread; ``get_batch``, accurate seeking).
 
-    The frame count is decord's (from its packet index), checked against the container header
-    (parsed directly for AVI, through PyAV otherwise): fewer frames than the header promises means a
-    truncated file (DecodeError). ``get_batch`` (decord's accurate seek) was checked frame-exact
+    The frame count is decord's (from its packet index), checked against the container header's
+    (:attr:`VideoProbe.frames`, read by the probe that chose the decoder): fewer frames than the
+    header promises means a truncated file (DecodeError). ``get_batch`` (decord's accurate seek) was checked frame-exact
     against decord's own sequential decode on MPEG-4 ``.avi`` (GOP 12) and H.264 ``.mp4`` (B-frames)
     files (tests/test_decoding.py); decord's bundled FFmpeg may differ from PyAV's by a rounding
     step (at most 2 grey levels seen on MPEG-4). Files on which decord is known to be wrong
@@ -389,7 +298,7 @@ class DecordVideoReader(VideoReader):
     refused with a :class:`~tsnlib.errors.DecodeError` that says why; ``open_video(backend="auto")``
     sends them to PyAV.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Returned by :func:`open_video`.
     """
 
     backend = "decord"
@@ -400,13 +309,11 @@ class DecordVideoReader(VideoReader):
         if decord is None:
             raise ImportError("decord is not installed")
         _check_file(self.path)
-        problem = decord_problem(probe_video(self.path))
+        probe = probe_video(self.path)
+        problem = decord_problem(probe)
         if problem is not None:
             raise DecodeError(f"decord would not be exact here ({problem}); use backend 'auto' or 'pyav'",
                               path=self.path)
-        header = _probe_header(self.path)
-        if header is not None and header.get("no_video"):
-            raise DecodeError("the file has no video stream", path=self.path)
         try:
             self._vr = decord.VideoReader(str(self.path), ctx=decord.cpu(0), num_threads=int(num_threads))
         except Exception as exc:  # noqa: BLE001 - decord raises a bare RuntimeError/DECORDError
@@ -414,14 +321,14 @@ class DecordVideoReader(VideoReader):
         self.num_frames = len(self._vr)
         if self.num_frames <= 0:
             raise DecodeError("the video has zero frames", path=self.path)
-        if header is not None and header["frames"] > self.num_frames:
+        if probe is not None and probe.frames > self.num_frames:
             raise DecodeError(
-                f"truncated video: the header promises {header['frames']} frames, only {self.num_frames} are present",
+                f"truncated video: the header promises {probe.frames} frames, only {self.num_frames} are present",
                 path=self.path,
             )
-        self.fps = float(self._vr.get_avg_fps() or (header or {}).get("fps", 0.0))
-        if header is not None and header["width"] and header["height"]:
-            self.width, self.height = header["width"], header["height"]
+        self.fps = float(self._vr.get_avg_fps() or (probe.fps if probe is not None else 0.0))
+        if probe is not None:
+            self.width, self.height = probe.width, probe.height
         else:
             first = self._read_sorted(np.array([0]))
             self.height, self.width = first.shape[1:3]
@@ -460,7 +367,7 @@ class PyAVVideoReader(VideoReader):
     be decoded means a truncated file (DecodeError). Frames are turned upright by the file's
     rotation flag (:func:`probe_video`, :func:`rotate_frame`).
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Returned by :func:`open_video`.
     """
 
     backend = "pyav"
@@ -468,9 +375,6 @@ class PyAVVideoReader(VideoReader):
     def __init__(self, path, num_threads: int = 1):
         super().__init__(path)
         _check_file(self.path)
-        import av  # noqa: PLC0415
-
-        self._av = av
         self._container = None
         self._gen = None
         self._pos: int | None = None  # index of the next frame the open generator yields
@@ -494,7 +398,7 @@ class PyAVVideoReader(VideoReader):
         self._gen = None
         self._pos = None
         try:
-            self._container = self._av.open(str(self.path))
+            self._container = av.open(str(self.path))
         except Exception as exc:  # noqa: BLE001
             raise DecodeError(f"not a readable video: {_short(exc)}", path=self.path) from exc
         if not self._container.streams.video:
@@ -508,13 +412,13 @@ class PyAVVideoReader(VideoReader):
         """The open decode generator, re-raising FFmpeg errors as DecodeError."""
         try:
             yield from self._container.decode(self._stream)
-        except self._av.error.FFmpegError as exc:
+        except av.error.FFmpegError as exc:
             raise DecodeError(f"a frame cannot be decoded: {_short(exc)}", path=self.path) from exc
 
     def _seek_pts(self, pts: int) -> None:
         try:
             self._container.seek(int(pts), backward=True, any_frame=False, stream=self._stream)
-        except self._av.error.FFmpegError as exc:
+        except av.error.FFmpegError as exc:
             raise _TimestampsUnusable(f"seek failed: {exc}") from exc
         self._gen = self._frames()
         self._pos = None
@@ -577,12 +481,12 @@ class PyAVVideoReader(VideoReader):
 
     def _count_packets(self) -> int:
         n = 0
-        with self._av.open(str(self.path)) as c:
+        with av.open(str(self.path)) as c:
             try:
                 for packet in c.demux(c.streams.video[0]):
                     if packet.size:
                         n += 1
-            except self._av.error.FFmpegError as exc:
+            except av.error.FFmpegError as exc:
                 raise DecodeError(f"the video cannot be read to the end: {_short(exc)}", path=self.path) from exc
         return n
 
@@ -762,7 +666,8 @@ def iter_frames(path, backend: str = "auto") -> Iterator[np.ndarray]:
     stream or zero frames, a frame cannot be decoded, or fewer frames decode than the header
     promises (a truncated file).
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by frame and flow extraction (:mod:`tsnlib.frame_folders`, :mod:`tsnlib.flow.extraction`) and
+    ``tsnlib predict --out``.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -770,8 +675,6 @@ def iter_frames(path, backend: str = "auto") -> Iterator[np.ndarray]:
         with open_video(path, backend="decord") as reader:
             yield from reader.iter_sequential()
         return
-    import av  # noqa: PLC0415
-
     path = Path(path)
     _check_file(path)
     probe = probe_video(path)
@@ -803,9 +706,8 @@ def decode_all(path) -> np.ndarray:
     """Every frame of a video, by a full sequential PyAV decode: ``uint8 (N, H, W, 3)`` RGB.
 
     The reference that exactness is checked against: frame ``i`` of this array is frame ``i``
-    (turned upright by the file's rotation flag, as every reader returns it).
-
-    Introduced in notebooks/01_data_preparation.ipynb.
+    (turned upright by the file's rotation flag, as every reader returns it); the tests and
+    benchmarks compare the readers with it.
     """
     return np.stack(list(iter_frames(path)))
 
@@ -818,9 +720,8 @@ def frame_times(path) -> np.ndarray | None:
     not at ``N / fps``. None when a packet has no timestamp or two share one (e.g. some AVIs):
     then the nominal frame rate is all there is.
 
-    Introduced in notebooks/06_model_visualization.ipynb (``tsnlib predict --out``).
+    Used by ``tsnlib predict --out`` (:mod:`tsnlib.visualization`).
     """
-    import av  # noqa: PLC0415
 
     path = Path(path)
     _check_file(path)
@@ -835,518 +736,3 @@ def frame_times(path) -> np.ndarray | None:
         return None
     ticks = np.sort(np.asarray(pts, dtype=np.int64))
     return (ticks - ticks[0]).astype(np.float64) * float(time_base)
-
-
-# ----------------------------------------------------------------------------------------------
-# Frame folders
-# ----------------------------------------------------------------------------------------------
-
-def frame_path(folder, index: int, kind: str = "img", start_index: int = 1, tmpl: str = FRAME_TMPL) -> Path:
-    """The file of 0-based frame ``index`` in a frame folder: ``folder / tmpl(kind, index + start_index)``.
-
-    ``kind``: ``"img"`` (RGB), ``"flow_x"`` or ``"flow_y"``. ``frame_path(f, 0)`` is
-    ``f/img_00001.jpg`` with the usual ``start_index=1``, ``f/img_00000.jpg`` with ``start_index=0``.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
-    """
-    return Path(folder) / tmpl.format(kind=kind, index=int(index) + int(start_index))
-
-
-def _cv2():
-    import cv2  # noqa: PLC0415
-
-    return cv2
-
-
-def _frame_files(folder, indices, kind: str, start_index: int, tmpl: str) -> list[str]:
-    """File names of 0-based ``indices`` as plain strings: one ``str.format`` per frame, no ``Path``.
-
-    The same files as :func:`frame_path`; building ``Path`` objects cost more than a quarter of the
-    time to read three small JPEGs, so the hot path formats strings and :func:`frame_path` is kept
-    for messages.
-    """
-    base = os.fspath(folder) or "."
-    if not base.endswith(os.sep):
-        base += os.sep
-    start = int(start_index)
-    return [base + tmpl.format(kind=kind, index=i + start) for i in indices]
-
-
-def _read_failed(name: str, source: str | None) -> DataError:
-    """The error for a frame file that ``cv2.imread`` could not decode: missing, or not an image.
-
-    Called only after a failed read, so the hot path never checks for files before reading them.
-    """
-    path = Path(name)
-    if not path.is_file():
-        return DataError("frame file not found", path=path, source=source)
-    return DataError("frame file cannot be read as an image", path=path, source=source)
-
-
-def _imread(path, flags: int, source: str | None) -> np.ndarray:
-    img = _cv2().imread(os.fspath(path), flags)
-    if img is None:
-        raise _read_failed(os.fspath(path), source)
-    return img
-
-
-def _distinct(indices) -> tuple[list[int], list[int] | None]:
-    """``(distinct, gather)``: the distinct indices in order of first appearance, and how to expand them.
-
-    ``gather`` is ``None`` when every index is distinct (the usual case: the frames are read straight
-    into their final rows, no reordering copy); otherwise ``rows = frames[gather]``.
-    """
-    idx = np.asarray(indices, dtype=np.int64).reshape(-1).tolist()
-    pos: dict[int, int] = {}
-    for i in idx:
-        pos.setdefault(i, len(pos))
-    if len(pos) == len(idx):
-        return idx, None
-    return list(pos), [pos[i] for i in idx]
-
-
-def _size_error(shapes, folder, source) -> DataError:
-    return DataError(f"frames of one folder have different sizes: {sorted(set(shapes))}", path=folder, source=source)
-
-
-def read_rgb_frames(folder, indices, start_index: int = 1, tmpl: str = FRAME_TMPL, source: str | None = None) -> np.ndarray:
-    """RGB JPEGs of 0-based ``indices`` from a frame folder: ``uint8 (N, H, W, 3)``, in the order asked.
-
-    Each distinct file is read once (``cv2.imread``, libjpeg-turbo, decoded straight to RGB where
-    OpenCV >= 4.11 offers it) into its row of the output. A missing or unreadable file raises
-    :class:`~tsnlib.errors.DataError` naming that exact file (and ``source``, the list line, when
-    given); files are not checked before reading, only when the decoder fails.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
-    """
-    cv2 = _cv2()
-    distinct, gather = _distinct(indices)
-    if not distinct:
-        return np.zeros((0, 0, 0, 3), np.uint8)
-    rgb_flag = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11 decodes straight to RGB
-    flag = cv2.IMREAD_COLOR if rgb_flag is None else rgb_flag
-    out = None
-    for n, name in enumerate(_frame_files(folder, distinct, "img", start_index, tmpl)):
-        img = cv2.imread(name, flag)
-        if img is None:
-            raise _read_failed(name, source)
-        if out is None:
-            out = np.empty((len(distinct),) + img.shape, np.uint8)
-        elif img.shape != out.shape[1:]:
-            raise _size_error([out.shape[1:], img.shape], folder, source)
-        if rgb_flag is None:
-            cv2.cvtColor(img, cv2.COLOR_BGR2RGB, dst=out[n])
-        else:
-            out[n] = img
-    return out if gather is None else out[gather]
-
-
-def read_flow_frames(folder, indices, start_index: int = 1, tmpl: str = FRAME_TMPL, source: str | None = None) -> np.ndarray:
-    """Flow JPEGs (``flow_x``, ``flow_y``, grayscale) of 0-based ``indices``: ``uint8 (N, H, W, 2)``, channels (x, y).
-
-    Values are the quantised flow (128 = no motion, bound 20 px ↔ 0/255, §3.6 of the reference
-    notes). Missing file → :class:`~tsnlib.errors.DataError` naming it. Each distinct pair is read
-    once and interleaved into its output row by ``cv2.merge`` (one SIMD pass).
-
-    Introduced in notebooks/01_data_preparation.ipynb.
-    """
-    cv2 = _cv2()
-    distinct, gather = _distinct(indices)
-    if not distinct:
-        return np.zeros((0, 0, 0, 2), np.uint8)
-    xs = _frame_files(folder, distinct, "flow_x", start_index, tmpl)
-    ys = _frame_files(folder, distinct, "flow_y", start_index, tmpl)
-    out = None
-    for n, (fx, fy) in enumerate(zip(xs, ys)):
-        x = cv2.imread(fx, cv2.IMREAD_GRAYSCALE)
-        if x is None:
-            raise _read_failed(fx, source)
-        y = cv2.imread(fy, cv2.IMREAD_GRAYSCALE)
-        if y is None:
-            raise _read_failed(fy, source)
-        if x.shape != y.shape:
-            raise DataError(f"flow_x and flow_y of frame {distinct[n]} differ in size: {x.shape} vs {y.shape}",
-                            path=Path(fx), source=source)
-        if out is None:
-            out = np.empty((len(distinct),) + x.shape + (2,), np.uint8)
-        elif x.shape != out.shape[1:3]:
-            raise _size_error([out.shape[1:], x.shape + (2,)], folder, source)
-        row = out[n]
-        merged = cv2.merge((x, y), row)
-        if merged is not row:  # cv2 writes into the given row; copy if it ever allocated
-            np.copyto(row, merged)
-    return out if gather is None else out[gather]
-
-
-def count_frames(folder) -> dict[str, int]:
-    """How many ``img_*.jpg``, ``flow_x_*.jpg`` and ``flow_y_*.jpg`` a frame folder holds.
-
-    Returns ``{"img": N, "flow_x": M, "flow_y": M}`` (flow counts are often ``N - 1``); bare
-    ``00001.jpg`` names count as ``img`` (:data:`BARE_FRAME_TMPL`): the lengths of
-    :func:`tsnlib.annotations.scan_frame_folder`, the one reader of a folder's names.
-    A missing folder raises :class:`~tsnlib.errors.DataError`.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
-    """
-    return {kind: len(numbers) for kind, numbers in scan_frame_folder(folder).items()}
-
-
-def detect_start_index(folder) -> int:
-    """The number of a frame folder's first file: 0 if ``img_00000.jpg`` (or ``flow_x_00000.jpg``) exists, else 1.
-
-    Folders written by open-mmlab ``denseflow`` start at 0; the original TSN tools, tsn-pytorch and
-    :func:`extract_frames` start at 1.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
-    """
-    folder = Path(folder)
-    if (frame_path(folder, 0, "img", 0).is_file() or frame_path(folder, 0, "flow_x", 0).is_file()
-            or frame_path(folder, 0, "img", 0, BARE_FRAME_TMPL).is_file()):
-        return 0
-    return 1
-
-
-def detect_frame_template(folder) -> str:
-    """The RGB file names of a frame folder: :data:`FRAME_TMPL` (``img_00001.jpg``), or
-    :data:`BARE_FRAME_TMPL` (``00001.jpg``) when the folder has bare numbered files and no ``img_``
-    start file (Something-Something v1 as distributed, read as MMAction2 reads it with
-    ``filename_tmpl='{:05}.jpg'``).
-    """
-    folder = Path(folder)
-    if any(frame_path(folder, 0, "img", s).is_file() for s in (1, 0)):
-        return FRAME_TMPL
-    if any(frame_path(folder, 0, "img", s, BARE_FRAME_TMPL).is_file() for s in (1, 0)):
-        return BARE_FRAME_TMPL
-    return FRAME_TMPL
-
-
-def is_complete_frame_folder(folder) -> bool:
-    """True when a folder holds ``img_00001.jpg`` … ``img_<N>.jpg`` (N ≥ 1) without a gap at the end.
-
-    :func:`extract_frames` creates a folder only once all its frames are written (it writes into a
-    ``<name>.tmp-<pid>`` sibling and renames), so an existing folder is a finished one; half-written
-    ``*.tmp-*`` folders never count.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
-    """
-    folder = Path(folder)
-    if not folder.is_dir() or re.search(r"\.tmp-\w+$", folder.name):
-        return False
-    n = count_frames(folder)["img"]
-    start = detect_start_index(folder)
-    return n > 0 and frame_path(folder, 0, "img", start).is_file() and frame_path(folder, n - 1, "img", start).is_file()
-
-
-# ----------------------------------------------------------------------------------------------
-# Extraction
-# ----------------------------------------------------------------------------------------------
-
-
-def resized_size(height: int, width: int, short_side: int | None = None, size: tuple[int, int] | None = None) -> tuple[int, int]:
-    """``(new_height, new_width)``: unchanged, short side set to ``short_side``, or ``size=(W, H)``.
-
-    ``short_side=256`` keeps the aspect ratio (other side rounded to the nearest pixel);
-    ``size=(340, 256)`` is the fixed width × height of the original TSN extraction script.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
-    """
-    if short_side is not None and size is not None:
-        raise ValueError("give short_side or size, not both")
-    if size is not None:
-        new_w, new_h = int(size[0]), int(size[1])
-    elif short_side is not None:
-        s = float(short_side) / min(height, width)
-        if height <= width:
-            new_h, new_w = int(short_side), max(1, int(round(width * s)))
-        else:
-            new_h, new_w = max(1, int(round(height * s))), int(short_side)
-    else:
-        return int(height), int(width)
-    if new_w <= 0 or new_h <= 0:
-        raise ValueError(f"invalid output size {(new_w, new_h)}")
-    return new_h, new_w
-
-
-def parse_size(value) -> tuple[int, int] | None:
-    """``(W, H)`` from ``"340x256"``, ``["340x256"]``, ``["340", "256"]`` or ``(340, 256)``; None stays None.
-
-    The fixed size of the original TSN extraction (``340x256``, MMAction2's ``--new-width 340
-    --new-height 256``), as ``--size`` takes it. Anything else raises :class:`~tsnlib.errors.UsageError`.
-    """
-    from tsnlib.errors import UsageError  # noqa: PLC0415
-
-    if value is None:
-        return None
-    parts = [value] if isinstance(value, str) else [str(v) for v in value]
-    if len(parts) == 1:
-        parts = re.split(r"[x×X*,]", parts[0].strip())
-    try:
-        w, h = (int(p) for p in parts)
-    except ValueError:
-        raise UsageError(f"a size is W x H in pixels, e.g. 340x256 or '340 256'; got {value!r}") from None
-    if w < 1 or h < 1:
-        raise UsageError(f"a size needs a positive width and height, got {w}x{h}")
-    return w, h
-
-
-def extraction_settings(short_side: int | None = None, size=None, **more) -> dict:
-    """The resize of a frame or flow extraction, checked, as its settings stamp records it:
-    ``{"short_side": 256 or None, "size": [340, 256] or None, **more}``.
-
-    ``short_side`` (keep the aspect ratio: 256 or 320, the presets' "320p") and ``size`` (a fixed
-    ``W x H``, the presets' "340x256"; any form :func:`parse_size` reads) exclude each other: both
-    raise :class:`~tsnlib.errors.UsageError`, as does a short side below 1.
-    """
-    from tsnlib.errors import UsageError  # noqa: PLC0415
-
-    size = parse_size(size)
-    if short_side is not None and size is not None:
-        raise UsageError("give a short side or a fixed size, not both (--short-side 256 or --size 340x256)")
-    if short_side is not None and int(short_side) < 1:
-        raise UsageError(f"the short side must be >= 1 pixel, got {short_side}")
-    return {"short_side": None if short_side is None else int(short_side), "size": None if size is None else list(size),
-            **more}
-
-
-def add_resize_arguments(parser) -> None:
-    """``--short-side N`` and ``--size WxH``: the resize options ``tsnlib frames`` and ``tsnlib flow`` share."""
-    parser.add_argument("--short-side", type=int, default=None,
-                        help="resize so the short side is this many pixels, keeping the aspect ratio (256, or 320 "
-                             "for the presets' 320p)")
-    parser.add_argument("--size", nargs="+", metavar="WxH", default=None,
-                        help="resize to a fixed W x H, e.g. 340x256 (the presets' 340x256; '340 256' also read)")
-
-
-def remove_stale_tmp(out_dir) -> list[Path]:
-    """Delete the half-written ``<name>.tmp-<pid>`` siblings of ``out_dir`` that an interrupted run left; returns them."""
-    out_dir, removed = Path(out_dir), []
-    if out_dir.parent.is_dir():
-        pattern = re.compile(re.escape(out_dir.name) + r"\.tmp-\w+")
-        for p in out_dir.parent.iterdir():
-            if pattern.fullmatch(p.name) and p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
-                removed.append(p)
-    return removed
-
-
-@contextlib.contextmanager
-def atomic_folder(out_dir):
-    """Write a frame folder whole or not at all: ``with atomic_folder(out) as tmp:`` write into ``tmp``.
-
-    ``tmp`` is the sibling ``<out_dir>.tmp-<pid>`` (stale ones from interrupted runs are deleted first);
-    when the block ends without an error it is renamed to ``out_dir`` (replacing an older folder there),
-    on any error it is deleted. An interruption leaves at worst a ``*.tmp-*`` folder, never a half-written
-    ``out_dir``: an existing frame folder is a finished one. Used by ``tsnlib frames``, ``tsnlib flow`` and
-    the synthetic tag set.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
-    """
-    out_dir = Path(out_dir)
-    remove_stale_tmp(out_dir)
-    tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
-    tmp.mkdir(parents=True)
-    try:
-        yield tmp
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def write_jpeg(path, img: np.ndarray, quality: int = 95) -> None:
-    """Write a uint8 image, BGR ``(H, W, 3)`` or grey ``(H, W)``, as a JPEG of ``quality``; raises ``OSError`` on failure."""
-    cv2 = _cv2()
-    if not cv2.imwrite(str(path), np.ascontiguousarray(img), [cv2.IMWRITE_JPEG_QUALITY, int(quality)]):
-        raise OSError(f"could not write {path}")
-
-
-def extract_frames(video, out_dir, short_side: int | None = None, size: tuple[int, int] | None = None,
-                   quality: int = 95, backend: str = "auto") -> int:
-    """Write every frame of ``video`` as ``out_dir/img_00001.jpg`` … (1-based, RGB JPEG), atomically.
-
-    Frames come from a sequential decode (:func:`iter_frames` with ``backend``: PyAV by default,
-    exact, turned upright by the file's rotation flag), optionally resized with
-    ``cv2.INTER_LINEAR`` so the short side is ``short_side`` or to ``size=(W, H)`` (e.g.
-    ``(340, 256)``). Files are written into the sibling ``<out_dir>.tmp-<pid>``, renamed to
-    ``out_dir`` only when complete (replacing an older ``out_dir``); a failure leaves no
-    ``out_dir`` behind. Stale ``*.tmp-*`` siblings from interrupted runs are deleted first.
-    Returns the number of frames written. Raises DecodeError naming the video.
-
-    Introduced in notebooks/01_data_preparation.ipynb.
-    """
-    cv2 = _cv2()
-    n = 0
-    with atomic_folder(out_dir) as tmp:
-        shape = None
-        for frame in iter_frames(video, backend=backend):
-            if shape is None:
-                shape = resized_size(frame.shape[0], frame.shape[1], short_side, size)
-            if frame.shape[:2] != shape:
-                frame = cv2.resize(frame, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-            write_jpeg(frame_path(tmp, n, "img", 1), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), quality)
-            n += 1
-    return n
-
-
-def _init_extract_worker() -> None:
-    _cv2().setNumThreads(1)  # one thread per worker process: the pool provides the parallelism
-
-
-def _extract_job(video: str, out_dir: str, kwargs: dict) -> int:
-    return extract_frames(video, out_dir, **kwargs)
-
-
-def _frame_folder_of(record, out_root: Path) -> Path:
-    """``out_root/<class folder>/<video_id>``: the class sub-folder of the video is kept (a segment of a
-    video is extracted whole, into the folder named after the video file: ``VideoRecord.folder_name``)."""
-    video = Path(record.path)
-    name = getattr(record, "folder_name", None) or getattr(record, "video_id", None) or video.stem
-    return out_root / video.parent.name / name
-
-
-def _as_record(item):
-    if hasattr(item, "path") and hasattr(item, "label"):
-        return item
-    from tsnlib.annotations import VideoRecord  # noqa: PLC0415
-
-    p = Path(item)
-    return VideoRecord(path=p, label=-1, num_frames=None, video_id=p.stem, source=None, num_flow_frames=None)
-
-
-def _folder_record(record, folder: Path):
-    counts = count_frames(folder)
-    flow = counts["flow_x"] if counts["flow_x"] and counts["flow_x"] == counts["flow_y"] else None
-    if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        fields = {f.name for f in dataclasses.fields(record)}
-        changes = {"path": folder, "num_frames": counts["img"]}
-        if "num_flow_frames" in fields:
-            changes["num_flow_frames"] = flow
-        return dataclasses.replace(record, **changes)
-    from tsnlib.annotations import VideoRecord  # noqa: PLC0415
-
-    return VideoRecord(path=folder, label=getattr(record, "label", -1), num_frames=counts["img"],
-                       video_id=getattr(record, "video_id", Path(record.path).stem),
-                       source=getattr(record, "source", None), num_flow_frames=flow)
-
-
-def extract_dataset_frames(records: Sequence, out_root, short_side: int | None = None, workers: int | None = None,
-                           progress: bool = True, size: tuple[int, int] | None = None, quality: int = 95,
-                           resume: bool = True, return_failures: bool = False, backend: str = "auto"):
-    """Extract RGB frame folders for a whole dataset: parallel, resumable, failures summarised at the end.
-
-    ``records``: :class:`tsnlib.annotations.VideoRecord` objects of video files (or bare paths).
-    Each video goes to ``out_root/<class folder>/<video_id>/img_00001.jpg …`` (the class
-    sub-folder is the video's parent folder name, as in UCF101/HMDB51 layouts).
-
-    * ``workers``: processes (None: one per CPU core, at most one per video; 0 or 1: in this
-      process), each using one OpenCV thread.
-    * ``resume=True``: folders already complete (:func:`is_complete_frame_folder`) are kept;
-      half-written ``*.tmp-*`` folders are not counted as done and are redone.
-    * A failing video is recorded and the others continue; the failures are printed at the end
-      (and returned with ``return_failures=True``). Videos that would share a folder (``clip.mp4``
-      and ``clip.avi`` in one class folder) are failures too, each naming the other
-      (:func:`tsnlib.utils.folder_conflicts`); the rest is extracted.
-    * ``backend``: the decoder of :func:`extract_frames`.
-    * The sizes and quality are kept in ``out_root/frames.json`` (:data:`FRAMES_STAMP`): a later
-      run with other ones raises :class:`~tsnlib.errors.DataError` naming them (so a folder never
-      mixes two sizes), unless ``resume=False``, which extracts every video again
-      (:func:`tsnlib.utils.guard_settings`, the check ``tsnlib flow`` makes too).
-
-    Returns frame-folder records, in input order, without the failed videos: copies of the input
-    records with ``path`` = the frame folder and ``num_frames`` = the number of JPEGs (plus
-    ``(records, failures)`` with ``failures`` a list of ``(video path, message)`` when asked).
-
-    Introduced in notebooks/01_data_preparation.ipynb.
-    """
-    from tsnlib.utils import folder_conflicts, guard_settings, run_per_video  # noqa: PLC0415
-
-    out_root = Path(out_root)
-    guard_settings(out_root, FRAMES_STAMP, extraction_settings(short_side, size, quality=int(quality)),
-                   redo=not resume, hint="keep the old settings, choose another output folder, or pass resume=False "
-                                         "(tsnlib frames --no-resume) to extract every video again")
-    recs = [_as_record(r) for r in records]
-    targets = [_frame_folder_of(r, out_root) for r in recs]
-    conflicts = folder_conflicts([r.path for r in recs], targets)
-    done: set[int] = set()
-    todo: list[int] = []
-    for i, t in enumerate(targets):
-        if i in conflicts:
-            continue
-        if resume and is_complete_frame_folder(t):
-            done.add(i)
-        else:
-            todo.append(i)
-    kwargs = {"short_side": short_side, "size": size, "quality": quality, "backend": backend}
-    jobs = {i: (str(recs[i].path), str(targets[i]), kwargs) for i in todo}
-    finished, failures = run_per_video(_extract_job, jobs, {i: recs[i].path for i in todo}, workers=workers,
-                                       desc="frames", show_progress=progress, initializer=_init_extract_worker)
-    failures = [(str(recs[i].path), message) for i, message in conflicts.items()] + failures
-    done.update(finished)
-
-    out = [_folder_record(recs[i], targets[i]) for i in range(len(recs)) if i in done]
-    if progress or failures:
-        print(f"frames: {len(recs)} videos, {len(finished)} extracted, "
-              f"{len(recs) - len(todo) - len(conflicts)} already done, {len(failures)} failed")
-    for path, message in failures:
-        print(f"  FAILED {path}: {message}")
-    return (out, failures) if return_failures else out
-
-
-# ----------------------------------------------------------------------------------------------
-# Command line: tsnlib frames
-# ----------------------------------------------------------------------------------------------
-
-
-def add_frames_arguments(parser) -> None:
-    """Arguments of ``tsnlib frames SOURCE --out DIR [--short-side 256 | --size 340x256] [--workers N]``."""
-    parser.add_argument("source", help="a dataset root or list file (read with tsnlib.annotations), or a folder of videos")
-    parser.add_argument("--out", required=True, help="output root: <out>/<class>/<video_id>/img_00001.jpg ...")
-    add_resize_arguments(parser)
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU core)")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default: 95)")
-    parser.add_argument("--split", type=int, default=1, help="split number for UCF101/HMDB51 roots (default: 1)")
-    parser.add_argument("--subset", default=None, help="train, val or test (default: all the dataset has)")
-    parser.add_argument("--no-resume", action="store_true", help="redo videos whose folders are already complete")
-    parser.add_argument("--backend", default="auto", choices=BACKENDS,
-                        help="video decoder: auto (PyAV's sequential decode, the reference), pyav or decord")
-
-
-def _video_records(source: Path, split: int, subset: str | None) -> list:
-    """Records for ``tsnlib frames``: through tsnlib.annotations when it reads ``source``, else a folder of videos."""
-    try:
-        from tsnlib.annotations import available_subsets, load_annotations  # noqa: PLC0415
-    except ImportError:
-        load_annotations = None
-    if load_annotations is not None:
-        try:
-            records = []
-            for s in ([subset] if subset else available_subsets(source, split)):
-                records.extend(load_annotations(source, split=split, subset=s)[0])
-            unique: dict[Path, object] = {}
-            for r in records:
-                unique.setdefault(Path(r.path), r)
-            if unique:
-                return list(unique.values())
-        except Exception:  # noqa: BLE001 - not an annotated dataset: fall back to a folder of videos
-            if not source.is_dir():
-                raise
-    if source.is_dir():
-        videos = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
-        if not videos:
-            raise DataError("no video files found", path=source)
-        return [_as_record(p) for p in videos]
-    raise DataError("not a dataset root, list file or folder of videos", path=source)
-
-
-def cli_frames(args) -> int:
-    """``tsnlib frames``: extract RGB frame folders; exit status 1 when some videos failed."""
-    resize = extraction_settings(args.short_side, args.size)
-    records = _video_records(Path(args.source), args.split, args.subset)
-    _, failures = extract_dataset_frames(
-        records, Path(args.out), short_side=resize["short_side"], size=parse_size(resize["size"]),
-        workers=args.workers, quality=args.quality, resume=not args.no_resume, return_failures=True,
-        backend=getattr(args, "backend", "auto"),
-    )
-    return 1 if failures else 0

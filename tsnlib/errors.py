@@ -1,6 +1,7 @@
 """The errors ``tsnlib`` raises for input a person can fix, and how the command line prints them.
 
-Introduced in notebooks/01_data_preparation.ipynb (checking a dataset).
+Introduced in notebooks/06_model_visualization.ipynb (which catches a DataError); notebook 01's dataset
+checks report the same errors.
 
 Every expected error is a :class:`TsnlibError`: bad data (:class:`DataError`, with
 :class:`DecodeError` and :class:`AnnotationError`), a bad config (:class:`ConfigError`), a file that
@@ -52,14 +53,17 @@ class AnnotationError(DataError):
 class ConfigError(TsnlibError, ValueError):
     """A config that cannot be used: unknown key, wrong type, bad value, missing file, cycle in ``base:``.
 
-    Introduced in notebooks/03_train_rgb.ipynb (also importable as ``tsnlib.config.ConfigError``).
+    Used by :func:`tsnlib.config.preset_path`, :func:`tsnlib.config.load_config`,
+    :func:`tsnlib.config.default_config` (also importable as ``tsnlib.config.ConfigError``).
     """
 
 
 class CheckpointError(TsnlibError, RuntimeError):
     """A checkpoint that cannot (or must not) be loaded: missing, not plain data, wrong format, other classes.
 
-    Introduced in notebooks/03_train_rgb.ipynb (also importable as ``tsnlib.training.CheckpointError``).
+    Used by :mod:`tsnlib.checkpoints`, :func:`tsnlib.experiment.load_model_from_checkpoint`,
+    :func:`tsnlib.experiment.test_checkpoint`, :func:`tsnlib.models.load_imagenet_state_dict` (also importable as
+    ``tsnlib.checkpoints.CheckpointError``).
     """
 
 

@@ -1,22 +1,9 @@
-"""The TSN test protocol, the metrics by name, and score files.
+"""The metrics by name, score files, and their figures.
 
-Introduced in notebooks/03_train_rgb.ipynb; the score files it writes are fused in
-notebooks/05_two_stream_fusion.ipynb (:mod:`tsnlib.fusion`).
-
-**Test protocol** (:func:`predict_scores`). Each test video gives ``num_clips`` snippets (25 in
-the paper) × ``num_views`` crops (1, 3 or 10) = ``V * K`` views. Every view goes through the
-network on its own (``model.forward_views``: ``(B, C, H, W) → (B, num_classes)``), in chunks of
-at most ``max_views_per_forward`` views, so memory stays bounded whatever ``V * K`` is (GPU
-out-of-memory on 25 × 10 = 250 views is one of the most common complaints about TSN test code).
-The video's score is then, as in Caffe TSN and tsn-pytorch,
-
-$$ s(v) = \\frac{1}{K} \\sum_{k=1}^{K} \\frac{1}{V} \\sum_{c=1}^{V} f(x_{c,k}) $$
-
-the mean over crops, then over snippets, of the class scores **before softmax** (logits).
-Argmax, top-k and mean class accuracy are unchanged by a softmax of the averaged scores, so we
-keep the raw averages: they are what the two-stream fusion of Caffe TSN sums. A multi-label
-model's views are averaged the same way, logits first, sigmoid after (see :func:`predict_scores`),
-and scored by :func:`mean_average_precision`.
+Introduced in notebooks/03_train_rgb.ipynb; the score files are fused in
+notebooks/05_two_stream_fusion.ipynb (:mod:`tsnlib.fusion`). The scores come from the test protocol
+of :mod:`tsnlib.inference` (25 snippets × crops, averaged before any softmax); this module needs
+only NumPy.
 
 **Metrics**, pure NumPy functions named for what they compute (reports mix them up):
 
@@ -62,19 +49,20 @@ have ``dtype=object``, as NumPy writes for ragged lists of per-video arrays) is 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import json
 import os
 import warnings
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 
 from tsnlib.errors import DataError
+from tsnlib.plotting import STREAM_COLORS, setup_style
 
 #: Version of the ``.npz`` score-file layout written by :meth:`ScoreSet.save`.
 SCORE_FORMAT_VERSION = 1
@@ -126,7 +114,7 @@ def _as_labels(labels, n: int, num_classes: int, who: str, name: str = "labels")
 def predictions(scores) -> np.ndarray:
     """Predicted class of each video: int64 ``(num_videos,)``, the first class with the highest score.
 
-    ``scores``: ``(num_videos, num_classes)``. Introduced in notebooks/03_train_rgb.ipynb.
+    ``scores``: ``(num_videos, num_classes)``. Used by :mod:`tsnlib.lessons`.
     """
     return _as_scores(scores, "predictions").argmax(axis=1).astype(np.int64)
 
@@ -149,10 +137,9 @@ def wilson_interval(correct: int, n: int, level: float = 0.95) -> tuple[float, f
 
     $$ \\frac{p + z^2/2n \\pm z\\sqrt{p(1-p)/n + z^2/4n^2}}{1 + z^2/n}, \\qquad p = \\text{correct}/n. $$
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :mod:`tsnlib.lessons` for every accuracy the course reports (the formula is
+    derived in notebooks/03_train_rgb.ipynb).
     """
-    from statistics import NormalDist
-
     correct, n = int(correct), int(n)
     if not 0 <= correct <= n:
         raise ValueError(f"need 0 <= correct <= n, got {correct} of {n}")
@@ -178,7 +165,7 @@ def top_k_accuracy(scores, labels, k: int = 1) -> float:
     so ``top_k_accuracy(s, y, 1)`` equals the accuracy of :func:`predictions`. ``k`` larger than
     the number of classes counts as all classes (accuracy 1.0).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`evaluate_scores`.
     """
     s = _as_scores(scores, "top_k_accuracy")
     y = _as_labels(labels, s.shape[0], s.shape[1], "top_k_accuracy")
@@ -218,7 +205,7 @@ def confusion_matrix(preds, labels, num_classes: int) -> np.ndarray:
     number of test videos of each class, the diagonal holds the correct ones. ``preds`` and
     ``labels``: int ``(num_videos,)``, 0-based (use :func:`predictions` to get ``preds`` from scores).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`evaluate_scores`.
     """
     n = int(num_classes)
     if n < 1:
@@ -237,7 +224,7 @@ def per_class_accuracy(scores, labels, num_classes: int | None = None) -> np.nda
     ``scores``: ``(num_videos, num_classes)`` scores, or int ``(num_videos,)`` predictions (then
     ``num_classes`` defaults to the largest class seen + 1). ``labels``: int ``(num_videos,)``.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`evaluate_scores` and :mod:`tsnlib.fusion`.
     """
     preds, y, n = _preds_and_labels(scores, labels, num_classes, "per_class_accuracy")
     total = np.bincount(y, minlength=n).astype(np.float64)
@@ -538,7 +525,8 @@ def _json_default(obj):
 class ScoreSet:
     """The video-level scores of one test run, with what is needed to evaluate and fuse them.
 
-    Introduced in notebooks/03_train_rgb.ipynb; fused in notebooks/05_two_stream_fusion.ipynb.
+    What :func:`tsnlib.experiment.test_checkpoint` returns and ``tsnlib test`` saves; fused by
+    :mod:`tsnlib.fusion`.
 
     * ``scores``: float32 ``(num_videos, num_classes)``, the averaged pre-softmax scores;
     * ``labels``: int64 ``(num_videos,)``, 0-based true classes (-1 when unknown);
@@ -763,426 +751,6 @@ class ScoreSet:
 
 
 # ----------------------------------------------------------------------------------------------
-# Mixed precision choice
-# ----------------------------------------------------------------------------------------------
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU has bf16 arithmetic in hardware, where bf16 autocast beats fp32.
-
-    True when oneDNN (``torch.backends.mkldnn``) is available and the CPU reports AVX512-BF16 or
-    AMX-BF16 (x86) or the BF16 extension (Arm), read from ``torch.cpu.get_capabilities()``. Plain
-    AVX512 is *not* enough: oneDNN then emulates bf16, which is slower than fp32.
-    """
-    import torch
-
-    if not torch.backends.mkldnn.is_available():
-        return False
-    get_caps = getattr(torch.cpu, "get_capabilities", None)
-    if get_caps is None:  # older torch: ask oneDNN (it also counts AVX512 emulation as support)
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            return False
-    caps = get_caps()
-    return bool(caps.get("avx512_bf16") or caps.get("amx_bf16") or caps.get("bf16") or caps.get("sve_bf16"))
-
-
-def autocast_dtype(device, amp="auto"):
-    """The autocast dtype used at test time on ``device``, or None for plain fp32.
-
-    * ``amp="auto"`` (default): CUDA → float16 (at inference fp16's finer mantissa beats bf16 and
-      there are no gradients to overflow); CPU → bfloat16 when :func:`cpu_has_native_bf16`, else
-      None; MPS and others → None.
-    * ``amp=True``: CUDA and MPS → float16; CPU → bfloat16 even when emulated (slow but allowed).
-    * ``amp=False`` / ``None``: None. ``"fp16"`` / ``"bf16"`` or a torch dtype: that dtype.
-
-    Introduced in notebooks/03_train_rgb.ipynb.
-    """
-    import torch
-
-    device = torch.device(device)
-    if amp is None or amp is False or (isinstance(amp, str) and amp.lower() in ("false", "off", "no", "fp32")):
-        return None
-    if isinstance(amp, torch.dtype):
-        if amp not in (torch.float16, torch.bfloat16):
-            raise ValueError(f"amp dtype must be torch.float16 or torch.bfloat16, got {amp}")
-        return amp
-    if isinstance(amp, str) and amp.lower() in ("fp16", "float16", "half"):
-        return torch.float16
-    if isinstance(amp, str) and amp.lower() in ("bf16", "bfloat16"):
-        return torch.bfloat16
-    forced = amp is True or (isinstance(amp, str) and amp.lower() in ("true", "on", "yes"))
-    if not forced and amp != "auto":
-        raise ValueError(f"amp must be 'auto', True, False, 'fp16' or 'bf16', got {amp!r}")
-    if device.type == "cuda":
-        return torch.float16
-    if device.type == "cpu":
-        return torch.bfloat16 if (forced or cpu_has_native_bf16()) else None
-    if device.type == "mps":
-        return torch.float16 if forced else None
-    return None
-
-
-def _autocast(device, dtype):
-    import torch
-
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-# ----------------------------------------------------------------------------------------------
-# The test protocol
-# ----------------------------------------------------------------------------------------------
-
-
-def _view_fn(model):
-    """The per-view scoring function: ``forward_views`` of the model (or of the TSN inside its wrappers)."""
-    from tsnlib.models import unwrap_model
-
-    inner = unwrap_model(model)
-    return inner.forward_views if hasattr(inner, "forward_views") else model  # else a plain image classifier
-
-
-def _model_device(model):
-    import torch
-
-    for t in model.parameters():
-        return t.device
-    for t in model.buffers():
-        return t.device
-    return torch.device("cpu")
-
-
-def view_scores_chunked(model, views, max_views_per_forward: int = 64, device=None, dtype=None,
-                        channels_last: bool = False):
-    """Per-view class scores of ``views`` ``(B, C, H, W)`` → float32 CPU tensor ``(B, num_classes)``.
-
-    Feeds at most ``max_views_per_forward`` views to ``model.forward_views`` at a time, moving each
-    chunk to ``device`` only when it is needed (GPU memory is bounded by the chunk). uint8 views
-    travel as they are and are normalised on the device by the model's ``prepare``
-    (:meth:`tsnlib.models.TSN.prepare`), into one float32 buffer reused for every chunk. Call inside
-    ``torch.inference_mode()`` with the model in eval mode (:func:`predict_scores` does).
-
-    Introduced in notebooks/03_train_rgb.ipynb.
-    """
-    import torch
-
-    step = int(max_views_per_forward)
-    if step < 1:
-        raise ValueError(f"max_views_per_forward must be >= 1, got {max_views_per_forward}")
-    device = torch.device(device) if device is not None else _model_device(model)
-    fn = _view_fn(model)
-    owner = getattr(fn, "__self__", None)
-    prepare = getattr(owner, "prepare", None)  # TSN.prepare: uint8 views -> network input (in_channels channels)
-    in_channels = getattr(owner, "in_channels", None)
-    buffer = None  # uint8 chunks are normalised into one reused float32 buffer (no 4-byte-per-value allocation each)
-    outs = []
-    for start in range(0, views.shape[0], step):
-        chunk = views[start:start + step].to(device, non_blocking=True)
-        if channels_last and chunk.ndim == 4:
-            chunk = chunk.contiguous(memory_format=torch.channels_last)
-        if prepare is not None and in_channels is not None and chunk.dtype == torch.uint8 and chunk.ndim == 4:
-            shape = (chunk.shape[0], int(in_channels), *chunk.shape[2:])
-            if buffer is None or buffer.shape[1:] != shape[1:] or buffer.shape[0] < shape[0]:
-                buffer = torch.empty(shape, dtype=torch.float32, device=device,
-                                     memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-            chunk = prepare(chunk, out=buffer[:shape[0]])
-        with _autocast(device, dtype):
-            out = fn(chunk)
-        if out.ndim != 2 or out.shape[0] != chunk.shape[0]:
-            raise RuntimeError(f"forward_views returned shape {tuple(out.shape)} for {chunk.shape[0]} views; "
-                               "expected (views, num_classes)")
-        outs.append(out.float().cpu())
-    return torch.cat(outs) if outs else torch.zeros(0, 0)
-
-
-def aggregate_views(view_scores, num_clips: int, num_views: int):
-    """Video scores from per-view scores, the Caffe / tsn-pytorch way (no softmax).
-
-    ``view_scores``: ``(B, num_views * num_clips, num_classes)`` in the datasets' view-major order
-    (row ``v * num_clips + k``: crop ``v`` of snippet ``k``). Returns ``(video_scores (B, num_classes),
-    clip_scores (B, num_clips, num_classes))``: the mean over crops, then the mean over snippets.
-    Works on NumPy arrays and torch tensors alike.
-
-    Introduced in notebooks/03_train_rgb.ipynb.
-    """
-    b, vk, c = view_scores.shape
-    if vk != num_clips * num_views:
-        raise ValueError(f"{vk} views per video, expected num_clips × num_views = {num_clips} × {num_views}")
-    clip = view_scores.reshape(b, num_views, num_clips, c).mean(1)
-    return clip.mean(1), clip
-
-
-def _unwrap_records(dataset):
-    """The ``records`` of a dataset, looking through wrappers (``Subset``, ``EpochAwareDataset``) by ``.dataset``."""
-    for _ in range(8):
-        if dataset is None:
-            return None
-        recs = getattr(dataset, "records", None)
-        if recs is not None:
-            return recs
-        dataset = getattr(dataset, "dataset", None)
-    return None
-
-
-def _default_class_names(dataset, n: int) -> list[str]:
-    d, seen = dataset, 0
-    while d is not None and seen < 8:
-        for attr in ("class_names", "label_map"):
-            val = getattr(d, attr, None)
-            names = getattr(val, "names", val)
-            if names is not None and not callable(names) and len(names) == n:
-                return [str(x) for x in names]
-        d = getattr(d, "dataset", None)
-        seen += 1
-    return [f"class_{i}" for i in range(n)]
-
-
-def _as_list(x) -> list:
-    if x is None:
-        return []
-    if hasattr(x, "tolist"):
-        x = x.tolist()
-    return list(x) if isinstance(x, (list, tuple)) else [x]
-
-
-def predict_scores(
-    model,
-    loader: Iterable,
-    num_clips: int | None = None,
-    num_views: int | None = None,
-    device=None,
-    max_views_per_forward: int = 64,
-    amp="auto",
-    progress: bool = True,
-    keep_clip_scores: bool = False,
-    class_names: Sequence[str] | None = None,
-    meta: dict | None = None,
-) -> ScoreSet:
-    """Run the TSN test protocol over ``loader`` and return the video-level scores.
-
-    Introduced in notebooks/03_train_rgb.ipynb; its score files feed notebooks/05_two_stream_fusion.ipynb.
-
-    ``loader`` yields batches of dataset items (a ``DataLoader`` over a
-    :class:`~tsnlib.datasets.TSNDataset` built with ``FrameSampler(num_clips, mode="test")`` and
-    ``test_transform(..., num_clips=num_clips, num_crops=num_views)``): ``batch["imgs"]``
-    ``(B, num_views * num_clips, C, H, W)`` view-major (row ``v * num_clips + k``), float, or uint8
-    for the model to normalise (``normalize=False``, as :func:`tsnlib.experiment.test_protocol`
-    builds it), ``batch["label"]`` ``(B,)``, ``batch["index"]`` ``(B,)`` (an unbatched item with
-    ``imgs`` ``(V*K, C, H, W)`` works too).
-    ``num_views`` defaults to ``batch["num_views"]`` and ``num_clips`` to ``V*K / num_views``.
-
-    For each video every view is scored by ``model.forward_views`` (``(views, C, H, W) →
-    (views, num_classes)``), at most ``max_views_per_forward`` views per call whatever the batch
-    size and ``num_views × num_clips`` (lower it on out-of-memory); the scores are averaged over
-    crops, then over snippets, before any softmax (:func:`aggregate_views`).
-
-    Multi-label runs (items with a multi-hot ``batch["target"]`` ``(B, num_classes)``, as
-    :class:`~tsnlib.datasets.TSNDataset` delivers them with ``multi_label=True``, or a model with
-    ``multi_label`` set) use the same views and the same averaging: the logits are averaged, and the
-    sigmoid, if wanted, comes after (``ScoreSet.probabilities``). That is the order training uses
-    (the consensus averages the views' logits, then the binary cross-entropy applies the sigmoid)
-    and the order of MMAction2's multi-label TSN configs (HVU, Multi-Moments in Time: the head's
-    consensus averages every test view before the classifier and ``average_clips=None`` keeps the
-    raw scores). Averaging sigmoid probabilities instead (the analogue of its ``average_clips="prob"``)
-    would rank videos differently and is not what the model was trained for. The multi-hot targets
-    are kept in the returned set (``targets``) and ``meta["multi_label"]`` is true.
-
-    Runs under ``torch.inference_mode()`` with ``model.eval()`` (the model's train/eval mode is
-    restored afterwards). ``device``: where to compute; None = where the model's parameters are
-    (the model is moved only when ``device`` is given). ``amp`` picks the autocast dtype with
-    :func:`autocast_dtype` (``"auto"``: fp16 on CUDA, bf16 on CPUs with native bf16, else fp32).
-    On CUDA and under CPU bf16 autocast the views (and, during the call, the model) use
-    channels-last memory, as in training.
-
-    ``keep_clip_scores=True`` also keeps each snippet's score (crops averaged), float32
-    ``(num_videos, num_clips, num_classes)``, and the 0-based frame indices of each snippet, for
-    per-segment timelines. ``class_names`` default to the dataset's (``class_names`` or
-    ``label_map``), else ``class_0, …``; video ids come from the dataset's records
-    (``records[index].video_id``), else the item index. ``meta`` is merged over the recorded
-    ``{"protocol": "25x10", "num_clips", "num_views", "modality", "amp", "max_views_per_forward"}``.
-    Returns a :class:`ScoreSet`.
-    """
-    import torch
-
-    from tsnlib.utils import progress as progress_bar
-
-    if device is not None:
-        device = torch.device(device)
-        model.to(device)
-    else:
-        device = _model_device(model)
-    dtype = autocast_dtype(device, amp)
-    # the trainer's rule (tsnlib.training): channels-last on CUDA and under CPU bf16 autocast, where
-    # oneDNN's convolutions are fastest in it
-    channels_last = device.type == "cuda" or dtype is not None
-    was_training = model.training
-    restore_contiguous = False
-    if channels_last:
-        convs = [p for p in model.parameters() if p.ndim == 4]
-        restore_contiguous = bool(convs) and not convs[0].is_contiguous(memory_format=torch.channels_last)
-        model.to(memory_format=torch.channels_last)
-
-    dataset = getattr(loader, "dataset", None)
-    records = _unwrap_records(dataset)
-    total = len(loader) if hasattr(loader, "__len__") else None
-    all_scores, all_clip, all_labels, all_ids, all_frames, all_targets = [], [], [], [], [], []
-    seen_k = seen_v = None
-    model.eval()
-    try:
-        with torch.inference_mode():
-            bar_kwargs = {} if progress else {"disable": True}
-            for batch in progress_bar(loader, total=total, desc="test", unit="batch", **bar_kwargs):
-                imgs = batch["imgs"]
-                if imgs.ndim == 4:  # one unbatched item
-                    imgs = imgs.unsqueeze(0)
-                    labels = _as_list(batch.get("label", -1))
-                    indices = _as_list(batch.get("index", None))
-                    ids = _as_list(batch.get("video_id", None))
-                    frames = batch.get("frame_indices")
-                    frames = frames[None] if frames is not None else None
-                    targets = batch.get("target")
-                    targets = targets[None] if targets is not None else None
-                    nv_item = _as_list(batch.get("num_views", None))
-                else:
-                    labels = _as_list(batch.get("label", [-1] * imgs.shape[0]))
-                    indices = _as_list(batch.get("index", None))
-                    ids = _as_list(batch.get("video_id", None))
-                    frames = batch.get("frame_indices")
-                    targets = batch.get("target")
-                    nv_item = _as_list(batch.get("num_views", None))
-                if imgs.ndim != 5:
-                    raise ValueError(f"batch['imgs'] must be (B, views, C, H, W), got shape {tuple(imgs.shape)}")
-                b, vk = imgs.shape[:2]
-                nv = num_views if num_views is not None else (int(nv_item[0]) if nv_item else 1)
-                if nv_item and any(int(x) != nv for x in nv_item):
-                    raise ValueError(f"the dataset delivers {sorted(set(int(x) for x in nv_item))} crops per snippet, "
-                                     f"but num_views={nv}: build the test transform with num_crops={nv}")
-                nk = num_clips if num_clips is not None else vk // nv
-                if vk != nk * nv:
-                    raise ValueError(
-                        f"each video has {vk} views, but num_clips × num_views = {nk} × {nv} = {nk * nv}: build the "
-                        f"dataset with FrameSampler({nk}, mode='test') and test_transform(num_clips={nk}, num_crops={nv})"
-                    )
-                if seen_k is not None and (nk, nv) != (seen_k, seen_v):
-                    raise ValueError(f"views changed between batches: {seen_k}x{seen_v} then {nk}x{nv}")
-                seen_k, seen_v = nk, nv
-                flat = imgs.reshape(b * vk, *imgs.shape[2:])
-                per_view = view_scores_chunked(model, flat, max_views_per_forward, device, dtype, channels_last)
-                per_view = per_view.double().reshape(b, vk, -1)
-                if not torch.isfinite(per_view).all():
-                    raise FloatingPointError(
-                        f"the model produced non-finite scores (autocast dtype {dtype}); retry with amp=False"
-                    )
-                video, clip = aggregate_views(per_view, nk, nv)
-                all_scores.append(video.float().numpy())
-                if keep_clip_scores:
-                    all_clip.append(clip.float().numpy())
-                    all_frames.append(None if frames is None else np.asarray(frames, dtype=np.int64))
-                all_labels.extend(int(x) for x in labels)
-                all_targets.append(None if targets is None else np.asarray(targets, dtype=np.float32))
-                if ids:
-                    all_ids.extend(str(x) for x in ids)
-                elif records is not None and indices:
-                    all_ids.extend(str(getattr(records[int(i)], "video_id", i)) for i in indices)
-                elif indices:
-                    all_ids.extend(str(int(i)) for i in indices)
-                else:
-                    all_ids.extend(str(len(all_ids) + j) for j in range(b))
-    finally:
-        model.train(was_training)
-        if restore_contiguous:
-            model.to(memory_format=torch.contiguous_format)
-
-    if not all_scores:
-        raise ValueError("the loader yielded no batches: nothing to test")
-    scores = np.concatenate(all_scores)
-    n_cls = scores.shape[1]
-    names = list(class_names) if class_names is not None else _default_class_names(dataset, n_cls)
-    if len(names) != n_cls:
-        raise ValueError(f"{len(names)} class names for a model with {n_cls} outputs")
-    dup = len(all_ids) - len(set(all_ids))
-    if dup:
-        warnings.warn(f"{dup} video id(s) appear more than once in the scores (a dataset with skip_bad=True "
-                      "replaced bad samples by their neighbours?); fusion by video id will refuse them",
-                      stacklevel=2)
-    clip_scores = frame_indices = None
-    if keep_clip_scores:
-        clip_scores = np.concatenate(all_clip)
-        if all(f is not None for f in all_frames):
-            try:
-                frame_indices = np.concatenate(all_frames)
-            except ValueError:
-                frame_indices = None  # clip lengths differ between batches: not stackable
-    given = [t is not None for t in all_targets]
-    if any(given) and not all(given):
-        raise ValueError("some batches carry multi-hot 'target's and others do not: one loader, one kind of label")
-    targets = np.concatenate(all_targets) if all(given) else None
-    info = {
-        "protocol": f"{seen_k}x{seen_v}",
-        "num_clips": int(seen_k),
-        "num_views": int(seen_v),
-        "amp": str(dtype).replace("torch.", "") if dtype is not None else "fp32",
-        "max_views_per_forward": int(max_views_per_forward),
-    }
-    for m in (model, getattr(model, "module", None)):
-        if m is not None and getattr(m, "modality", None):
-            info["modality"] = str(m.modality)
-            break
-    if targets is not None or any(getattr(m, "multi_label", False) for m in (model, getattr(model, "module", None))):
-        info["multi_label"] = True
-    info.update(meta or {})
-    return ScoreSet(scores=scores, labels=np.asarray(all_labels, dtype=np.int64), video_ids=all_ids,
-                    class_names=names, meta=info, clip_scores=clip_scores, frame_indices=frame_indices,
-                    targets=targets)
-
-
-def predict_video(model, video_path, transform, sampler, class_names: Sequence[str], device=None, topk: int = 5,
-                  max_views_per_forward: int = 64, amp="auto", source: str = "auto",
-                  backend: str = "auto") -> list[tuple[str, float]]:
-    """Classify one video (the ``tsnlib predict`` command): ``[(class_name, probability), …]``, best first.
-
-    Introduced in notebooks/03_train_rgb.ipynb.
-
-    ``video_path``: a video file (RGB, RGBDiff) or a frame folder (any modality, the only choice for
-    Flow). ``sampler``: e.g. ``FrameSampler(25, mode="test")``; ``transform``: e.g.
-    ``test_transform("RGB", num_clips=25, num_crops=1)``. The modality is the model's
-    (``model.modality``, default RGB). Frames are read exactly as at test time (one
-    :class:`~tsnlib.datasets.TSNDataset` item, decoded with :func:`tsnlib.decoding.open_video` and
-    ``backend``),
-    the views scored in chunks and averaged over crops and snippets (:func:`predict_scores`'s
-    protocol); the ``topk`` classes are returned with the softmax of the averaged scores (their sigmoid for
-    a multi-label model, ``model.multi_label``: each class's own probability).
-    """
-    import torch
-
-    from tsnlib.annotations import VideoRecord
-    from tsnlib.datasets import TSNDataset
-
-    path = Path(video_path)
-    modality = str(getattr(model, "modality", None) or getattr(getattr(model, "module", None), "modality", None) or "RGB")
-    record = VideoRecord(path=path, label=-1, num_frames=None, video_id=path.stem, source=None, num_flow_frames=None)
-    ds = TSNDataset([record], sampler=sampler, transform=transform, modality=modality, source=source, backend=backend)
-    item = ds[0]
-    imgs = item["imgs"]
-    if not isinstance(imgs, torch.Tensor) or imgs.ndim != 4 or not (imgs.is_floating_point() or imgs.dtype == torch.uint8):
-        raise ValueError("predict_video needs a transform returning views (views, C, H, W), float or uint8, "
-                         "e.g. tsnlib.transforms.test_transform")
-    num_clips = int(item["frame_indices"].shape[0])
-    num_views = int(item["num_views"])
-    item = {"imgs": imgs, "label": -1, "index": 0, "num_views": num_views, "video_id": path.stem}
-    result = predict_scores(model, [item], num_clips=num_clips, num_views=num_views, device=device,
-                            max_views_per_forward=max_views_per_forward, amp=amp, progress=False,
-                            class_names=None if class_names is None else list(class_names))
-    probs = result.probabilities()[0]
-    k = max(1, min(int(topk), len(probs)))
-    order = np.argsort(-probs, kind="stable")[:k]
-    return [(result.class_names[j], float(probs[j])) for j in order]
-
-
-# ----------------------------------------------------------------------------------------------
 # Figures
 # ----------------------------------------------------------------------------------------------
 
@@ -1196,9 +764,7 @@ def plot_confusion_matrix(cm, class_names: Sequence[str], normalize: bool = True
     without videos stays 0). Class names label the axes up to ``max_labels`` classes, cell values
     are written up to 12 classes. Introduced in notebooks/03_train_rgb.ipynb.
     """
-    import matplotlib.pyplot as plt
-
-    from tsnlib.plotting import setup_style
+    import matplotlib.pyplot as plt  # matplotlib only when a figure is drawn: the metrics need NumPy alone
 
     setup_style()
     m = np.asarray(cm, dtype=np.float64)
@@ -1237,9 +803,7 @@ def plot_per_class_accuracy(per_class, class_names: Sequence[str], color: str | 
     top. ``color`` defaults to the RGB stream's colour (``STREAM_COLORS``). Returns the figure.
     Introduced in notebooks/03_train_rgb.ipynb.
     """
-    import matplotlib.pyplot as plt
-
-    from tsnlib.plotting import STREAM_COLORS, setup_style
+    import matplotlib.pyplot as plt  # matplotlib only when a figure is drawn: the metrics need NumPy alone
 
     setup_style()
     acc = np.asarray(per_class, dtype=np.float64)

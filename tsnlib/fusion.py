@@ -58,7 +58,7 @@ def check_compatible(score_sets: Sequence, names: Sequence[str] | None = None) -
     sets (``ScoreSet.multi_label``) are refused: the fused accuracies would judge only each video's
     first class.
 
-    Introduced in notebooks/05_two_stream_fusion.ipynb.
+    Used by :func:`fuse_scores`, :func:`weight_sweep`, :func:`per_class_gain`.
     """
     if len(score_sets) == 0:
         raise ValueError("no score sets given")
@@ -394,7 +394,7 @@ def group_accuracy(score_set, groups: Mapping[str, Sequence[int]] | None = None)
     the group accuracy notebook 03 prints (a mean class accuracy restricted to the group), so it
     weighs classes equally whatever their number of test videos.
 
-    Introduced in notebooks/05_two_stream_fusion.ipynb.
+    Introduced in notebooks/03_train_rgb.ipynb.
     """
     groups = class_groups_of(score_set.class_names) if groups is None else groups
     per_class = _recall(score_set)

@@ -21,7 +21,8 @@ What else lives here, one function per idea:
   (``TSN(partial_bn=True)``, see :meth:`TSN.train`).
 * :func:`get_param_groups` — the optimiser groups of the original implementation
   (learning-rate and weight-decay multipliers for first conv, weights, biases, BN).
-* :func:`paper_defaults` / :func:`build_model` — presets and construction from a plain dict.
+* :func:`build_model` — construction from a plain dict (a config's ``model`` section; the paper's
+  settings are the presets ``tsn_paper_bninception_ucf101_{rgb,flow}``, :mod:`tsnlib.config`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ __all__ = [
     "imagenet_weights_path",
     "load_imagenet_state_dict",
     "get_param_groups",
-    "paper_defaults",
     "build_model",
 ]
 
@@ -96,7 +96,8 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     """The model itself under its wrappers: ``DistributedDataParallel`` / ``DataParallel`` (``.module``) and
     ``torch.compile`` (``._orig_mod``), in any order; a plain model is returned as it is.
 
-    Introduced in notebooks/03_train_rgb.ipynb (training and testing see a TSN through these wrappers).
+    Used by :func:`tsnlib.inference.view_scores_chunked`, :func:`tsnlib.checkpoints.init_from_checkpoint`,
+    :class:`tsnlib.training.Trainer` (training and testing see a TSN through these wrappers).
     """
     while True:
         if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
@@ -157,7 +158,7 @@ def inflate_conv_weight(w_rgb: torch.Tensor, in_channels: int, keep_rgb: bool = 
 def init_from_rgb(flow_model: "TSN", rgb_state_dict: Mapping | str | os.PathLike) -> dict:
     """Initialise a Flow / RGBDiff :class:`TSN` from the weights of an RGB network (in place).
 
-    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    Used by :class:`TSN`, :func:`tsnlib.streams.save_stream_init`.
 
     ``rgb_state_dict`` is the ``state_dict()`` of an RGB :class:`TSN` with the same backbone, a
     torchvision backbone state dict, or a path to either (``.pth``, loaded with
@@ -198,9 +199,10 @@ def _imagenet_weights(backbone: str):
 def imagenet_weights_path(backbone: str) -> Path:
     """Where torch hub keeps the ImageNet weights of a torchvision backbone (the file may not exist).
 
-    Introduced in notebooks/03_train_rgb.ipynb. The folder is ``<torch hub dir>/checkpoints``,
-    i.e. ``$TORCH_HOME/hub/checkpoints`` (default ``~/.cache/torch/hub/checkpoints``); the file
-    name is the last part of the weight's URL, e.g. ``resnet50-11ad3fa6.pth``.
+    Used by :func:`load_imagenet_state_dict`, :func:`tsnlib.pretraining.course_pretrained`. The folder is
+    ``<torch hub dir>/checkpoints``, i.e. ``$TORCH_HOME/hub/checkpoints`` (default
+    ``~/.cache/torch/hub/checkpoints``); the file name is the last part of the weight's URL, e.g.
+    ``resnet50-11ad3fa6.pth``.
     """
     url = _imagenet_weights(backbone).url
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
@@ -215,7 +217,7 @@ def _download(url: str, dst: Path) -> None:
 def load_imagenet_state_dict(backbone: str) -> dict[str, torch.Tensor]:
     """The ImageNet state dict of a torchvision backbone, from the torch hub cache if it is there.
 
-    Introduced in notebooks/03_train_rgb.ipynb. The cache file (:func:`imagenet_weights_path`)
+    Used by :class:`TSN`. The cache file (:func:`imagenet_weights_path`)
     is read with ``torch.load(..., weights_only=True)`` without touching the network; only when
     it is absent is a download tried. When that fails (no network) a ``RuntimeError`` says which
     file to put in which folder. The file already in the cache is not hash-checked.
@@ -453,7 +455,7 @@ def _build_backbone(name: str, timm_pretrained: bool) -> tuple[nn.Module, int, l
 class SegmentConsensus(nn.Module):
     """Segmental consensus ``g``: per-view class scores ``(N, V, C)`` → video scores ``(N, C)``.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :class:`TSN`.
 
     * ``"avg"``: mean over the V views (the paper's best, Table 3).
     * ``"max"``: maximum over the views, per class.
@@ -713,7 +715,7 @@ class TSN(nn.Module):
     def load_backbone_weights(self, weights, strict: bool = True, _label: str | None = None) -> dict:
         """Load backbone weights (path or state dict), inflating an RGB first conv if needed.
 
-        Introduced in notebooks/03_train_rgb.ipynb. Accepts a torchvision state dict, a tsnlib
+        Used by :func:`init_from_rgb`, :class:`TSN`. Accepts a torchvision state dict, a tsnlib
         checkpoint (``backbone.*`` keys; ``fc``/consensus ignored), a DataParallel
         (``module.``) or tsn-pytorch (``base_model.``) one, or a training checkpoint holding one
         under ``state_dict`` / ``model``. Files are read with ``weights_only=True``. Classifier
@@ -817,7 +819,7 @@ class TSN(nn.Module):
     def forward_views(self, x: torch.Tensor) -> torch.Tensor:
         """Per-view class scores: ``(B, C, H, W)`` → ``(B, num_classes)`` (no consensus).
 
-        Introduced in notebooks/03_train_rgb.ipynb; used by the chunked test protocol, which
+        Introduced in notebooks/06_model_visualization.ipynb; used by the chunked test protocol, which
         feeds 25 × 10 views in pieces and averages the scores itself.
         """
         return self.fc(self.dropout(self._features_views(x)))
@@ -930,50 +932,10 @@ def get_param_groups(model: TSN, lr: float, weight_decay: float, fc_lr5: bool = 
     return groups
 
 
-def paper_defaults(modality: str = "RGB") -> dict:
-    """Training presets of the paper for one stream, as a plain dict (model and optimiser keys).
-
-    Introduced in notebooks/03_train_rgb.ipynb. Sources (see the reference notes):
-
-    * ``dropout`` 0.8 RGB / 0.7 Flow (paper §3.2, Caffe prototxts); 0.8 RGBDiff (tsn-pytorch README).
-    * ``partial_bn`` True, ``fc_init_std`` 0.001, ``consensus`` "avg", ``num_segments`` 3
-      (paper; Caffe; tsn-pytorch). tsn-pytorch's README trains RGBDiff with 7 segments.
-    * ``clip_len`` 1 RGB, 5 Flow / RGBDiff (paper: stacks of 5 flow fields).
-    * ``lr`` 0.001 RGB / 0.005 Flow (paper §4.1, Caffe solvers), 0.001 RGBDiff (tsn-pytorch
-      README); ``momentum`` 0.9; ``weight_decay`` 5e-4 (Caffe solvers, tsn-pytorch README);
-      ``batch_size`` 256 (paper).
-    * ``clip_grad`` (max gradient L2 norm) 40 RGB / 20 Flow (Caffe solvers, mmaction v1);
-      40 RGBDiff (tsn-pytorch README; that README uses 20 for RGB and Flow).
-    * ``lr_steps`` / ``epochs`` in epochs from the tsn-pytorch README ([30, 60] / 80 RGB,
-      [190, 300] / 340 Flow, [80, 160] / 180 RGBDiff); the paper counts iterations (RGB: ÷10
-      every 2,000, stop at 4,500; Flow: ÷10 at 12,000 and 18,000, stop at 20,000).
-
-    The model keys (:data:`MODEL_KEYS`) can go straight to :func:`build_model` together with
-    ``num_classes`` and ``backbone``.
-    """
-    m = _canonical_modality(modality)
-    table = {
-        "RGB": dict(dropout=0.8, clip_len=1, lr=0.001, clip_grad=40.0, lr_steps=[30, 60], epochs=80),
-        "Flow": dict(dropout=0.7, clip_len=5, lr=0.005, clip_grad=20.0, lr_steps=[190, 300], epochs=340),
-        "RGBDiff": dict(dropout=0.8, clip_len=5, lr=0.001, clip_grad=40.0, lr_steps=[80, 160], epochs=180),
-    }[m]
-    return {
-        "modality": m,
-        "num_segments": 3,
-        "consensus": "avg",
-        "partial_bn": True,
-        "fc_init_std": 0.001,
-        "momentum": 0.9,
-        "weight_decay": 5e-4,
-        "batch_size": 256,
-        **table,
-    }
-
-
 def build_model(cfg: Mapping, strict: bool = False) -> TSN:
     """Build a :class:`TSN` from a plain dict (e.g. a config loaded from YAML).
 
-    Introduced in notebooks/03_train_rgb.ipynb. Reads the keys in :data:`MODEL_KEYS`
+    Used by :func:`tsnlib.experiment.build_model_from_config`. Reads the keys in :data:`MODEL_KEYS`
     (``num_classes`` is required); other keys (learning rate, epochs, ...) are ignored, or
     raise a ``ValueError`` naming them when ``strict``.
     """

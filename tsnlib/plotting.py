@@ -6,7 +6,13 @@ its ``matplotlib`` figure; notebooks show it and batch runs also save it with :f
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
 
 from tsnlib.utils import output_dir
 
@@ -27,8 +33,9 @@ MODE_COLORS = {
     "twice": "#8c564b",
 }
 
-#: The colour of the synthetic generator's actor box wherever a frame shows it (notebooks 01 and 06):
-#: yellow stays visible on the synthetic set's green, blue and magenta backgrounds, where green does not.
+#: The colour of the synthetic generator's actor box, on plain frames (notebook 01) and on heatmaps
+#: (notebook 06): yellow stays visible on the synthetic set's green, blue and magenta backgrounds,
+#: where green does not.
 ACTOR_BOX_COLOR = "yellow"
 
 #: The text :func:`mark_smoke` writes across the figures of a smoke (quick) run.
@@ -45,8 +52,6 @@ def setup_style(figsize=(7.0, 3.5), dpi: int = 100, smoke: bool | None = None) -
     ``smoke=True`` (a notebook's ``QUICK_RUN``) makes every :func:`save_figure` of this process
     watermark its figure with :func:`mark_smoke`; ``None`` leaves that setting as it is.
     """
-    import matplotlib as mpl
-
     global _SMOKE
     if smoke is not None:
         _SMOKE = bool(smoke)
@@ -89,9 +94,6 @@ def plot_sampling_timeline(samples: dict, num_frames: int, title: str | None = N
     joined by a bar. ``segments`` draws the K equal segment boundaries of TSN.
     Introduced in notebooks/02_segment_sampling.ipynb. Returns the figure.
     """
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     fig, ax = plt.subplots(figsize=(8, 0.6 + 0.55 * len(samples)))
     for row, (label, idx) in enumerate(samples.items()):
         idx = np.asarray(idx)
@@ -117,6 +119,14 @@ def plot_sampling_timeline(samples: dict, num_frames: int, title: str | None = N
     return fig
 
 
+def class_label(class_names: Sequence[str] | None, c: int) -> str:
+    """The label of class ``c`` in a figure: its name, or ``"class c"`` when no names are given.
+
+    Used by the figures of :mod:`tsnlib.visualization`.
+    """
+    return str(class_names[c]) if class_names is not None else f"class {c}"
+
+
 def draw_chance(ax, chance: float, orientation: str = "h", label: str | None = "chance"):
     """Draw the chance level on an accuracy plot: a dashed grey line, labelled; returns the line.
 
@@ -139,8 +149,6 @@ def mark_smoke(fig, smoke: bool):
     semi-transparent across the whole figure (figure coordinates), so a saved picture cannot be
     mistaken for a result.
     """
-    import math
-
     if not smoke:
         return None
     if getattr(fig, "_tsn_smoke_mark", None) is not None:  # once per figure

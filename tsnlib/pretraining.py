@@ -1,6 +1,7 @@
 """Pre-training without a download: a generated image-classification set stands in for ImageNet.
 
-Not yet used by a notebook (issue 12's Table 1).
+Introduced in notebooks/08_paper_tables.ipynb (Table 1: the pre-trained rows), through
+:mod:`tsnlib.paper_tables`.
 
 The paper's largest single gain is ImageNet pre-training (Table 1: the spatial stream goes from
 48.7 % trained from scratch to 84.1 % pre-trained on UCF101 split 1). The course's ``resnet8`` has no
@@ -210,7 +211,7 @@ def make_images(per_class: int, seed: int = 0, split: str = "train") -> tuple[np
     ``(per_class, seed, split)`` gives the same bytes; a larger ``per_class`` adds images and keeps the
     first ones. About 2 ms an image on one (busy) CPU core.
 
-    Not yet used by a notebook (issue 12's Table 1).
+    Used by :mod:`tsnlib.paper_tables` (notebooks/08_paper_tables.ipynb, Table 1).
     """
     if split not in _SPLITS:
         raise ValueError(f"split must be one of {tuple(_SPLITS)}, got {split!r}")
@@ -361,7 +362,7 @@ def _train(settings: StandInSettings, device, verbose: bool) -> tuple[dict, dict
 
 def _check_cached(pth: Path, stamp: dict) -> None:
     """Raise :class:`CheckpointError` when the cached weights are not the file the stamp describes."""
-    from tsnlib.training import load_checkpoint
+    from tsnlib.checkpoints import load_checkpoint
 
     if not pth.is_file():
         raise CheckpointError(f"the stamp '{pth.with_suffix('.json')}' describes '{pth}', which is missing: "
@@ -387,7 +388,7 @@ def pretrain_backbone(settings: StandInSettings | None = None, out=None, name: s
 
     The cache: ``<output>/pretrained/<name>.pth`` holds the *backbone's* state dict (the keys of
     ``TSN.backbone``: ``conv1.weight``, ``bn1.*``, ``layer1.0.*``, ..., ``neck.*``; no ``fc``), written
-    atomically (:func:`tsnlib.training.save_checkpoint`), so ``model.pretrained=<that path>`` loads it
+    atomically (:func:`tsnlib.checkpoints.save_checkpoint`), so ``model.pretrained=<that path>`` loads it
     strictly. ``<name>.json`` beside it, written after it (atomically too), records the settings, the
     image set's version, the validation top-1 with its 95 % Wilson interval, the time and the file's
     sha256. Default ``name``: ``stand-in_<backbone>`` (``..._smoke`` when ``settings.max_steps`` is set).
@@ -402,9 +403,9 @@ def pretrain_backbone(settings: StandInSettings | None = None, out=None, name: s
     Returns ``{"path", "stamp_path", "trained" (bool), "pretrained" (the model.pretrained value: the
     path as a string), "stamp" (the stamp's dict)}``.
 
-    Not yet used by a notebook (issue 12's Table 1).
+    Used by :mod:`tsnlib.paper_tables` (notebooks/08_paper_tables.ipynb, Table 1).
     """
-    from tsnlib.training import save_checkpoint
+    from tsnlib.checkpoints import save_checkpoint
     from tsnlib.utils import get_device, read_stamp, stamp_changes, write_stamp
 
     settings = settings or StandInSettings()
@@ -456,7 +457,7 @@ def course_pretrained(backbone: str = "resnet8", out=None, settings: StandInSett
     "label": a row label for the table, "stand_in": pretrain_backbone's dict or None}``. A table built
     from it prints ``label`` beside the pre-trained row, so a reader sees which weights were used.
 
-    Not yet used by a notebook (issue 12's Table 1).
+    Used by :mod:`tsnlib.paper_tables` (notebooks/08_paper_tables.ipynb, Table 1).
     """
     from tsnlib.errors import ConfigError
     from tsnlib.models import COURSE_BACKBONES, imagenet_weights_path

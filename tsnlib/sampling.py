@@ -337,7 +337,7 @@ def segment_frames(start: float, end: float | None, fps: float, num_frames: int)
 class FrameSampler:
     """A sampling policy bundled into one callable: ``sampler(num_frames, rng) -> (num_clips, clip_len)``.
 
-    Introduced in notebooks/02_segment_sampling.ipynb; datasets take one of these.
+    Introduced in notebooks/03_train_rgb.ipynb; datasets take one of these.
 
     ``mode="train"`` calls :func:`sample_train_indices`, ``"val"`` :func:`sample_val_indices` and
     ``"test"`` :func:`sample_test_indices` with ``num_clips = num_segments`` (so the paper's test

@@ -180,9 +180,9 @@ def run_differences(work_dir: str | os.PathLike, cfg: Mapping, keys: Sequence[st
     ``keys`` are compared (paths after normalisation). Each difference reads
     ``"data.root: run '/a', needed '/b'"``.
 
-    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    Used by :func:`train_or_reuse`.
     """
-    from tsnlib.training import CheckpointError, load_checkpoint
+    from tsnlib.checkpoints import CheckpointError, load_checkpoint
 
     best = Path(work_dir) / "best.pth"
     if not best.is_file():
@@ -206,7 +206,7 @@ def _progress(work_dir: Path) -> tuple[int, int]:
 
     A run folder holding only ``best.pth`` (copied from elsewhere) counts as finished: ``(1, 1)``.
     """
-    from tsnlib.training import CheckpointError, load_checkpoint
+    from tsnlib.checkpoints import CheckpointError, load_checkpoint
 
     if not (work_dir / "last.pth").is_file():
         return 1, 1
@@ -219,7 +219,7 @@ def _progress(work_dir: Path) -> tuple[int, int]:
 
 def _history(work_dir: Path) -> list[dict]:
     """The epoch records kept in ``last.pth`` (for a run folder without ``metrics.jsonl``)."""
-    from tsnlib.training import CheckpointError, load_checkpoint
+    from tsnlib.checkpoints import CheckpointError, load_checkpoint
 
     try:
         return [dict(r) for r in load_checkpoint(work_dir / "last.pth").get("history") or []]
@@ -337,15 +337,16 @@ def save_stream_init(cfg: Mapping, rgb_checkpoint: str | os.PathLike, path: str 
 
     The classifier is new (``Normal(0, model.fc_init_std)``). Initialisation is seeded with ``seed``
     (default ``train.seed``). Saves ``{"model": state_dict, "init": first_conv, "rgb_checkpoint": path}``
-    with :func:`tsnlib.training.save_checkpoint` and returns ``path``.
+    with :func:`tsnlib.checkpoints.save_checkpoint` and returns ``path``.
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
     import copy
 
+    from tsnlib.checkpoints import load_checkpoint, save_checkpoint
+    from tsnlib.checkpoints import model_state as _model_state
     from tsnlib.experiment import build_model_from_config
     from tsnlib.models import init_from_rgb
-    from tsnlib.training import _model_state, load_checkpoint, save_checkpoint
     from tsnlib.utils import seed_everything
 
     if first_conv not in ("inflate", "random"):

@@ -55,8 +55,8 @@ import numpy as np
 
 from tsnlib import synthetic
 from tsnlib.annotations import LabelMap, VideoRecord, write_list_file
-from tsnlib.decoding import atomic_folder, frame_path, resized_size, write_jpeg
 from tsnlib.errors import DataError
+from tsnlib.frame_folders import atomic_folder, frame_path, resized_size, write_jpeg
 from tsnlib.synthetic.plan import _rng, _test_groups, _val_groups
 from tsnlib.synthetic.render import _iter_frames
 from tsnlib.synthetic import scene as action_scene

@@ -1,9 +1,12 @@
-"""The training engine: SGD with TSN's parameter groups, schedules, mixed precision, exact resume, DDP.
+"""The training loop: SGD with TSN's parameter groups, schedules, one step at a time, validation, exact resume.
 
 Introduced in notebooks/03_train_rgb.ipynb (``tsnlib train`` runs the same code from a config).
 
 What one epoch does, and what makes it trustworthy over days of GPU time:
 
+* **One step** (:func:`train_step`): forward, loss, backward, gradient clipping, optimiser step;
+  the loop around it (:class:`Trainer`) adds gradient accumulation, DDP's ``no_sync``, the fp16
+  loss scaler, logging and the progress bar.
 * **Optimiser**: SGD with momentum on :func:`tsnlib.models.get_param_groups` (per-group
   ``lr_mult`` / ``decay_mult``: first conv, weights, biases, BN). The learning rate of *every
   iteration* is :func:`lr_at` ``(optim_cfg, epoch_float)`` — a pure function (constant, step,
@@ -15,29 +18,31 @@ What one epoch does, and what makes it trustworthy over days of GPU time:
 * **Multi-label** runs (``model.multi_label``): the same network, consensus, precision and
   accumulation, with :func:`multi_label_loss` (sigmoid + binary cross-entropy on the consensus
   logits) instead of the softmax cross-entropy, and the validation mAP instead of accuracies.
-* **Speed**: mixed precision (:func:`amp_dtype`: bf16 or fp16 + ``GradScaler`` on CUDA, bf16 on
-  CPUs with native bf16), channels-last memory, optional ``torch.compile``, DataLoader workers
-  with pinned memory and persistent workers.
+* **Speed**: mixed precision and channels-last memory as :mod:`tsnlib.precision` decides for
+  training and testing alike (fp16 + ``GradScaler`` on CUDA, bf16 on CPUs with native bf16),
+  optional ``torch.compile``, DataLoader workers with pinned memory and persistent workers.
 * **Validation** after each epoch: K segments, one centre crop (``val_top1``, ``val_top5``,
   ``val_mean_class_accuracy``). This is *not* the paper's test protocol (25 snippets × 10
-  crops, ``tsnlib test``); the two are logged under different names.
-* **Checkpoints** written atomically every epoch (``last.pth``, ``best.pth``, optionally
-  ``epoch_XXX.pth``) with model, optimiser, GradScaler, epoch, best metric, RNG states, the
-  config and the class names — plain tensors, numbers, strings, lists and dicts only, so that
-  they load with ``torch.load(weights_only=True)`` (:func:`load_checkpoint`); a checkpoint file
-  can never run code.
-* **Exact resume**: data order is a function of ``(seed, epoch)`` (:class:`EpochSampler`),
-  augmentation a function of ``(seed, epoch, index)`` (``TSNDataset(seed=...)``, told the epoch
-  through the sampler, which works with persistent workers), the DataLoader never draws from the
-  global generator, and the global RNG states are saved at each epoch's end. A run killed
-  mid-training and resumed from ``last.pth`` ends with the same weights as an uninterrupted run
-  (bitwise on CPU in fp32).
-* **Distributed**: PyTorch DDP launched by ``torchrun`` (``env://``; NCCL on CUDA, Gloo on
-  CPU), one :class:`EpochSampler` shard per process, logging and checkpoints on rank 0.
-  Batch-norm statistics are per process unless ``model.sync_bn`` (CUDA) — or ``partial_bn`` /
-  ``norm_eval`` freezes them.
+  crops, ``tsnlib test``, :mod:`tsnlib.inference`); the two are logged under different names.
+* **Checkpoints** (:mod:`tsnlib.checkpoints`) written atomically every epoch (``last.pth``,
+  ``best.pth``, optionally ``epoch_XXX.pth``) with model, optimiser, GradScaler, epoch, best
+  metric, RNG states, the config and the class names — plain data only, so that they load with
+  ``torch.load(weights_only=True)``; a checkpoint file can never run code.
+* **Exact resume**: data order is a function of ``(seed, epoch)``
+  (:class:`tsnlib.distributed.EpochSampler`), augmentation a function of ``(seed, epoch, index)``
+  (``TSNDataset(seed=...)``, told the epoch through the sampler, which works with persistent
+  workers), the DataLoader never draws from the global generator, and the global RNG states are
+  saved at each epoch's end. A run killed mid-training and resumed from ``last.pth`` ends with the
+  same weights as an uninterrupted run (bitwise on CPU in fp32).
+* **Distributed**: PyTorch DDP launched by ``torchrun`` (:mod:`tsnlib.distributed`: NCCL on CUDA,
+  Gloo on CPU), one :class:`~tsnlib.distributed.EpochSampler` shard per process, logging and
+  checkpoints on rank 0. Batch-norm statistics are per process unless ``model.sync_bn`` (CUDA) —
+  or ``partial_bn`` / ``norm_eval`` freezes them.
 * **Logs**: progress bars (loss, accuracy, clips/s), ``metrics.jsonl`` (one JSON line per
   epoch), TensorBoard when installed, :func:`plot_curves`.
+
+:func:`train` builds the data, the model and the trainer from a config
+(:mod:`tsnlib.experiment`) and trains.
 """
 
 from __future__ import annotations
@@ -47,51 +52,54 @@ import functools
 import json
 import math
 import os
-import pickle
-import random
 import shutil
-import tempfile
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset, DistributedSampler
 
+from tsnlib.checkpoints import (
+    CHECKPOINT_FORMAT,
+    atomic_write,
+    init_from_checkpoint,
+    load_checkpoint,
+    model_state,
+    rng_state,
+    set_rng_state,
+    save_checkpoint,
+    shape_mismatches,
+)
+from tsnlib.config import _plain, load_config, save_config
+from tsnlib.distributed import DistInfo, EpochSampler, all_gather, all_reduce_sum, barrier, setup_distributed
 from tsnlib.errors import CheckpointError, ConfigError, DataError, UsageError
-from tsnlib.models import unwrap_model
-from tsnlib.utils import progress, seed_everything
+from tsnlib.evaluation import evaluate_scores, format_map, mean_average_precision
+from tsnlib.experiment import build_datasets, build_loaders, build_model_from_config
+from tsnlib.models import get_param_groups, unwrap_model
+from tsnlib.plotting import STREAM_COLORS, setup_style
+from tsnlib.precision import (
+    autocast,
+    autocast_dtype,
+    channels_last_views,
+    grad_scaler,
+    precision_name,
+    use_channels_last,
+)
+from tsnlib.utils import _check_device, get_device, output_dir, progress, seed_everything
 
 __all__ = [
-    "CHECKPOINT_FORMAT",
-    "CheckpointError",
     "lr_at",
     "scaled_lr",
     "multi_label_loss",
-    "amp_dtype",
-    "DistInfo",
-    "setup_distributed",
-    "EpochSampler",
-    "EpochAwareDataset",
-    "rng_state",
-    "set_rng_state",
-    "save_checkpoint",
-    "load_checkpoint",
-    "init_from_checkpoint",
+    "train_step",
+    "Trainer",
+    "default_work_dir",
     "run_files",
     "read_metrics",
     "plot_curves",
-    "Trainer",
     "train",
 ]
-
-#: Written into every checkpoint; :func:`load_checkpoint` checks it.
-CHECKPOINT_FORMAT = "tsnlib-checkpoint-1"
-
 
 # ---------------------------------------------------------------------------------------------
 # learning rate
@@ -146,7 +154,7 @@ def scaled_lr(optim_cfg: Mapping, total_batch: int) -> float:
     ``total_batch`` = processes × ``train.batch_size`` × ``train.accumulate_steps``. Without
     ``auto_scale_lr`` the configured ``lr`` is returned unchanged.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :class:`Trainer` (``optim.auto_scale_lr``).
     """
     lr = float(optim_cfg["lr"])
     if optim_cfg.get("auto_scale_lr"):
@@ -188,355 +196,49 @@ def multi_label_loss(logits: torch.Tensor, targets: torch.Tensor, label_smoothin
 
 
 # ---------------------------------------------------------------------------------------------
-# precision
+# one training step
 # ---------------------------------------------------------------------------------------------
 
 
-def amp_dtype(amp, device) -> torch.dtype | None:
-    """The training autocast dtype for a ``train.amp`` setting on ``device``, or None (fp32).
+def train_step(model: nn.Module, batch, optimizer: torch.optim.Optimizer, criterion: Callable, *,
+               scaler: torch.amp.GradScaler | None = None, dtype: torch.dtype | None = None, clip_grad: float = 0.0,
+               loss_weight: float = 1.0, accumulate_steps: int = 1,
+               step: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """One SGD step of a TSN: forward, loss, backward, gradient clipping, optimiser step.
 
-    As :func:`tsnlib.evaluation.autocast_dtype` (CPU: bf16 when the CPU has native bf16, else
-    fp32; ``True`` forces bf16; ``False`` fp32; ``"bf16"`` / ``"fp16"`` that dtype), except that
-    ``"auto"`` and ``True`` on CUDA pick **bf16** where the GPU supports it (Ampere and newer):
-    with gradients, bf16's fp32-sized exponent cannot overflow, so no loss scaling is needed.
-    Older GPUs get fp16, which the trainer pairs with a ``GradScaler``.
+    Introduced in notebooks/03_train_rgb.ipynb. ``batch``: ``(imgs, labels)`` on the model's device,
+    ``imgs`` ``(N, K, C, H, W)`` (the K snippets of N videos; uint8 views are normalised by the
+    model), ``labels`` ``(N,)`` class indices (or ``(N, num_classes)`` multi-hot targets for
+    :func:`multi_label_loss`). The model's output ``(N, num_classes)`` is the segmental consensus of
+    the snippets' scores, and ``criterion(logits, labels)`` its loss, computed in fp32 even under
+    autocast (``dtype``, :func:`tsnlib.precision.autocast_dtype`).
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Backward sees ``loss * loss_weight / accumulate_steps`` (``optim.loss_weight``; the mean over the
+    ``accumulate_steps`` batches whose gradients add up to one step); the returned loss is unscaled.
+    With ``step=False`` the gradients are only accumulated; with ``step=True`` they are unscaled
+    (fp16's ``scaler``, :func:`tsnlib.precision.grad_scaler`), clipped to a global L2 norm of
+    ``clip_grad`` (0: no clipping), applied by the optimiser and cleared. Returns
+    ``(loss, logits)``, both detached.
     """
-    from tsnlib.evaluation import autocast_dtype
-
-    device = torch.device(device)
-    dtype = autocast_dtype(device, amp)
-    forced = amp is True or (isinstance(amp, str) and amp.lower() in ("auto", "true", "on", "yes"))
-    if device.type == "cuda" and dtype is not None and forced and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return dtype
-
-
-def _use_channels_last(setting, device: torch.device, dtype: torch.dtype | None) -> bool:
-    if setting in (True, False):
-        return setting
-    return device.type == "cuda" or dtype is not None
-
-
-# ---------------------------------------------------------------------------------------------
-# distributed
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DistInfo:
-    """Where this process stands in a distributed run (``world_size`` 1 when not distributed).
-
-    Introduced in notebooks/03_train_rgb.ipynb.
-    """
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-    backend: str | None = None
-
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed(device: str | torch.device | None = None) -> DistInfo:
-    """Join the process group when launched by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment).
-
-    Introduced in notebooks/03_train_rgb.ipynb (the "several GPUs" box). Initialises with
-    ``init_method="env://"`` (``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE`` set by
-    torchrun), backend NCCL when the device is CUDA, Gloo otherwise; on CUDA selects
-    ``cuda:<LOCAL_RANK>``. Without ``WORLD_SIZE`` (or with 1) returns ``DistInfo()``.
-    Launch: ``torchrun --nproc-per-node 8 -m tsnlib train CONFIG`` (several machines: add
-    ``--nnodes``, ``--node-rank``, ``--master-addr``).
-    """
-    import torch.distributed as dist
-
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return DistInfo()
-    rank = int(os.environ.get("RANK", "0"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    dev = torch.device(device) if device is not None else None
-    use_cuda = (dev is None and torch.cuda.is_available()) or (dev is not None and dev.type == "cuda")
-    backend = "nccl" if use_cuda else "gloo"
-    if not dist.is_initialized():
-        if use_cuda:
-            torch.cuda.set_device(local)
-        dist.init_process_group(backend=backend, init_method="env://", world_size=world, rank=rank)
-    return DistInfo(rank=rank, world_size=world, local_rank=local, backend=backend)
-
-
-# ---------------------------------------------------------------------------------------------
-# data order: a function of (seed, epoch); augmentation: of (seed, epoch, index)
-# ---------------------------------------------------------------------------------------------
-
-
-class EpochSampler(DistributedSampler):
-    """Shuffled indices that depend only on ``(seed, epoch)``, sharded over processes; yields ``(epoch, index)``.
-
-    Introduced in notebooks/03_train_rgb.ipynb. A ``torch.utils.data.DistributedSampler``
-    (permutation ``randperm(n, generator seeded with seed + epoch)``, padded so every process
-    gets ``ceil(n / world_size)`` indices, process ``r`` taking every ``world_size``-th from ``r``)
-    that also works without a process group (``num_replicas=1, rank=0``). It yields
-    ``(epoch, index)`` pairs so that :class:`EpochAwareDataset` tells the dataset the epoch
-    *inside the worker that loads the sample*: with persistent workers, calling
-    ``dataset.set_epoch`` in the main process would not reach the workers' copies. Call
-    :meth:`set_epoch` before each epoch.
-    """
-
-    def __init__(self, dataset_len: int | Sequence, num_replicas: int = 1, rank: int = 0, shuffle: bool = True,
-                 seed: int = 0, drop_last: bool = False):
-        n = dataset_len if isinstance(dataset_len, int) else len(dataset_len)
-        super().__init__(range(n), num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=int(seed),
-                         drop_last=drop_last)
-
-    def __iter__(self):
-        epoch = int(self.epoch)
-        for index in super().__iter__():
-            yield (epoch, int(index))
-
-
-def _set_epoch(dataset, epoch: int) -> None:
-    """``set_epoch(epoch)`` on a dataset, or on what a ``Subset`` / ``ConcatDataset`` wraps."""
-    if hasattr(dataset, "set_epoch"):
-        if getattr(dataset, "epoch", None) != epoch:
-            dataset.set_epoch(epoch)
-    elif hasattr(dataset, "datasets"):
-        for d in dataset.datasets:
-            _set_epoch(d, epoch)
-    elif hasattr(dataset, "dataset"):
-        _set_epoch(dataset.dataset, epoch)
-
-
-class EpochAwareDataset(Dataset):
-    """Wraps a dataset so that ``ds[(epoch, index)]`` sets the epoch (``set_epoch``) then returns ``ds[index]``.
-
-    Introduced in notebooks/03_train_rgb.ipynb; pairs with :class:`EpochSampler`. The epoch
-    reaches datasets inside a ``Subset`` or ``ConcatDataset`` too. Plain integer indices pass
-    through unchanged. ``.dataset`` is the wrapped dataset.
-    """
-
-    def __init__(self, dataset: Dataset):
-        self.dataset = dataset
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, key):
-        if isinstance(key, tuple):
-            epoch, index = key
-            _set_epoch(self.dataset, epoch)
-            return self.dataset[index]
-        return self.dataset[key]
-
-    def __getattr__(self, name):
-        # forward plain attributes (records, label_map, ...); never dunders such as __getitems__,
-        # which the DataLoader would call with (epoch, index) pairs
-        if name == "dataset" or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.dataset, name)
-
-
-# ---------------------------------------------------------------------------------------------
-# RNG states and checkpoints
-# ---------------------------------------------------------------------------------------------
-
-
-def rng_state() -> dict:
-    """Python, NumPy, torch CPU and CUDA generator states as plain data (lists, ints, tensors).
-
-    Introduced in notebooks/03_train_rgb.ipynb.
-    """
-    version, internal, gauss = random.getstate()
-    key, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {
-        "python": [int(version), [int(v) for v in internal], gauss],
-        "numpy": {"key": str(key), "state": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
-        "torch": torch.get_rng_state(),
-        "cuda": [s for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
-    }
-    return state
-
-
-def set_rng_state(state: Mapping) -> None:
-    """Restore what :func:`rng_state` returned.
-
-    Introduced in notebooks/03_train_rgb.ipynb.
-    """
-    version, internal, gauss = state["python"]
-    random.setstate((int(version), tuple(int(v) for v in internal), gauss))
-    n = state["numpy"]
-    np.random.set_state((n["key"], n["state"].numpy().astype(np.uint32), int(n["pos"]), int(n["has_gauss"]),
-                         float(n["cached_gaussian"])))
-    torch.set_rng_state(state["torch"].cpu() if state["torch"].device.type != "cpu" else state["torch"])
-    if state.get("cuda") and torch.cuda.is_available():
-        cuda_states = list(state["cuda"])[: torch.cuda.device_count()]
-        torch.cuda.set_rng_state_all([s.cpu() for s in cuda_states])
-
-
-def _atomic_write(write: Callable[[Path], None], path: Path) -> Path:
-    """Write through a temporary file in the same folder, then ``os.replace`` (never a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def save_checkpoint(state: Mapping, path: str | os.PathLike) -> Path:
-    """Save a checkpoint dict atomically (temporary file in the same folder, then ``os.replace``).
-
-    Introduced in notebooks/03_train_rgb.ipynb. ``state`` must hold only tensors, numbers,
-    strings, None, lists, tuples and dicts (what ``torch.load(weights_only=True)`` accepts);
-    anything else raises ``TypeError`` before a byte is written.
-    """
-    _check_plain(state, "checkpoint")
-    return _atomic_write(lambda tmp: torch.save(dict(state), tmp), Path(path))
-
-
-def _check_plain(node, where: str) -> None:
-    # exact types: a str or float subclass (torch.__version__, numpy.float64) pickles as a class reference
-    if node is None or type(node) in (bool, int, float, str) or isinstance(node, (torch.Tensor, torch.dtype, torch.device)):
-        return
-    if type(node) in (dict, OrderedDict):
-        for k, v in node.items():
-            if type(k) not in (str, int):
-                raise TypeError(f"{where}: key {k!r} is not a str/int")
-            _check_plain(v, f"{where}[{k!r}]")
-        return
-    if type(node) in (list, tuple):
-        for i, v in enumerate(node):
-            _check_plain(v, f"{where}[{i}]")
-        return
-    raise TypeError(f"{where} is a {type(node).__name__}: a checkpoint holds only tensors, numbers, strings, lists "
-                    "and dicts, so that it loads with torch.load(weights_only=True)")
-
-
-def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
-    """Read a checkpoint with ``torch.load(weights_only=True)``: plain data only, never code.
-
-    Introduced in notebooks/03_train_rgb.ipynb. A file whose unpickling would construct arbitrary
-    Python objects (and could run code) is refused with :class:`CheckpointError` *before*
-    anything in it runs. Returns the dict; a tsnlib checkpoint has the keys ``format``,
-    ``model``, ``optimizer``, ``scaler``, ``epoch``, ``global_step``, ``best_metric``,
-    ``best_epoch``, ``history``, ``rng``, ``sampler``, ``config``, ``class_names``.
-    A plain state dict (e.g. torchvision weights) is returned as is.
-    """
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: '{path}' (no such file)")
-    with open(path, "rb") as f:
-        head = f.read(2)
-    if not head.startswith((b"PK", b"\x80")):  # torch.save writes a zip archive (legacy: a pickle)
-        raise CheckpointError(f"'{path}' is not a checkpoint (not a file written by torch.save): give a last.pth "
-                              "or best.pth written by tsnlib train, or a state dict saved with torch.save")
-    try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-        first = next((ln for ln in lines if "Unsupported" in ln or "WeightsUnpickler" in ln), lines[0] if lines else
-                     type(err).__name__)
-        raise CheckpointError(
-            f"refusing to load '{path}': it is not a plain-data checkpoint (torch.load with weights_only=True "
-            f"rejected it: {first}). Loading it fully could run arbitrary code; tsnlib never does. "
-            "Re-save the weights from a trusted source as a state dict."
-        ) from None
-    except Exception as err:  # truncated file, not a torch file, ...
-        raise CheckpointError(f"'{path}' is not a checkpoint torch can read (truncated? torch.load: "
-                              f"{type(err).__name__}: {' '.join(str(err).split())[:200]}): give a last.pth or best.pth written by tsnlib "
-                              "train, or a state dict saved with torch.save") from err
-    if not isinstance(obj, dict):
-        raise CheckpointError(f"'{path}' holds a {type(obj).__name__}, not a checkpoint dict: give a last.pth or "
-                              "best.pth written by tsnlib train")
-    if "format" in obj and obj["format"] != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"'{path}' has checkpoint format {obj['format']!r}; this tsnlib reads {CHECKPOINT_FORMAT!r}")
-    return obj
-
-
-def _model_state(obj: Mapping) -> dict:
-    """The model state dict inside a checkpoint dict (or the dict itself when it is one)."""
-    for key in ("model", "state_dict", "model_state_dict"):
-        if isinstance(obj.get(key), Mapping):
-            obj = obj[key]
-            break
-    state = {k[7:] if k.startswith("module.") else k: v for k, v in obj.items()}
-    state = {k.replace("_orig_mod.", ""): v for k, v in state.items()}
-    if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError("the checkpoint holds no model state dict (a mapping of names to tensors)")
-    return state
-
-
-def _shape_mismatches(state: Mapping, own: Mapping) -> list[str]:
-    """``"name: checkpoint (shape) vs model (shape)"`` for the tensors whose shapes differ, and missing names."""
-    out = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-           for k, v in state.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]
-    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
-    if missing:
-        out.append(f"{len(missing)} model tensors missing from the checkpoint ({', '.join(missing[:3])})")
-    return out
-
-
-def init_from_checkpoint(model: nn.Module, source, verbose: bool = True) -> dict:
-    """Fine-tuning start: load a checkpoint's weights into ``model``, dropping a classifier of another size.
-
-    Introduced in notebooks/03_train_rgb.ipynb. ``source`` is a path (read by
-    :func:`load_checkpoint`, so ``weights_only=True``) or a loaded checkpoint / state dict. Unlike
-    resuming, nothing but weights is taken (no optimiser, epoch or RNG). Tensors whose shape
-    differs from the model's are dropped when they belong to the classifier (``fc.*``: another
-    number of classes), and raise otherwise. Returns (and prints) the report ``{"source",
-    "loaded", "dropped_classifier", "missing", "unexpected"}``.
-    """
-    label = f"'{source}'" if isinstance(source, (str, os.PathLike)) else "the given checkpoint"
-    obj = load_checkpoint(source) if isinstance(source, (str, os.PathLike)) else source
-    state = _model_state(obj)
-    raw = unwrap_model(model)
-    own = raw.state_dict()
-    dropped, bad = [], []
-    for k, v in list(state.items()):
-        if k in own and tuple(v.shape) != tuple(own[k].shape):
-            if k.startswith("fc."):
-                dropped.append(f"{k} {tuple(v.shape)} -> {tuple(own[k].shape)}")
-                del state[k]
-            else:
-                bad.append(f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}")
-    if bad:
-        raise CheckpointError(f"{label} does not fit the model ({len(bad)} shape mismatches): " + "; ".join(bad[:8]))
-    missing = sorted(k for k in own if k not in state and not k.endswith("num_batches_tracked"))
-    unexpected = sorted(k for k in state if k not in own)
-    raw.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
-    report = {
-        "source": label,
-        "loaded": sum(1 for k in state if k in own),
-        "dropped_classifier": dropped,
-        "missing": missing,
-        "unexpected": unexpected,
-    }
-    if verbose:
-        msg = f"tsnlib: initialised from {label}: {report['loaded']} tensors loaded"
-        if dropped:
-            msg += f"; classifier dropped (another number of classes): {', '.join(dropped)}"
-        if missing:
-            msg += f"; {len(missing)} missing (kept fresh): {missing[:6]}"
-        if unexpected:
-            msg += f"; {len(unexpected)} unexpected (ignored): {unexpected[:6]}"
-        print(msg)
-    return report
+    imgs, labels = batch
+    with autocast(imgs.device, dtype):
+        logits = model(imgs)
+    loss = criterion(logits.float(), labels)
+    scaled = loss * loss_weight / accumulate_steps  # x 1.0 / 1 leaves the loss bit for bit
+    (scaler.scale(scaled) if scaler is not None else scaled).backward()
+    if step:
+        if clip_grad and clip_grad > 0:
+            if scaler is not None:
+                scaler.unscale_(optimizer)
+            params = [p for g in optimizer.param_groups for p in g["params"]]
+            nn.utils.clip_grad_norm_(params, float(clip_grad))
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    return loss.detach(), logits.detach()
 
 
 def _config_changes(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
@@ -575,9 +277,7 @@ def plot_curves(metrics_path: str | os.PathLike):
     run's log has no accuracies: its second panel shows the validation mAP, its first the binary
     cross-entropy (notebooks/07_multi_label.ipynb).
     """
-    import matplotlib.pyplot as plt
-
-    from tsnlib.plotting import STREAM_COLORS, setup_style
+    import matplotlib.pyplot as plt  # matplotlib only when a figure is drawn
 
     setup_style()
     rows = read_metrics(metrics_path)
@@ -614,7 +314,7 @@ _TB_WARNED = False
 def _tensorboard_writer(folder: Path, quiet: bool = False):
     global _TB_WARNED
     try:
-        from torch.utils.tensorboard import SummaryWriter
+        from torch.utils.tensorboard import SummaryWriter  # optional: needs the tensorboard package
     except Exception:  # tensorboard not installed
         if not _TB_WARNED and not quiet:
             print("tsnlib: tensorboard is not installed; TensorBoard logging is off (metrics.jsonl has every number)")
@@ -628,12 +328,6 @@ def _tensorboard_writer(folder: Path, quiet: bool = False):
 # ---------------------------------------------------------------------------------------------
 
 
-def _to_plain(node):
-    from tsnlib.config import _plain
-
-    return _plain(node)
-
-
 class Trainer:
     """Train a TSN from a config: ``Trainer(cfg, model, loaders, work_dir).fit()``.
 
@@ -645,13 +339,13 @@ class Trainer:
     * ``loaders``: ``{"train": DataLoader, "val": DataLoader | None}`` yielding dicts
       ``{"imgs": (N, K, C, H, W) uint8 (normalised by the model on its device) or float, "label": (N,) int64}`` (see
       :func:`tsnlib.experiment.build_loaders`; the train loader's sampler should be an
-      :class:`EpochSampler` for exact resume); with ``model.multi_label`` also
+      :class:`~tsnlib.distributed.EpochSampler` for exact resume); with ``model.multi_label`` also
       ``"target": (N, num_classes)`` multi-hot float, which the loss reads instead of ``label``.
     * ``work_dir``: where ``config.yaml``, ``last.pth``, ``best.pth``, ``metrics.jsonl`` and
       ``tb/`` go (created).
     * ``device``: default :func:`tsnlib.utils.get_device` (``cuda:<LOCAL_RANK>`` under DDP).
     * ``class_names``: stored in checkpoints so that ``tsnlib predict`` needs no dataset.
-    * ``dist``: a :class:`DistInfo` (default: :func:`setup_distributed`).
+    * ``dist``: a :class:`~tsnlib.distributed.DistInfo` (default: :func:`~tsnlib.distributed.setup_distributed`).
     * ``hooks``: callables ``hook(trainer, record)`` run on every process after each epoch's
       checkpoint is written (``record`` is the epoch's metrics dict).
 
@@ -662,10 +356,7 @@ class Trainer:
     def __init__(self, cfg: Mapping, model: nn.Module, loaders: Mapping, work_dir: str | os.PathLike,
                  device=None, class_names: Sequence[str] | None = None, dist: DistInfo | None = None,
                  hooks: Sequence[Callable] = ()):
-        from tsnlib.models import get_param_groups
-        from tsnlib.utils import get_device
-
-        self.cfg = _to_plain(cfg)
+        self.cfg = _plain(cfg)
         self.optim_cfg = dict(self.cfg["optim"])
         self.train_cfg = self.cfg["train"]
         self.dist = dist if dist is not None else setup_distributed(device)
@@ -687,8 +378,8 @@ class Trainer:
         elif self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
-        self.amp_dtype = amp_dtype(self.train_cfg["amp"], self.device)
-        self.channels_last = _use_channels_last(self.train_cfg["channels_last"], self.device, self.amp_dtype)
+        self.amp_dtype = autocast_dtype(self.device, self.train_cfg["amp"])
+        self.channels_last = use_channels_last(self.device, self.amp_dtype, self.train_cfg["channels_last"])
         raw = model
         if self.dist.distributed and self.cfg["model"].get("sync_bn"):
             raw = nn.SyncBatchNorm.convert_sync_batchnorm(raw)
@@ -707,7 +398,7 @@ class Trainer:
                                   fc_lr5=bool(self.optim_cfg.get("fc_lr5")))
         self.optimizer = torch.optim.SGD(groups, lr=self.base_lr, momentum=float(self.optim_cfg["momentum"]),
                                          nesterov=bool(self.optim_cfg.get("nesterov")))
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        self.scaler = grad_scaler(self.device, self.amp_dtype)
         smoothing = float(self.optim_cfg.get("label_smoothing") or 0.0)
         self.multi_label = bool(self.cfg["model"].get("multi_label"))
         if getattr(raw, "multi_label", self.multi_label) != self.multi_label:
@@ -745,11 +436,6 @@ class Trainer:
     def is_main(self) -> bool:
         return self.dist.is_main
 
-    def _autocast(self):
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
-
     def _inputs(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         """``(imgs (N, V, C, H, W), labels (N,) int64)``, or ``(imgs, targets (N, num_classes) float)`` when multi-label."""
         imgs = batch["imgs"] if isinstance(batch, Mapping) else batch[0]
@@ -766,8 +452,7 @@ class Trainer:
         if imgs.ndim == 4:  # (N, C, H, W): one view per video
             imgs = imgs.unsqueeze(1)
         if self.channels_last:
-            n, v = imgs.shape[:2]
-            imgs = imgs.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, (n, v))
+            imgs = channels_last_views(imgs)
         return imgs, labels
 
     def _set_lr(self, epoch_float: float) -> float:
@@ -781,32 +466,15 @@ class Trainer:
         cap = self.train_cfg.get("max_steps_per_epoch")
         return max(1, min(n, int(cap))) if cap else max(1, n)
 
-    def _all_reduce(self, values: list[float]) -> list[float]:
-        if not self.dist.distributed:
-            return values
-        import torch.distributed as dist
-
-        t = torch.tensor(values, dtype=torch.float64, device=self.device if self.dist.backend == "nccl" else "cpu")
-        dist.all_reduce(t)
-        return t.tolist()
-
-    def _barrier(self) -> None:
-        if self.dist.distributed:
-            import torch.distributed as dist
-
-            dist.barrier()
-
     def _announce(self) -> None:
         if self._announced:
             return
         self._announced = True
         if not self.is_main:
             return
-        from tsnlib.config import save_config
-
         self.work_dir.mkdir(parents=True, exist_ok=True)
         save_config(self.cfg, self.work_dir / "config.yaml")
-        prec = {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast + GradScaler"}[self.amp_dtype]
+        prec = precision_name(self.amp_dtype)
         m, d, o = self.cfg["model"], self.cfg["data"], self.cfg["optim"]
         print(f"tsnlib: effective config saved to {self.work_dir / 'config.yaml'} (tsnlib.config.format_config prints "
               f"it): {self.cfg.get('name')}, {m['backbone']} {d['modality']} K={d['num_segments']} {d['input_size']} px, "
@@ -872,29 +540,22 @@ class Trainer:
                 break
             imgs, labels = self._inputs(batch)
             last_micro = (i + 1) % accum == 0 or i + 1 == total_micro
+            if last_micro:
+                lr = self._set_lr(epoch + step_in_epoch / steps)  # this step's learning rate
             sync = contextlib.nullcontext()
             if self.dist.distributed and not last_micro and hasattr(self.model, "no_sync"):
-                sync = self.model.no_sync()
+                sync = self.model.no_sync()  # gradients are all-reduced once, on the step's last batch
             with sync:
-                with self._autocast():
-                    logits = self.model(imgs)
-                loss = self.criterion(logits.float(), labels)
-                self.scaler.scale(loss * self.loss_weight / accum).backward()  # x 1.0 leaves the loss bit for bit
+                loss, logits = train_step(self.model, (imgs, labels), self.optimizer, self.criterion,
+                                          scaler=self.scaler, dtype=self.amp_dtype, clip_grad=self.clip_grad,
+                                          loss_weight=self.loss_weight, accumulate_steps=accum, step=last_micro)
             n = labels.shape[0]
-            loss_sum += loss.detach().double() * n
+            loss_sum += loss.double() * n
             if not self.multi_label:
-                correct += (logits.detach().argmax(1) == labels).sum().double()
+                correct += (logits.argmax(1) == labels).sum().double()
             seen += n
             clips += int(imgs.shape[0] * imgs.shape[1])
             if last_micro:
-                lr = self._set_lr(epoch + step_in_epoch / steps)
-                if self.clip_grad and self.clip_grad > 0:
-                    self.scaler.unscale_(self.optimizer)
-                    params = [p for g in self.optimizer.param_groups for p in g["params"]]
-                    nn.utils.clip_grad_norm_(params, float(self.clip_grad))
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-                self.optimizer.zero_grad(set_to_none=True)
                 step_in_epoch += 1
                 self.global_step += 1
                 if bar is not None:
@@ -911,7 +572,8 @@ class Trainer:
         elapsed = time.perf_counter() - t0
         if bar is not None:
             bar.close()
-        tot_loss, tot_correct, tot_seen, tot_clips = self._all_reduce([loss_sum.item(), correct.item(), seen, clips])
+        tot_loss, tot_correct, tot_seen, tot_clips = all_reduce_sum([loss_sum.item(), correct.item(), seen, clips],
+                                                                    self.dist, self.device)
         rec = {
             "lr": lr,
             "train_loss": tot_loss / max(tot_seen, 1),
@@ -929,7 +591,7 @@ class Trainer:
     def validate(self, loader=None) -> dict:
         """Validation (K segments, one centre crop per video): ``val_loss``, ``val_top1``, ``val_top5``, ``val_mean_class_accuracy``.
 
-        Introduced in notebooks/03_train_rgb.ipynb. Runs on this process with the unwrapped
+        Called by :meth:`fit` after each epoch (on rank 0). Runs on this process with the unwrapped
         model, over the whole loader (the trainer calls it on rank 0 only). Scores are the
         consensus logits ``(num_videos, num_classes)``.
 
@@ -938,8 +600,6 @@ class Trainer:
         and ``val_classes_without_positives`` (how many classes no validation video has: they are
         left out of the mean, and :meth:`fit` prints their names) instead of the accuracies.
         """
-        from tsnlib.evaluation import evaluate_scores, mean_average_precision
-
         loader = loader if loader is not None else self.loaders.get("val")
         model = self.raw_model
         was_training = model.training
@@ -950,7 +610,7 @@ class Trainer:
         try:
             for batch in loader:
                 imgs, y = self._inputs(batch)
-                with self._autocast():
+                with autocast(self.device, self.amp_dtype):
                     logits = model(imgs)
                 logits = logits.float()
                 if self.multi_label:
@@ -986,16 +646,6 @@ class Trainer:
         }
 
     # -- checkpoints -----------------------------------------------------------------------------
-    def _gather_rng(self) -> list | None:
-        """Every process's RNG states (a collective call under DDP; None when not distributed)."""
-        if not self.dist.distributed:
-            return None
-        import torch.distributed as dist
-
-        states = [None] * self.dist.world_size
-        dist.all_gather_object(states, rng_state())
-        return states
-
     def state_dict(self, rng_per_rank: list | None = None) -> dict:
         """Everything needed to continue exactly: model, optimiser, scaler, counters, RNG, config, class names.
 
@@ -1027,17 +677,17 @@ class Trainer:
         last = self.work_dir / "last.pth"
         save_checkpoint(self.state_dict(rng_per_rank), last)
         if is_best:
-            _atomic_write(lambda tmp: shutil.copyfile(last, tmp), self.work_dir / "best.pth")
+            atomic_write(lambda tmp: shutil.copyfile(last, tmp), self.work_dir / "best.pth")
         keep = int(self.train_cfg.get("max_keep") or 0)
         if keep > 0:
-            _atomic_write(lambda tmp: shutil.copyfile(last, tmp), self.work_dir / f"epoch_{self.epoch:03d}.pth")
+            atomic_write(lambda tmp: shutil.copyfile(last, tmp), self.work_dir / f"epoch_{self.epoch:03d}.pth")
             olds = sorted(self.work_dir.glob("epoch_[0-9][0-9][0-9]*.pth"))
             for old in olds[:-keep]:
                 old.unlink(missing_ok=True)
         return last
 
     def load_state_dict(self, ckpt: Mapping) -> None:
-        """Restore a :meth:`state_dict` (from :func:`load_checkpoint`) to continue exactly where it stopped."""
+        """Restore a :meth:`state_dict` (read by :func:`tsnlib.checkpoints.load_checkpoint`) to continue exactly."""
         self.raw_model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if ckpt.get("scaler") and self.scaler.is_enabled():
@@ -1073,7 +723,7 @@ class Trainer:
                 f"'{path}' was trained on {len(names)} classes ({', '.join(map(str, names[:4]))}, ...), this "
                 f"config's dataset has {len(own)} ({', '.join(own[:4])}, ...): resuming continues a run on the "
                 "same classes; to start from its weights on these classes use --init-from (init_from=) instead")
-        mismatch = _shape_mismatches(_model_state(ckpt), unwrap_model(self.raw_model).state_dict())
+        mismatch = shape_mismatches(model_state(ckpt), unwrap_model(self.raw_model).state_dict())
         if mismatch:
             raise CheckpointError(
                 f"'{path}' does not fit this config's model ({self.cfg['model']['backbone']}, "
@@ -1095,7 +745,7 @@ class Trainer:
         """Make ``metrics.jsonl`` hold exactly the epochs of the checkpoint (drop epochs after it)."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         text = "".join(json.dumps(r) + "\n" for r in self.history)
-        _atomic_write(lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), self.work_dir / "metrics.jsonl")
+        atomic_write(lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), self.work_dir / "metrics.jsonl")
 
     def _log(self, record: dict) -> None:
         with open(self.work_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
@@ -1112,8 +762,6 @@ class Trainer:
 
         Returns ``{"best_metric", "best_epoch", "metric_name", "history", "work_dir"}``.
         """
-        from tsnlib.evaluation import format_map
-
         self._announce()
         total = int(self.optim_cfg["epochs"])
         metric_name = self.train_cfg.get("save_best") or "val_top1"
@@ -1128,7 +776,7 @@ class Trainer:
             do_val = self.loaders.get("val") is not None and val_every > 0 and ((e + 1) % val_every == 0 or e + 1 == total)
             if do_val and self.is_main:
                 rec.update(self.validate())
-            self._barrier()
+            barrier(self.dist)
             rec["epoch_time_s"] = time.perf_counter() - t0
             self.epoch = e + 1
             is_best = False
@@ -1137,7 +785,7 @@ class Trainer:
                 self.best_metric, self.best_epoch, is_best = float(value), self.epoch, True
             rec["best_" + metric_name] = self.best_metric
             self.history.append(rec)
-            rng_all = self._gather_rng()
+            rng_all = all_gather(rng_state(), self.dist)  # every process's RNG states (None in one process)
             if self.is_main:
                 self._log(rec)
                 self.save(is_best, rng_all)
@@ -1151,7 +799,7 @@ class Trainer:
                     msg += f", val {format_map(self.val_map)}"
                 msg += f", {rec['clips_per_s']:.1f} clips/s, {rec['epoch_time_s']:.1f} s"
                 print(msg, flush=True)
-            self._barrier()
+            barrier(self.dist)
             for hook in self.hooks:
                 hook(self, rec)
         if self._writer is not None:
@@ -1169,10 +817,8 @@ class Trainer:
 def default_work_dir(cfg: Mapping) -> Path:
     """``train.work_dir`` or ``<outputs>/runs/<name>``.
 
-    Introduced in notebooks/03_train_rgb.ipynb.
+    Used by :func:`train`.
     """
-    from tsnlib.utils import output_dir
-
     wd = cfg["train"].get("work_dir")
     return Path(wd).expanduser() if wd else output_dir() / "runs" / str(cfg.get("name") or "run")
 
@@ -1180,10 +826,10 @@ def default_work_dir(cfg: Mapping) -> Path:
 def run_files(work_dir: str | os.PathLike) -> list[Path]:
     """The files of a training run in ``work_dir`` (sorted; empty when there is no run).
 
-    Introduced in notebooks/03_train_rgb.ipynb. A folder holds a run when it has a checkpoint
-    (``last.pth``, ``best.pth``, ``epoch_XXX.pth``) or a non-empty ``metrics.jsonl``; the run's files
-    are then those, plus ``config.yaml``, the score files ``scores_*.npz`` of ``tsnlib test`` and
-    the TensorBoard folder ``tb/``.
+    Used by :func:`train` (a folder holding a run needs ``overwrite`` or ``resume``). A folder
+    holds a run when it has a checkpoint (``last.pth``, ``best.pth``, ``epoch_XXX.pth``) or a
+    non-empty ``metrics.jsonl``; the run's files are then those, plus ``config.yaml``, the score
+    files ``scores_*.npz`` of ``tsnlib test`` and the TensorBoard folder ``tb/``.
     """
     work_dir = Path(work_dir)
     if not work_dir.is_dir():
@@ -1220,10 +866,6 @@ def train(cfg: Mapping | str, work_dir: str | os.PathLike | None = None, device=
       first deletes the old run's files. Without it (and without ``resume``) such a folder raises
       :class:`tsnlib.errors.UsageError`, so that two runs never mix in one folder.
     """
-    from tsnlib.config import load_config
-    from tsnlib.experiment import build_datasets, build_loaders, build_model_from_config
-    from tsnlib.utils import _check_device
-
     if not isinstance(cfg, Mapping):
         cfg = load_config(cfg)
     if resume and init_from:
@@ -1232,7 +874,7 @@ def train(cfg: Mapping | str, work_dir: str | os.PathLike | None = None, device=
         raise UsageError("give resume (continue the run in the work folder) or overwrite (replace it), not both")
     if device is not None:
         _check_device(device, "--device")
-    cfg = _to_plain(cfg)
+    cfg = _plain(cfg)
     dist_info = setup_distributed(device)
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(cfg)
     cfg["train"]["work_dir"] = str(work_dir)

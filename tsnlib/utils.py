@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tsnlib.errors import UsageError
+
 _DEVICE_PRINTED = False
 
 
@@ -22,7 +24,7 @@ def get_device(prefer: str | None = None, verbose: bool = True):
     that is not there (``cuda`` without a GPU, ``cuda:3`` on a one-GPU machine, an unknown name)
     raises :class:`tsnlib.errors.UsageError`. The choice is printed once per process.
     """
-    import torch
+    import torch  # here, not at the top: the torch-free modules (config, lessons, course) import utils too
 
     global _DEVICE_PRINTED
     name = prefer or os.environ.get("TSN_DEVICE")
@@ -45,9 +47,7 @@ def get_device(prefer: str | None = None, verbose: bool = True):
 
 def _check_device(name, where: str) -> None:
     """Raise :class:`tsnlib.errors.UsageError` when the device ``name`` does not exist on this machine."""
-    import torch
-
-    from tsnlib.errors import UsageError
+    import torch  # as in get_device
 
     if isinstance(name, torch.device):
         name = str(name)
@@ -70,7 +70,7 @@ def _check_device(name, where: str) -> None:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (all devices) with one number."""
-    import torch
+    import torch  # as in get_device
 
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -166,7 +166,7 @@ def folder_conflicts(paths: Sequence, targets: Sequence) -> dict[int, str]:
     extracted without overwriting the other, so each is reported, naming the folder and the other
     videos, and the rest of the dataset goes on (frame and flow extraction).
 
-    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    Used by :func:`tsnlib.frame_folders.extract_videos`.
     """
     by_target: dict[str, list[int]] = {}
     for i, t in enumerate(targets):
@@ -185,7 +185,8 @@ def folder_conflicts(paths: Sequence, targets: Sequence) -> dict[int, str]:
 def read_stamp(path: str | os.PathLike) -> dict | None:
     """The settings stamp (JSON) at ``path``: a dict, ``{}`` when unreadable, None when there is none.
 
-    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    Used by :func:`tsnlib.flow.extraction.prepare_flow_dataset`, :func:`tsnlib.pretraining.pretrain_backbone`,
+    :func:`guard_settings`.
     """
     import json
 
@@ -202,7 +203,8 @@ def read_stamp(path: str | os.PathLike) -> dict | None:
 def write_stamp(path: str | os.PathLike, stamp: dict) -> None:
     """Write a settings stamp as JSON, atomically (a temporary file renamed into place).
 
-    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    Used by :func:`tsnlib.flow.extraction.prepare_flow_dataset`, :func:`tsnlib.pretraining.pretrain_backbone`,
+    :func:`tsnlib.synthetic_tags.generate_tags`.
     """
     import json
 
@@ -216,7 +218,8 @@ def write_stamp(path: str | os.PathLike, stamp: dict) -> None:
 def stamp_changes(old: dict, new: dict, keys: Sequence[str] | None = None) -> str:
     """``"short_side: 256 there, 320 asked, ..."`` for the keys (default: all) whose values differ; ``""`` when none.
 
-    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    Used by :func:`tsnlib.flow.extraction.prepare_flow_dataset`, :func:`tsnlib.pretraining.pretrain_backbone`,
+    :func:`guard_settings`.
     """
     keys = sorted(set(old) | set(new)) if keys is None else sorted(keys)
     return ", ".join(f"{k}: {old.get(k)!r} there, {new.get(k)!r} asked" for k in keys if old.get(k) != new.get(k))
@@ -232,7 +235,7 @@ def guard_settings(folder: str | os.PathLike, name: str, settings: dict, redo: b
     to do), unless ``redo`` (everything is extracted again), when the stamp is updated. Keys of an
     existing stamp that ``settings`` does not name are kept. Returns True when the settings changed.
 
-    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    Used by :func:`tsnlib.frame_folders.extract_videos`.
     """
     from tsnlib.errors import DataError
 
@@ -290,7 +293,8 @@ def run_per_video(job, jobs: dict, names: dict, workers: int | None = None, desc
     goes on extracting (half-written folders are ``*.tmp-*`` ones, redone by the next run).
 
     Returns ``(results, failures)``: ``results[i]`` = what ``job`` returned; ``failures`` =
-    ``[(names[i], "ErrorType: message"), ...]``. Introduced in notebooks/04_optical_flow_stream.ipynb.
+    ``[(names[i], "ErrorType: message"), ...]``. Used by :func:`tsnlib.frame_folders.extract_videos`,
+    :func:`tsnlib.synthetic_tags.generate_tags`.
     """
     results: dict = {}
     failures: list[tuple[str, str]] = []

@@ -673,4 +673,3 @@ def read_hvu(root, subset: str = "train", category: str = "action") -> tuple[lis
     """
     r = _read_hvu(root, subset, _raise, category)
     return r.records, r.label_map
-

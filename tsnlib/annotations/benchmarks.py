@@ -117,6 +117,7 @@ from tsnlib.annotations.benchmark_readers import (
 )
 from tsnlib.annotations.folders import _frame_record
 from tsnlib.annotations.records import BENCHMARK_LAYOUTS, SUBSETS, LabelMap, Report, VideoRecord, _raise, _Resolver
+from tsnlib.decoding import probe_video
 from tsnlib.errors import DataError
 from tsnlib.sampling import segment_frames
 
@@ -278,15 +279,11 @@ def _video_fps(video: Path, duration: float | None, num_frames: int) -> float:
     annotation gives the duration (as MMAction2's ActivityNet lists), else the video's own rate."""
     if duration:
         return num_frames / duration
-    # imported here: tsnlib.decoding builds on tsnlib.annotations (VIDEO_EXTENSIONS, scan_frame_folder), and
-    # only the frame lists of untrimmed videos need a video's frame rate
-    from tsnlib.decoding import _probe_header  # noqa: PLC0415
-
-    header = _probe_header(video) if video.is_file() else None
-    if not header or not header.get("fps"):
+    probe = probe_video(video) if video.is_file() else None
+    if probe is None or not probe.fps:
         raise DataError("cannot tell the frame rate of this untrimmed video, needed to place its segments in "
                         "its frame folder", path=video, hint="keep the video beside its frames, or use trimmed clips")
-    return float(header["fps"])
+    return float(probe.fps)
 
 
 def segment_frame_records(records: Sequence[VideoRecord], frames_root: Path, durations: dict[Path, float],
