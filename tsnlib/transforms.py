@@ -73,7 +73,7 @@ def resized_short_side_size(width: int, height: int, size: int) -> tuple[int, in
 
     The long side is ``int(size * long / short)`` (truncated), as ``v2.Resize(size)`` and
     tsn-pytorch's ``GroupScale`` compute it: 320x240 → 341x256.
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by the crops and :class:`ResizeShortSide` to size the frame they see.
     """
     if width <= height:
         return int(size), int(size * height / width)
@@ -141,7 +141,7 @@ def fixed_crop_offsets(width: int, height: int, crop_w: int, crop_h: int, more_f
 def ten_crop_offsets(width: int, height: int, crop_w: int, crop_h: int) -> list[tuple[int, int]]:
     """The five ``(x, y)`` offsets of the ten-crop test protocol, at the exact corners.
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by :class:`TenCrop`.
 
     Order: top-left ``(0, 0)``, top-right ``(W - cw, 0)``, bottom-left ``(0, H - ch)``, bottom-right
     ``(W - cw, H - ch)``, centre ``((W - cw) // 2, (H - ch) // 2)``: Caffe TSN's ``oversample``
@@ -160,7 +160,7 @@ def three_crop_offsets(width: int, height: int, size: int) -> list[tuple[int, in
     With ``step = (long - size) // 2``: left, right, middle (or top, bottom, middle for portrait
     frames) at ``0``, ``2 * step``, ``step``, in that order. When ``long - size`` is odd the right
     (bottom) square stops one pixel short of the edge, as MMAction2's does.
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by :class:`ThreeCrop`.
     """
     if size > width or size > height:
         raise ValueError(f"square {size}x{size} does not fit the {width}x{height} frame; resize first")
@@ -262,7 +262,7 @@ class ResizeShortSide(v2.Resize):
     Input/output: frames ``(..., C, H, W)`` (a ``Video`` ``(T, C, H, W)`` or ``(V, T, C, H, W)``);
     320x240 → 341x256 for ``size=256`` (long side truncated, :func:`resized_short_side_size`).
     A thin ``v2.Resize`` with TSN's defaults; bilinear frames are resized by :func:`_resize`, as the
-    crops are (same values). Introduced in notebooks/02_segment_sampling.ipynb.
+    crops are (same values). Used by :func:`test_transform` (10 crops).
     """
 
     def __init__(self, size: int = 256, interpolation=_BILINEAR):
@@ -358,7 +358,7 @@ class MultiScaleCrop(v2.Transform):
 class ResizedCenterCrop(v2.Transform):
     """The centre ``size x size`` crop of the frame resized to short side ``scale_size``, cut before resizing.
 
-    Introduced in notebooks/02_segment_sampling.ipynb (validation and 1-crop test).
+    Used by :func:`val_transform` (validation and the 1-crop test).
 
     Equivalent to ``ResizeShortSide(scale_size)`` then ``v2.CenterCrop(size)`` (centre offset
     ``round((W' - size) / 2)`` as torchvision), computed as crop-then-resize: the box is mapped to
@@ -389,7 +389,8 @@ class ResizedCenterCrop(v2.Transform):
 class RandomHorizontalFlip(v2.Transform):
     """Mirror all frames with probability ``p`` (one draw per sample); for flow also invert x.
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by the presets (:func:`train_transform`, :func:`test_transform`), which
+    notebooks/02_segment_sampling.ipynb shows.
 
     Mirroring an image reverses horizontal motion, so for optical flow (``flow=True``, frames
     ``(..., 2, H, W)`` uint8 with channels (x, y)) the x component becomes ``x' = 255 - x`` (the
@@ -423,7 +424,8 @@ class RandomHorizontalFlip(v2.Transform):
 class ThreeCrop(v2.Transform):
     """Three ``size x size`` squares along the long side: a view dimension ``(3, T, C, size, size)``.
 
-    Introduced in notebooks/02_segment_sampling.ipynb (test protocol, MMAction2 0.x UCF101 uses it).
+    Used by :func:`test_transform` (3 crops; MMAction2 0.x UCF101's test protocol), which
+    notebooks/02_segment_sampling.ipynb shows.
 
     If the short side is not ``size``, the frames are first resized so it is (antialiased
     bilinear); the squares are then left / right / middle (top / bottom / middle for portrait
@@ -492,7 +494,8 @@ class TenCrop(v2.Transform):
 class NormalizeRGB(v2.Transform):
     """ImageNet normalisation: ``(x / 255 - mean) / std`` per RGB channel, to float32.
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by the presets (:func:`train_transform`, :func:`test_transform`), which
+    notebooks/02_segment_sampling.ipynb shows.
 
     Input: RGB frames ``(..., 3, H, W)``, uint8 (0..255) or float in ``[0, 1]``. Output: float32, same
     shape and type. The statistics are torchvision's ImageNet ones (``IMAGENET_MEAN``,
@@ -526,7 +529,8 @@ class NormalizeRGB(v2.Transform):
 class NormalizeFlow(v2.Transform):
     """Flow normalisation ``(q - 128) / 128`` of the quantised flow, to float32 in ``[-1, 127/128]``.
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by the presets (:func:`train_transform`, :func:`test_transform`), which
+    notebooks/02_segment_sampling.ipynb shows.
 
     ``q = 128`` (no motion) → 0.0, ``q = 255`` → 127/128, ``q = 0`` → -1.0. This is MMAction2's flow
     normalisation (mean 128, std 128). The other anchors differ only by a scale/shift the first
@@ -547,7 +551,7 @@ class NormalizeFlow(v2.Transform):
 class RGBDiff(v2.Transform):
     """RGB difference: ``clip_len + 1`` frames per snippet → ``clip_len`` consecutive differences.
 
-    Introduced in notebooks/05_two_stream_fusion.ipynb (the paper's RGB-difference modality).
+    Used by the RGBDiff presets: the paper's RGB-difference stream, notebooks/05_two_stream_fusion.ipynb.
 
     Input: RGB frames ``(..., T, 3, H, W)`` with ``T = num_clips * (clip_len + 1)`` in clip-major
     order (sample them with ``clip_len + 1``), uint8 or float in ``[0, 1]``, already cropped.
@@ -583,7 +587,8 @@ class RGBDiff(v2.Transform):
 class FormatShape(v2.Transform):
     """Final step: frames → network input ``(V * num_clips, clip_len * C, H, W)``, uint8 or float32.
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by the presets (:func:`train_transform`, :func:`test_transform`), which
+    notebooks/02_segment_sampling.ipynb shows.
 
     Input: ``(T, C, H, W)`` (V = 1) or ``(V, T, C, H, W)`` (views from :class:`ThreeCrop` /
     :class:`TenCrop`) with ``T = num_clips * clip_len`` frames in clip-major order. Output rows are
@@ -758,7 +763,7 @@ def val_transform(
 ) -> v2.Compose:
     """Validation: resize the short side to ``scale_size``, centre crop ``input_size``, normalise.
 
-    Introduced in notebooks/02_segment_sampling.ipynb. Implemented as :class:`ResizedCenterCrop`
+    Introduced in notebooks/03_train_rgb.ipynb. Implemented as :class:`ResizedCenterCrop`
     (crop before resizing). Input: uint8 ``Video`` ``(T, C, H, W)`` as in :func:`train_transform`;
     output float32 ``(num_clips, clip_len * C, input_size, input_size)`` (uint8 with
     ``normalize=False``, as in :func:`train_transform`).

@@ -6,7 +6,7 @@
 * :func:`read_class_folders`: ``<root>/<class>/<video>`` or ``<root>/<class>/<video_id>/img_*.jpg``,
   optionally under ``<root>/train/``, ``val/`` and ``test/``; labels are the class folder names sorted.
 
-Introduced in notebooks/01_data_preparation.ipynb.
+Part of :mod:`tsnlib.annotations` (notebooks/01_data_preparation.ipynb reads datasets through it).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def scan_frame_folder(folder) -> dict[str, list[int]]:
     Numbers as in the file names (``img_00001.jpg`` → 1; a bare ``00001.jpg`` counts as ``img``),
     sorted. A missing folder raises :class:`~tsnlib.errors.DataError`.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`tsnlib.frame_folders.count_frames`, :mod:`tsnlib.checks` and the readers here.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -102,7 +102,7 @@ def read_class_folders(root, extensions: Sequence[str] = VIDEO_EXTENSIONS, kind:
     class folder). Extensions are compared case-insensitively. A video file directly in ``root``
     (outside any class folder) or an empty tree raises :class:`~tsnlib.errors.DataError`.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`tsnlib.annotations.load_annotations` (a folder per class).
     """
     records, label_map, stray = _class_folder_records(root, extensions, kind, label_map)
     if stray:

@@ -5,7 +5,7 @@ per class, or a benchmark root (:mod:`tsnlib.annotations.benchmarks`); :func:`lo
 reads it with the right reader, :func:`available_subsets` says which subsets it has, and
 :func:`build_lists` writes the MMAction2 lists of every split of a dataset with official splits.
 
-Introduced in notebooks/01_data_preparation.ipynb.
+Part of :mod:`tsnlib.annotations`, whose functions here notebooks/01_data_preparation.ipynb calls.
 """
 
 from __future__ import annotations

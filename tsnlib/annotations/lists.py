@@ -6,7 +6,7 @@ lines with an offset (``"frame_dir offset total_frames label"``). A folder of li
 ``<dataset>_<subset>_split_<n>_{videos,rawframes,flow}.txt`` (what :func:`tsnlib.annotations.build_lists`
 writes).
 
-Introduced in notebooks/01_data_preparation.ipynb.
+Part of :mod:`tsnlib.annotations` (notebooks/01_data_preparation.ipynb reads and writes lists through it).
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def write_list_file(records: Sequence[VideoRecord], path, kind: str = "video", r
     whitespace at either end (no list line can hold those) raises :class:`~tsnlib.errors.DataError`
     naming the record.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`tsnlib.annotations.build_lists` and the flow extraction's lists.
     """
     path = Path(path)
     text = _list_text(records, path, kind, root, with_offset)

@@ -13,7 +13,7 @@ Both find their annotation and video folders the same way (:func:`_official_dirs
 root, its annotation folder or one of its files; the videos beside the annotations, in the usual
 folder names or as class folders directly in the root.
 
-Introduced in notebooks/01_data_preparation.ipynb.
+Part of :mod:`tsnlib.annotations` (notebooks/01_data_preparation.ipynb reads both layouts through it).
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ def read_ucf101(root, split: int = 1, subset: str = "train", videos_root=None) -
     or a video listed twice raises :class:`~tsnlib.errors.AnnotationError` naming the list file
     and line (``source`` ``"trainlist01.txt:17"``).
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`tsnlib.annotations.load_annotations`, which notebooks/01_data_preparation.ipynb calls.
     """
     subset = _check_subset(subset)
     ann, video = _ucf101_dirs(root, videos_root)
@@ -319,7 +319,7 @@ def read_hmdb51(root, split: int = 1, subset: str = "train", videos_root=None) -
     tag or a video listed twice raises :class:`~tsnlib.errors.AnnotationError` naming the split
     file and line.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`tsnlib.annotations.load_annotations`, which notebooks/01_data_preparation.ipynb calls.
     """
     subset = _check_subset(subset)
     ann, video = _hmdb51_dirs(root, videos_root)

@@ -9,7 +9,7 @@ uses: a ``report`` that raises at the first problem (the readers) or collects th
 (:mod:`tsnlib.checks`), line reading that tolerates CRLF and BOMs, case-insensitive path
 resolution, and atomic writes.
 
-Introduced in notebooks/01_data_preparation.ipynb.
+Part of :mod:`tsnlib.annotations` (notebooks/01_data_preparation.ipynb).
 """
 
 from __future__ import annotations
@@ -200,7 +200,7 @@ class LabelMap:
 def write_label_map(label_map: LabelMap, path) -> Path:
     """Write ``label_map`` as a ``classInd.txt``-style file (``"1 Name"``, 1-based); returns the path.
 
-    Introduced in notebooks/01_data_preparation.ipynb.
+    Used by :func:`tsnlib.annotations.build_lists`.
     """
     return label_map.to_file(path)
 

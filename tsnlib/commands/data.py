@@ -1,7 +1,7 @@
 """The data subcommands: ``tsnlib synth`` (the synthetic dataset) and ``tsnlib lists`` (MMAction2 list files).
 
 Argument parsing and printing only; the work is :func:`tsnlib.synthetic.generate_dataset` and
-:func:`tsnlib.annotations.build_lists`. Introduced in notebooks/01_data_preparation.ipynb.
+:func:`tsnlib.annotations.build_lists`. Used by :mod:`tsnlib.cli`.
 """
 
 from __future__ import annotations

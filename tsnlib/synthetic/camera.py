@@ -4,7 +4,7 @@ The dataset never has it; notebooks/04_optical_flow_stream.ipynb films single cl
 warped flow. :class:`CameraMotion` gives the camera's homography per frame; :func:`_with_camera`
 turns a clip's ground truth into what that camera sees.
 
-Introduced in notebooks/04_optical_flow_stream.ipynb.
+Part of :mod:`tsnlib.synthetic` (:class:`CameraMotion` is introduced in notebooks/04_optical_flow_stream.ipynb).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ encodes them in worker processes (MPEG-4 Part 2 ``.avi`` or H.264 ``.mp4``), wri
 file beside it, the layout's split files, and ``synthetic.json`` (:func:`load_manifest`) last: an
 interrupted run resumes, a complete one returns at once.
 
-Introduced in notebooks/01_data_preparation.ipynb.
+Part of :mod:`tsnlib.synthetic` (notebooks/01_data_preparation.ipynb generates the dataset with it).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ and :func:`plan_dataset`: the :class:`VideoSpec` of every video (class, group, c
 size, length, seed), with whole groups held out for test and validation. Cheap and deterministic;
 nothing is rendered here.
 
-Introduced in notebooks/01_data_preparation.ipynb.
+Part of :mod:`tsnlib.synthetic` (notebooks/01_data_preparation.ipynb).
 """
 
 from __future__ import annotations

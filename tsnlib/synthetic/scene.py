@@ -7,7 +7,7 @@ seeds. It returns the ground truth that is saved beside the video and the scene 
 needs besides it. The random banks (background textures, sensor noise) are shared by all videos
 of a seed.
 
-Introduced in notebooks/01_data_preparation.ipynb.
+Part of :mod:`tsnlib.synthetic` (notebooks/01_data_preparation.ipynb).
 """
 
 from __future__ import annotations

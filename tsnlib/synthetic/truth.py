@@ -5,7 +5,7 @@ the ``<video stem>.truth.npz`` files (:func:`truth_path`, :func:`load_truth`, wr
 the same from the same seed), and what they answer: :func:`true_flow`, :func:`true_flow_mask`,
 :func:`actor_mask`, :func:`background_mask`, :func:`background_homography`.
 
-Introduced in notebooks/01_data_preparation.ipynb (truth files) and notebooks/04_optical_flow_stream.ipynb
+Part of :mod:`tsnlib.synthetic`: the truth files are read in notebooks/01_data_preparation.ipynb, the rest in notebooks/04_optical_flow_stream.ipynb
 (true flow, masks, the background's homography).
 """
 
