@@ -230,12 +230,13 @@ def _groups_by_class(videos: list[str]) -> dict[str, int]:
 
 def test_read_ucf101_val_of_the_synthetic_set(tiny_ucf101):
     from tsnlib import synthetic
+    from tsnlib.synthetic import plan
 
     manifest = synthetic.load_manifest(tiny_ucf101)
     num_groups = _groups_by_class(manifest["videos"])
     for split in (1, 2, 3):
         val, m = read_ucf101(tiny_ucf101, split, "val")
-        val_groups = {cls: synthetic._val_groups(n, split) for cls, n in num_groups.items()}
+        val_groups = {cls: plan._val_groups(n, split) for cls, n in num_groups.items()}
         expected = sorted(rel for rel in manifest["videos"] if int(rel.split("_g")[-1][:2]) in val_groups[rel.split("/")[1]])
         assert expected, "tiny: one val group per class"
         assert sorted(r.path.relative_to(tiny_ucf101).as_posix() for r in val) == expected

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tsnlib import benchmark_annotations as B
+from tsnlib.annotations import benchmarks as B
 from tsnlib.annotations import (
     LabelMap,
     VideoRecord,

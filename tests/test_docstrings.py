@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tsnlib"
 
@@ -165,7 +163,6 @@ def test_the_library_makes_claims():
     assert len({c.where.split(":")[0] for c in claims}) >= 20  # modules with a claim (about 30 after issue 13)
 
 
-@pytest.mark.xfail(strict=True, reason="docstrings fixed after the refactor merges")
 def test_every_introduced_in_names_a_notebook_that_uses_the_name():
     bad = violations(all_claims(), ROOT / "notebooks")
     assert not bad, f"{len(bad)} false 'Introduced in' line(s):\n" + "\n".join(bad)

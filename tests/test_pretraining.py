@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from tsnlib import pretraining, synthetic
+from tsnlib.synthetic import scene
 from tsnlib.config import load_config
 from tsnlib.errors import CheckpointError, UsageError
 from tsnlib.experiment import build_model_from_config
@@ -42,9 +43,9 @@ def test_classes_are_disjoint_from_the_action_classes():
     # no colour family comes within reach of an appearance class's hues (its centre +- 0.04) or a flash's
     for hue in pretraining.COLOURS.values():
         lo, hi = hue - pretraining.HUE_JITTER, hue + pretraining.HUE_JITTER
-        for actor_hue in synthetic._ACTOR_HUES.values():
+        for actor_hue in scene._ACTOR_HUES.values():
             assert hi < actor_hue - 0.04 or lo > actor_hue + 0.04, (hue, actor_hue)
-        for flash_lo, flash_hi in synthetic._FLASH_HUES:
+        for flash_lo, flash_hi in scene._FLASH_HUES:
             assert all(not (flash_lo <= h + k <= flash_hi) for h in (lo, hi) for k in (0.0, 1.0)), (hue, flash_lo)
 
 

@@ -11,8 +11,13 @@ import numpy as np
 import pytest
 
 from tsnlib import synthetic
+from tsnlib.commands.data import add_synth_arguments, cli_synth
 from tsnlib.errors import DataError
 from tsnlib.synthetic import CLASS_GROUPS, CLASSES
+from tsnlib.synthetic import dataset as syn_dataset
+from tsnlib.synthetic import plan as syn_plan
+from tsnlib.synthetic import scene as syn_scene
+from tsnlib.synthetic import truth as syn_truth
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +123,8 @@ def test_ucf101_layout(ucf_root):
 @pytest.mark.parametrize("num_groups", range(1, 21))
 def test_val_groups_follow_the_test_block(num_groups):
     for split in (1, 2, 3):
-        test = synthetic._test_groups(num_groups, split)
-        val = synthetic._val_groups(num_groups, split)
+        test = syn_plan._test_groups(num_groups, split)
+        val = syn_plan._val_groups(num_groups, split)
         assert val <= set(range(1, num_groups + 1)) and not val & test
         train = set(range(1, num_groups + 1)) - test - val
         assert train or num_groups == 1, "val never takes the last training group"
@@ -137,7 +142,7 @@ def test_ucf101_val_split_of_many_groups(tmp_path):
     """_write_lists with 9 groups per class: train, val and test hold disjoint groups, the val groups
     of _val_groups, and every video once (lists only: nothing is rendered)."""
     specs = synthetic.plan_dataset("ucf101", "tiny", videos_per_class=40, seed=0)
-    written = synthetic._write_lists(tmp_path, "ucf101", specs)
+    written = syn_dataset._write_lists(tmp_path, "ucf101", specs)
     assert written == ["ucfTrainTestlist/classInd.txt"] + [
         f"ucfTrainTestlist/{s}list0{k}.txt" for k in (1, 2, 3) for s in ("train", "val", "test")]
     lists = tmp_path / "ucfTrainTestlist"
@@ -157,8 +162,8 @@ def test_ucf101_val_split_of_many_groups(tmp_path):
             assert num_groups == 9
             groups = {name: {int(pattern.match(p).group(2)) for p in paths if pattern.match(p).group(1) == cls}
                       for name, paths in subsets.items()}
-            assert groups["test"] == synthetic._test_groups(num_groups, split)
-            assert groups["val"] == synthetic._val_groups(num_groups, split) and len(groups["val"]) == 1
+            assert groups["test"] == syn_plan._test_groups(num_groups, split)
+            assert groups["val"] == syn_plan._val_groups(num_groups, split) and len(groups["val"]) == 1
             assert len(groups["train"]) == 5
             assert not (groups["train"] & groups["val"] or groups["train"] & groups["test"]
                         or groups["val"] & groups["test"])
@@ -238,7 +243,7 @@ def test_h264_video(tmp_path, tiny_specs):
 
     spec = dataclasses.replace(_spec(tiny_specs, "MoveRight"), codec="h264",
                                rel_path="UCF-101/MoveRight/v_MoveRight_g01_c01.mp4")
-    synthetic._write_video(spec, tmp_path)
+    syn_dataset._write_video(spec, tmp_path)
     path = tmp_path / spec.rel_path
     vr = decord.VideoReader(str(path))
     assert len(vr) == spec.num_frames and vr[0].shape == (spec.height, spec.width, 3)
@@ -384,7 +389,7 @@ def test_motion_classes_look_alike_in_one_frame():
         alphas.add(truth["actor_alpha"].tobytes())
         a = truth["actor"]
         stats[spec.class_name].append(np.stack([
-            np.log(a[:, 3] * synthetic._TEMPLATE / spec.height),  # actor size relative to the frame
+            np.log(a[:, 3] * syn_scene._TEMPLATE / spec.height),  # actor size relative to the frame
             (a[:, 0] - truth["camera"][:, 0]) / spec.width,  # horizontal position
             np.cos(np.radians(a[:, 2])),  # orientation: uniform, so cos and sin average to 0
             np.sin(np.radians(a[:, 2])),
@@ -426,7 +431,7 @@ def test_actor_colours_carry_the_appearance_class_and_the_event_group():
 
     specs = synthetic.plan_dataset("ucf101", "tiny", seed=5)
     for spec in specs:
-        scene = synthetic._scene(spec)[1]
+        scene = syn_scene._scene(spec)[1]
         premult = scene["template"]
         alpha = premult[..., 3]
         rgb = premult[..., :3][alpha > 0.99] / alpha[alpha > 0.99][:, None]
@@ -435,7 +440,7 @@ def test_actor_colours_carry_the_appearance_class_and_the_event_group():
             assert np.ptp(rgb, axis=1).max() < 1.0, spec.class_name
         elif spec.class_name in ("PlainDisc", "PlainSquare"):  # one colour: its hue is the class's
             h = colorsys.rgb_to_hsv(*(np.median(rgb, axis=0) / 255))[0]
-            centre = synthetic._ACTOR_HUES[spec.class_name]
+            centre = syn_scene._ACTOR_HUES[spec.class_name]
             assert min(abs(h - centre), 1 - abs(h - centre)) <= 0.05, (spec.class_name, h)
 
 
@@ -444,7 +449,7 @@ def test_actor_colours_avoid_the_flash_hues():
     import colorsys
 
     rng = np.random.default_rng(0)
-    hues = np.array([colorsys.rgb_to_hsv(*(synthetic._random_colour(rng, avoid_flash=True) / 255))[0]
+    hues = np.array([colorsys.rgb_to_hsv(*(syn_scene._random_colour(rng, avoid_flash=True) / 255))[0]
                      for _ in range(2000)])
     assert not ((hues >= 0.9) | (hues < 0.1) | ((hues > 0.6) & (hues < 0.74))).any()
     assert (hues < 0.6).mean() == pytest.approx(0.5 / 0.66, abs=0.04)  # uniform over the hues left
@@ -483,7 +488,7 @@ def test_true_flow_warps_frame_back(tiny_specs, cls):
         flow = synthetic.true_flow(truth, t)
         assert flow.dtype == np.float32 and flow.shape == (H, W, 2)
         mask = synthetic.true_flow_mask(truth, t)
-        labels, _ = synthetic._layers(truth, t)
+        labels, _ = syn_truth._layers(truth, t)
         actor = synthetic.actor_mask(truth, t) & mask
         x0, _, x1, _ = truth["boxes"][t]
         if cls == "MoveLeft" and (x0 == 0 or x1 == W):  # wrapping round: partly or wholly outside
@@ -537,11 +542,11 @@ def test_true_flow_from_a_video_path(ucf_root):
 
 def test_cli_synth(ucf_root, capsys):
     parser = argparse.ArgumentParser()
-    synthetic.add_synth_arguments(parser)
+    add_synth_arguments(parser)
     args = parser.parse_args(["--root", str(ucf_root), "--size", "tiny", "--seed", "0"])
     assert args.layout == "ucf101" and args.codec == "xvid" and not args.force
     mtime = os.stat(ucf_root / "synthetic.json").st_mtime_ns
-    assert synthetic.cli_synth(args) == 0
+    assert cli_synth(args) == 0
     out = capsys.readouterr().out
     assert "13 classes, 78 videos" in out
     assert os.stat(ucf_root / "synthetic.json").st_mtime_ns == mtime
@@ -561,8 +566,8 @@ def test_the_dataset_clips_are_unchanged_by_the_camera_option(tiny_specs, tmp_pa
     import hashlib
 
     spec = _spec(tiny_specs, "MoveRight")
-    truth, _ = synthetic._scene(spec)
-    synthetic._write_npz_deterministic(tmp_path / "t.truth.npz", truth)  # what generate_dataset writes
+    truth, _ = syn_scene._scene(spec)
+    syn_truth._write_npz_deterministic(tmp_path / "t.truth.npz", truth)  # what generate_dataset writes
     frames = synthetic.render_video(spec)
     assert synthetic.GENERATOR_VERSION == "7"
     assert hashlib.sha256((tmp_path / "t.truth.npz").read_bytes()).hexdigest() == _TRUTH_SHA256

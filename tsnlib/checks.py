@@ -37,7 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tsnlib import annotations as ann
-from tsnlib import benchmark_annotations as bench
+from tsnlib.annotations import benchmarks as bench
+from tsnlib.annotations import folders as ann_folders
+from tsnlib.annotations import lists as ann_lists
+from tsnlib.annotations import official as ann_official
+from tsnlib.annotations import records as ann_records
 from tsnlib.errors import DataError, DecodeError
 
 __all__ = [
@@ -333,41 +337,42 @@ def _gather(path: Path, split: int | None, kind: str | None, report, extra_probl
         items, video_dirs = bench.gather(path, layout, report)
         return items, video_dirs, layout
     if layout == "ucf101":
-        ann_dir, video_dir = ann._ucf101_dirs(path, require_videos=False)
+        ann_dir, video_dir = ann_official._ucf101_dirs(path, require_videos=False)
         if not video_dir.is_dir():
             report("missing-file", "UCF101 videos folder not found (expected UCF-101/ or videos/)", video_dir,
                    error=DataError)
-        label_map = ann._read_class_index(ann_dir / "classInd.txt", report)
-        splits = [split] if split else ann._ucf101_splits(ann_dir)
+        label_map = ann_records._read_class_index(ann_dir / "classInd.txt", report)
+        splits = [split] if split else ann_official._ucf101_splits(ann_dir)
         if not splits:
             report("missing-file", "no trainlist0N.txt / testlist0N.txt split files", ann_dir, error=DataError)
-        resolve = ann._Resolver(video_dir)
+        resolve = ann_records._Resolver(video_dir)
         for s in splits:
             for subset in ann.SUBSETS:
-                if subset == "val" and ann._ucf101_list_path(ann_dir, s, "val") is None:
+                if subset == "val" and ann_official._ucf101_list_path(ann_dir, s, "val") is None:
                     continue  # only the synthetic set has a vallist0N.txt: none is no problem
-                recs = ann._ucf101_list(ann_dir, video_dir, label_map, s, subset, report, resolve)
+                recs = ann_official._ucf101_list(ann_dir, video_dir, label_map, s, subset, report, resolve)
                 items += [(r, "video") for r in recs]
         return items, video_dir, layout
     if layout == "hmdb51":
-        ann_dir, video_dir = ann._hmdb51_dirs(path, require_videos=False)
+        ann_dir, video_dir = ann_official._hmdb51_dirs(path, require_videos=False)
         if not video_dir.is_dir():
             report("missing-file", "HMDB51 videos folder not found (expected hmdb51_org/)", video_dir, error=DataError)
-        label_map, files = ann._hmdb51_classes(ann_dir)
+        label_map, files = ann_official._hmdb51_classes(ann_dir)
         splits = [split] if split else sorted(files)
-        resolve = ann._Resolver(video_dir)
+        resolve = ann_records._Resolver(video_dir)
         for s in splits:
             if s not in files:
                 report("missing-file", f"no split files for split {s} (found splits {sorted(files)})", ann_dir,
                        error=DataError)
                 continue
-            recs = ann._hmdb51_split(ann_dir, video_dir, label_map, files[s], s, ("train", "test", None), report, resolve)
+            recs = ann_official._hmdb51_split(ann_dir, video_dir, label_map, files[s], s, ("train", "test", None),
+                                              report, resolve)
             items += [(r, "video") for r in recs]
         return items, video_dir, layout
     if layout == "list":
         if path.is_dir():
-            order = list(ann._LIST_SUFFIX.values())  # videos, rawframes, flow: the first list names a file
-            lists = sorted(ann._list_files_in(path),
+            order = list(ann_lists._LIST_SUFFIX.values())  # videos, rawframes, flow: the first list names a file
+            lists = sorted(ann_lists._list_files_in(path),
                            key=lambda p: (next((i for i, x in enumerate(order) if p.name.endswith(f"_{x}.txt")), 9), p.name))
             if split:
                 lists = [p for p in lists if f"_split_{split}_" in p.name]
@@ -376,18 +381,20 @@ def _gather(path: Path, split: int | None, kind: str | None, report, extra_probl
         else:
             lists = [path]
         for lp in lists:
-            suffix_kind = next((k for k, sfx in ann._LIST_SUFFIX.items() if lp.name.endswith(f"_{sfx}.txt")), None)
+            suffix_kind = next((k for k, sfx in ann_lists._LIST_SUFFIX.items() if lp.name.endswith(f"_{sfx}.txt")),
+                               None)
             label_map = None
             if (lp.parent / "classInd.txt").is_file():
-                label_map = ann._read_class_index(lp.parent / "classInd.txt", report)
-            recs, k = ann._list_records(lp, list_kind or suffix_kind, None, label_map, report)
+                label_map = ann_records._read_class_index(lp.parent / "classInd.txt", report)
+            recs, k = ann_lists._list_records(lp, list_kind or suffix_kind, None, label_map, report)
             items += [(r, k) for r in recs]
         return items, None, layout
     # a folder per class (possibly split into train/ and test/)
-    bases = [d for d in ann._class_dirs(path) if d.name.casefold() in ("train", "test", "val")] or [path]
+    bases = [d for d in ann_folders._class_dirs(path) if d.name.casefold() in ("train", "test", "val")] or [path]
     for base in bases:
-        k = list_kind if list_kind in ("video", "frames") else (ann._folder_kind(base, ann.VIDEO_EXTENSIONS) or "video")
-        recs, _, stray = ann._class_folder_records(base, ann.VIDEO_EXTENSIONS, k, None)
+        k = (list_kind if list_kind in ("video", "frames")
+             else (ann_folders._folder_kind(base, ann.VIDEO_EXTENSIONS) or "video"))
+        recs, _, stray = ann_folders._class_folder_records(base, ann.VIDEO_EXTENSIONS, k, None)
         if not recs:
             report("missing-file", f"no {'videos' if k == 'video' else 'frame folders'} in the class folders", base,
                    error=DataError)
@@ -453,7 +460,7 @@ def _run(path, split: int | None = None, kind: str | None = None, decode: bool =
     from tsnlib.utils import progress  # noqa: PLC0415
 
     path = Path(path)
-    collector = ann._Collector()
+    collector = ann_records._Collector()
     stray: list[Problem] = []
     items, video_dir, _ = _gather(path, split, kind, collector, stray)
     problems = [Problem(Path(e.path) if e.path is not None else None, e.source, getattr(e, "kind", "malformed-line"),

@@ -24,9 +24,9 @@ from tsnlib.errors import TsnlibError, one_line
 #: subcommand → (module, one-line help). The module defines add_<cmd>_arguments and cli_<cmd>.
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("tsnlib.info", "versions, device, decoders and flow methods, OK/FAIL per line"),
-    "synth": ("tsnlib.synthetic", "generate the built-in synthetic action dataset"),
+    "synth": ("tsnlib.commands.data", "generate the built-in synthetic action dataset"),
     "check-data": ("tsnlib.checks", "scan a dataset and report every problem at once"),
-    "lists": ("tsnlib.annotations", "write MMAction2-style list files for a dataset and split"),
+    "lists": ("tsnlib.commands.data", "write MMAction2-style list files for a dataset and split"),
     "frames": ("tsnlib.commands.extract", "extract RGB frame folders (img_00001.jpg, ...) from videos"),
     "train": ("tsnlib.commands.run", "train a TSN from a config preset or file"),
     "test": ("tsnlib.commands.run", "test a checkpoint with the full test protocol, save scores"),

@@ -38,7 +38,7 @@ from pathlib import Path
 import yaml
 
 from tsnlib.annotations import LAYOUTS
-from tsnlib.benchmark_annotations import ACTIVITYNET_LEVELS, HVU_CHOICES
+from tsnlib.annotations.benchmarks import ACTIVITYNET_LEVELS, HVU_CHOICES
 from tsnlib.decoding import BACKENDS
 from tsnlib.errors import ConfigError
 

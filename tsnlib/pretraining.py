@@ -12,10 +12,10 @@ backbone learns shapes, textures and colours for a few minutes before it ever se
 * :data:`SHAPES` x :data:`TEXTURES` x :data:`COLOURS`: 5 x 4 x 4 = 80 classes, named
   ``<Colour><Texture><Shape>`` (``LimeCheckedStar``). None of the shapes is an actor of the action set
   (discs, a square, the egg), none of the textures its stripes or dots, and every colour family lies
-  in a hue range that no appearance class (:data:`tsnlib.synthetic._ACTOR_HUES`, within 0.04) and
-  no flash (:data:`tsnlib.synthetic._FLASH_HUES`) uses.
+  in a hue range that no appearance class (:data:`tsnlib.synthetic.scene._ACTOR_HUES`, within 0.04) and
+  no flash (:data:`tsnlib.synthetic.scene._FLASH_HUES`) uses.
 * Images are uint8 ``(N, 54, 54, 3)`` RGB: one object (three to seven tenths of the frame across, any
-  angle, anywhere) on the action set's own kind of background (its textures, :func:`tsnlib.synthetic._texture_bank`,
+  angle, anywhere) on the action set's own kind of background (its textures, :func:`tsnlib.synthetic.scene._texture_bank`,
   in two random colours) with sensor noise; the network sees random 48-px crops (validation: the
   centre crop), as the course's snippets are 48-px crops of frames with a short side of 54.
   Deterministic from a seed; image ``i`` of a class depends only on ``(seed, split, class, i)``.
@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tsnlib import synthetic
+from tsnlib.synthetic import plan, scene
 from tsnlib.errors import CheckpointError, UsageError
 
 __all__ = [
@@ -147,7 +147,7 @@ def _texture_weight(texture: str, rng: np.random.Generator, x: np.ndarray, y: np
     if texture == "Gradient":
         return np.clip(0.5 + u / _TEMPLATE * rng.uniform(1.3, 1.8), 0, 1).astype(np.float32)
     if texture == "Marbled":
-        return synthetic._smooth_noise(rng, (_TEMPLATE, _TEMPLATE), rng.uniform(2.0, 3.0))
+        return scene._smooth_noise(rng, (_TEMPLATE, _TEMPLATE), rng.uniform(2.0, 3.0))
     raise ValueError(f"unknown texture {texture!r}: one of {TEXTURES}")
 
 
@@ -174,14 +174,14 @@ def _render_image(seed: int, split: int, class_index: int, i: int) -> np.ndarray
     """One image, uint8 ``(IMAGE_SIZE, IMAGE_SIZE, 3)`` RGB, from ``(seed, split, class, i)`` alone."""
     import cv2
 
-    rng = synthetic._rng(seed, 100, split, class_index, i)
+    rng = plan._rng(seed, 100, split, class_index, i)
     template, c1 = _object_template(class_index, rng)
     n = IMAGE_SIZE
     for _ in range(50):  # a background the object stands out from (as the action set keeps its actor visible)
-        bg = np.stack([synthetic._random_colour(rng, saturation=(0.3, 1.0), value=(0.3, 1.0)) for _ in range(2)])
+        bg = np.stack([scene._random_colour(rng, saturation=(0.3, 1.0), value=(0.3, 1.0)) for _ in range(2)])
         if min(np.abs(c1 - c).sum() for c in bg) > 150:
             break
-    bank = synthetic._texture_bank(seed)
+    bank = scene._texture_bank(seed)
     ids = rng.choice(len(bank), size=2, replace=False)
     oy, ox = rng.integers(0, bank.shape[1] - n, 2)
     n1, n2 = bank[ids[0], oy:oy + n, ox:ox + n], bank[ids[1], oy:oy + n, ox:ox + n]

@@ -50,11 +50,19 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from tsnlib import synthetic
+from tsnlib.annotations import LabelMap, VideoRecord, write_list_file
 from tsnlib.errors import DataError
-from tsnlib.utils import write_stamp
+from tsnlib.frame_folders import atomic_folder, frame_path, resized_size, write_jpeg
+from tsnlib.synthetic.plan import _rng, _test_groups, _val_groups
+from tsnlib.synthetic.render import _iter_frames
+from tsnlib.synthetic import scene as action_scene
+from tsnlib.synthetic.scene import _TEMPLATE, _actor_boxes, _random_colour, _scene
+from tsnlib.synthetic.truth import _truth_to_python, _write_npz_deterministic
+from tsnlib.utils import run_per_video, synthetic_root, write_stamp
 
 #: bump when the generator's output changes: an existing dataset with another version is regenerated
 GENERATOR_VERSION = "1"
@@ -84,7 +92,7 @@ _SCENE_CLASS = "RotateCW"
 #: the background's contrast (:mod:`tsnlib.synthetic`'s ``bg_contrast``) of each background kind
 _CONTRAST = {"smooth": (0.0, 0.1), "patchy": (2.5, 3.5)}
 
-#: a namespace for the random streams of :func:`tsnlib.synthetic._scene`, apart from its own classes'
+#: a namespace for the random streams of :func:`tsnlib.synthetic.scene._scene`, apart from its own classes'
 _STREAM = 1000
 
 #: the size presets of :func:`generate_tags`
@@ -137,7 +145,7 @@ class TagClip:
 def tag_category(tag: str) -> str:
     """The category of a tag: ``tag_category("striped") == "texture"``.
 
-    Introduced in notebooks/07_multi_label.ipynb.
+    Used by :func:`generate_tags` (notebooks/07_multi_label.ipynb calls it).
     """
     for category, tags in TAG_CATEGORIES.items():
         if tag in tags:
@@ -148,9 +156,9 @@ def tag_category(tag: str) -> str:
 def group_subset(group: int, num_groups: int, split: int = 1) -> str:
     """``"train"``, ``"val"`` or ``"test"``: where the 1-based ``group`` goes, as :mod:`tsnlib.synthetic`
     splits its groups (a contiguous block of about 30 % for test, the next 15 % for validation)."""
-    if group in synthetic._test_groups(num_groups, split):
+    if group in _test_groups(num_groups, split):
         return "test"
-    if group in synthetic._val_groups(num_groups, split):
+    if group in _val_groups(num_groups, split):
         return "val"
     return "train"
 
@@ -162,7 +170,7 @@ def plan_tags(size: str = "default", num_videos: int | None = None, seed: int = 
     so that they co-occur freely. ``num_videos`` (default: the ``size`` preset's) is rounded up to
     whole groups of :data:`CLIPS_PER_GROUP` clips, at least 3 groups (train, validation, test).
 
-    Introduced in notebooks/07_multi_label.ipynb.
+    Used by :func:`generate_tags` (notebooks/07_multi_label.ipynb calls it).
     """
     if size not in SIZES:
         raise ValueError(f"size must be one of {tuple(SIZES)}, got {size!r}")
@@ -173,7 +181,7 @@ def plan_tags(size: str = "default", num_videos: int | None = None, seed: int = 
     clips = []
     for g in range(1, num_groups + 1):
         for c in range(1, CLIPS_PER_GROUP + 1):
-            rng = synthetic._rng(seed, 21, g, c)
+            rng = _rng(seed, 21, g, c)
             tags = tuple(str(rng.choice(tags)) for tags in TAG_CATEGORIES.values())
             width, height = int(rng.choice(frame_sizes["widths"])), int(rng.choice(frame_sizes["heights"]))
             num_frames = int(round(rng.uniform(*preset["duration_s"]) * synthetic.FPS))
@@ -193,7 +201,7 @@ def _actor_template(shape: str, texture: str, c1: np.ndarray, c2: np.ndarray, rn
     The mask is that of :mod:`tsnlib.synthetic`'s actor of the shape; the dress is drawn here: colour
     ``c1`` with a pattern ``w`` (0: ``c1``, 1: ``c2``) of stripes or dots, and a dark mark off the centre.
     """
-    alpha = synthetic._actor_template(_SHAPE_KINDS[shape], rng, c1, c1)[..., 3]
+    alpha = action_scene._actor_template(_SHAPE_KINDS[shape], rng, c1, c1)[..., 3]
     s = alpha.shape[0]
     y, x = np.mgrid[0:s, 0:s].astype(np.float32) - (s - 1) / 2
     if texture == "striped":  # soft-edged stripes 14-20 px apart, at any angle
@@ -234,20 +242,20 @@ def _actor_track(motion: str, W: int, H: int, T: int, camera: np.ndarray, rng: n
         cx = np.mod(rng.uniform(0, span) + speed * t, span) - reach
     elif motion == "rotate":
         angle = angle + rng.uniform(7.0, 12.0) * rng.choice([-1.0, 1.0]) * t
-    scale = np.full(T, diameter / synthetic._TEMPLATE)
+    scale = np.full(T, diameter / _TEMPLATE)
     return np.stack([cx + camera[:, 0], cy + camera[:, 1], angle, scale], axis=1).astype(np.float32)
 
 
 def _clip_scene(clip: TagClip) -> tuple[dict, dict]:
-    """Ground truth and scene of one clip, in :func:`tsnlib.synthetic._scene`'s format: the camera,
+    """Ground truth and scene of one clip, in :func:`tsnlib.synthetic.scene._scene`'s format: the camera,
     background drift, distractors and noise of a :mod:`tsnlib.synthetic` scene, with the actor, its
     motion and the background's colours and contrast drawn from the clip's tags."""
-    truth, scene = synthetic._scene(clip.spec())
+    truth, scene = _scene(clip.spec())
     shape, texture, colour, motion, background = clip.tags
-    rng = synthetic._rng(clip.seed, 22, clip.group, clip.clip)
+    rng = _rng(clip.seed, 22, clip.group, clip.clip)
     for _ in range(200):  # keep the actor visible: its colour differs from the background's colours and their mean
-        bg = np.stack([synthetic._random_colour(rng, saturation=(0.5, 1.0), value=(0.5, 1.0)) for _ in range(2)])
-        c1 = synthetic._random_colour(rng, hue=COLOUR_HUES[colour])
+        bg = np.stack([_random_colour(rng, saturation=(0.5, 1.0), value=(0.5, 1.0)) for _ in range(2)])
+        c1 = _random_colour(rng, hue=COLOUR_HUES[colour])
         far = min(np.abs(c1 - b).sum() for b in (*bg, bg.mean(0))) > 150
         if far and (background == "smooth" or np.abs(bg[0] - bg[1]).sum() > 150):  # patches must show
             break
@@ -256,7 +264,7 @@ def _clip_scene(clip: TagClip) -> tuple[dict, dict]:
     H, W = (int(v) for v in truth["frame_size"])
     actor = _actor_track(motion, W, H, clip.num_frames, truth["camera"].astype(np.float64), rng)
     alpha = np.rint(template[..., 3] * 255).astype(np.uint8)
-    truth.update(actor=actor, actor_alpha=alpha, boxes=synthetic._actor_boxes(alpha, actor, W, H),
+    truth.update(actor=actor, actor_alpha=alpha, boxes=_actor_boxes(alpha, actor, W, H),
                  class_name=np.array(" ".join(clip.tags)), group=np.array("tags"), video_id=np.array(clip.video_id))
     scene.update(template=template, bg_colours=bg.astype(np.float32), bg_contrast=rng.uniform(*_CONTRAST[background]))
     return truth, scene
@@ -265,40 +273,34 @@ def _clip_scene(clip: TagClip) -> tuple[dict, dict]:
 def render_clip(clip: TagClip) -> np.ndarray:
     """The frames of one clip as rendered (before resizing), uint8 ``(T, H, W, 3)`` RGB.
 
-    Introduced in notebooks/07_multi_label.ipynb.
+    Used by :func:`generate_tags` (notebooks/07_multi_label.ipynb calls it).
     """
     truth, scene = _clip_scene(clip)
-    return np.stack(list(synthetic._iter_frames(clip.spec(), truth, scene)))
+    return np.stack(list(_iter_frames(clip.spec(), truth, scene)))
 
 
 def make_clip_truth(clip: TagClip) -> dict:
     """The ground truth of one clip, as :func:`tsnlib.synthetic.load_truth` returns it once written;
     ``class_name`` holds the clip's tags, space-separated, and ``group`` is ``"tags"``."""
     truth, _ = _clip_scene(clip)
-    return synthetic._truth_to_python(truth)
+    return _truth_to_python(truth)
 
 
 def _write_clip(clip: TagClip, folder: str, short_side: int) -> int:
     """Render one clip into the frame folder ``folder`` (written beside, renamed when complete) and its
     truth file beside it; returns the number of frames."""
-    import cv2
-
-    from tsnlib.frame_folders import atomic_folder, frame_path, resized_size, write_jpeg
-
     folder = Path(folder)
     truth, scene = _clip_scene(clip)
     with atomic_folder(folder) as tmp:
         h, w = resized_size(clip.height, clip.width, short_side=short_side)
-        for i, frame in enumerate(synthetic._iter_frames(clip.spec(), truth, scene)):
+        for i, frame in enumerate(_iter_frames(clip.spec(), truth, scene)):
             small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
             write_jpeg(frame_path(tmp, i), cv2.cvtColor(small, cv2.COLOR_RGB2BGR), 95)
-        synthetic._write_npz_deterministic(synthetic.truth_path(folder), truth)
+        _write_npz_deterministic(synthetic.truth_path(folder), truth)
     return clip.num_frames
 
 
 def _init_worker() -> None:
-    import cv2
-
     cv2.setNumThreads(1)
 
 
@@ -309,8 +311,6 @@ def _init_worker() -> None:
 
 def tags_root(path=None) -> Path:
     """The default folder of the tag dataset, ``<data>/synthetic/tags`` (``path`` when given)."""
-    from tsnlib.utils import synthetic_root
-
     return synthetic_root(path, layout="tags")
 
 
@@ -383,8 +383,6 @@ def _start(root: Path, key: dict) -> None:
 
 def _write_lists(root: Path, clips: list[TagClip]) -> list[str]:
     """Write the label map, the category map and one multi-label frame list per subset; returns their paths."""
-    from tsnlib.annotations import LabelMap, VideoRecord, write_list_file
-
     LabelMap(TAGS).to_file(root / "classInd.txt")
     (root / CATEGORY_FILE).write_text("tag,category\n" + "".join(f"{t},{tag_category(t)}\n" for t in TAGS),
                                       encoding="utf-8")
@@ -418,8 +416,6 @@ def generate_tags(root=None, size: str = "default", num_videos: int | None = Non
 
     Introduced in notebooks/07_multi_label.ipynb.
     """
-    from tsnlib.utils import run_per_video
-
     root = tags_root(root)
     clips = plan_tags(size, num_videos, seed)
     key = _manifest_key(size, seed, short_side, clips)

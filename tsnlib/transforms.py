@@ -25,43 +25,27 @@ and adds what TSN needs that v2 lacks:
   1.x's data preprocessor does; the training and test pipelines of :mod:`tsnlib.experiment` work
   this way (a quarter of the bytes from the loader workers to the model, no float work in them).
 
-Speed: decoding dominates a training sample, and these transforms keep it that way. Crops are cut
-*before* resizing: the presets compute the crop box on the frame as it would be after resizing
-its short side to ``scale_size`` (the geometry every reference uses), map the box back to the
-decoded frame and resize only the crop, once, to ``input_size`` (one interpolation instead of two,
-no full-frame resize). Flips run on the small cropped uint8 tensor, and the only float
-conversion is the normalisation step, which also restores the standard memory layout. Build the
-input from decoded ``(T, H, W, C)`` frames as ``torch.from_numpy(frames).permute(0, 3, 1, 2)``
-*without* ``.contiguous()``: that channels-last layout is where PyTorch's uint8 resize is fastest
-(about 4x on RGB). Random draws use torch's generator (as v2 does), so ``torch.manual_seed`` or a
-DataLoader's per-worker seeding makes them reproducible.
+Crops are cut *before* resizing: the presets compute the crop box on the frame as it would be after
+resizing its short side to ``scale_size`` (the geometry every reference uses), map the box back to
+the decoded frame and resize only the crop, once, to ``input_size`` (one interpolation instead of
+two). Random draws use torch's generator (as v2 does), so ``torch.manual_seed`` or a DataLoader's
+per-worker seeding makes them reproducible.
 
-Where the time goes, and what keeps it small (three 224x224 RGB frames, one CPU thread). Timed in
-a tight loop the training augmentation takes ~0.25-0.5 ms; right after a video decode has evicted
-the CPU caches (a real loader, the benchmark) every step costs 2-4x more, ~1.1 ms in all. The
-outputs are bit-identical to the plain step-by-step PyTorch formulation; only the route changes:
-
-* resizing the crop (~0.2 ms warm, ~0.45 ms cold, when the crop is not already the output size):
-  PyTorch's uint8 kernel, fed channels-last RGB; flow frames are packed two per RGBA image, its
-  fastest case (:func:`_resize`, twice as fast as 2-channel frames);
-* flip + normalisation: the presets (``_TSNCompose``) run the usual RGB steps as one fused route
-  that mirrors the resized crop in place and de-interleaves, converts and normalises it frame by
-  frame with OpenCV and NumPy, each intermediate staying in the cache (:func:`_planar_rgb_frames`);
-  the separate transforms de-interleave with ``cv2.split`` (~0.03 ms) rather than PyTorch's strided
-  copy (~0.25 ms) before their contiguous float passes;
-* Python overhead: crop geometry computed once per frame size (``MultiScaleCrop._candidates``),
-  and a direct ``forward`` for a lone tensor of frames (``_GroupTransform``).
+What you read here is the whole computation. One CPU route that gives the same values sooner lives
+apart, in :mod:`tsnlib.fast_transforms` (flow frames resized two per RGBA image), behind one seam:
+:func:`_resize` asks that module first and resizes here when it declines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
+
+from tsnlib import fast_transforms
 
 #: ImageNet statistics (RGB order, on ``[0, 1]`` values) used by every torchvision backbone.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -78,9 +62,6 @@ MODALITIES = tuple(MODALITY_CHANNELS)
 
 _BILINEAR = v2.InterpolationMode.BILINEAR
 
-#: PyTorch's uint8 antialiased resize uses its RGBA AVX2 kernel (see :func:`_resize`).
-_HAS_AVX2 = torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512")
-
 
 # ---------------------------------------------------------------------------------------------
 # pure geometry (testable, plottable)
@@ -92,7 +73,7 @@ def resized_short_side_size(width: int, height: int, size: int) -> tuple[int, in
 
     The long side is ``int(size * long / short)`` (truncated), as ``v2.Resize(size)`` and
     tsn-pytorch's ``GroupScale`` compute it: 320x240 → 341x256.
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by the crops and :class:`ResizeShortSide` to size the frame they see.
     """
     if width <= height:
         return int(size), int(size * height / width)
@@ -160,7 +141,7 @@ def fixed_crop_offsets(width: int, height: int, crop_w: int, crop_h: int, more_f
 def ten_crop_offsets(width: int, height: int, crop_w: int, crop_h: int) -> list[tuple[int, int]]:
     """The five ``(x, y)`` offsets of the ten-crop test protocol, at the exact corners.
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by :class:`TenCrop`.
 
     Order: top-left ``(0, 0)``, top-right ``(W - cw, 0)``, bottom-left ``(0, H - ch)``, bottom-right
     ``(W - cw, H - ch)``, centre ``((W - cw) // 2, (H - ch) // 2)``: Caffe TSN's ``oversample``
@@ -179,7 +160,7 @@ def three_crop_offsets(width: int, height: int, size: int) -> list[tuple[int, in
     With ``step = (long - size) // 2``: left, right, middle (or top, bottom, middle for portrait
     frames) at ``0``, ``2 * step``, ``step``, in that order. When ``long - size`` is odd the right
     (bottom) square stops one pixel short of the edge, as MMAction2's does.
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by :class:`ThreeCrop`.
     """
     if size > width or size > height:
         raise ValueError(f"square {size}x{size} does not fit the {width}x{height} frame; resize first")
@@ -237,107 +218,31 @@ def _check_uint8_flow(x: torch.Tensor, who: str) -> None:
 
 
 def _resize(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Antialiased bilinear resize of plain frames ``(..., C, H, W)`` to ``height x width``, fastest layout first.
+    """Antialiased bilinear resize of plain frames ``(..., C, H, W)`` to ``height x width`` (same tensor when no resize).
 
-    The values are those of ``F.resize(x, [height, width], antialias=True)`` whatever the route.
-    On CPUs with AVX2, PyTorch resizes uint8 frames with ``C <= 4`` channels in a kernel that works
-    on 4-byte pixels: channels-last RGB and RGBA are read as they are, anything else is first
-    unpacked pixel by pixel into 4-byte pixels (each channel is filtered on its own). So:
-
-    * RGB (``C = 3``): channels-last memory, the kernel's fast case (decoded frames
-      ``(T, H, W, C)`` permuted to ``(T, C, H, W)`` already are, so this is usually free);
-    * flow (``C = 2``): the kernel would unpack every frame to 4-byte pixels, half of them padding;
-      packing two frames' ``(x, y)`` into one RGBA image with ``cv2.merge`` (SIMD) does that
-      unpacking for it, with no padding, and ``cv2.split`` turns the result back into planar frames:
-      the same kernel on the same 4-byte pixels, so the same values, about twice as fast.
+    ``F.resize(x, [height, width], antialias=True)``, or :func:`tsnlib.fast_transforms.resize`'s
+    route to the same values where it has one (uint8 flow frames on the CPU).
     """
     if (height, width) == tuple(x.shape[-2:]):
         return x
-    if x.ndim == 4 and x.dtype == torch.uint8 and x.device.type == "cpu" and x.numel() > 0:
-        if x.shape[1] >= 3:
-            x = x.contiguous(memory_format=torch.channels_last)
-        elif x.shape[1] == 2 and _HAS_AVX2:
-            return _resize_flow_pairs(x, height, width)
+    fast = fast_transforms.resize(x, height, width)
+    if fast is not None:
+        return fast
     return F.resize(x, [height, width], interpolation=_BILINEAR, antialias=True)
-
-
-def _resize_flow_pairs(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """:func:`_resize` for uint8 flow frames ``(T, 2, H, W)``: pairs of frames as RGBA; planar output."""
-    import cv2  # noqa: PLC0415 - a tsnlib dependency; imported here so the module stays torch-only to import
-
-    t, _, h, w = x.shape
-    pairs = (t + 1) // 2
-    hwc = x.permute(0, 2, 3, 1).numpy()  # (T, H, W, 2) views, any strides
-    rgba = np.empty((pairs, h, w, 4), np.uint8)
-    for p in range(pairs):
-        second = hwc[2 * p + 1] if 2 * p + 1 < t else np.zeros((h, w, 2), np.uint8)
-        row = rgba[p]
-        packed = cv2.merge((hwc[2 * p], second), row)
-        if packed is not row:  # cv2 writes into the given row; copy if it ever allocated
-            np.copyto(row, packed)
-    small = F.resize(torch.from_numpy(rgba).permute(0, 3, 1, 2), [height, width], interpolation=_BILINEAR, antialias=True)
-    quads = small.permute(0, 2, 3, 1).numpy()  # (pairs, height, width, 4), channels-last output of the kernel
-    out = torch.empty((pairs * 2, 2, height, width), dtype=torch.uint8)
-    planes = out.numpy()
-    for p in range(pairs):
-        dst = [planes[2 * p, 0], planes[2 * p, 1], planes[2 * p + 1, 0], planes[2 * p + 1, 1]]
-        got = cv2.split(quads[p], dst)
-        for plane, res in zip(dst, got):
-            if res is not plane:
-                np.copyto(plane, res)
-    return out[:t]
 
 
 def _crop_resize(inpt: torch.Tensor, top: int, left: int, height: int, width: int, size: int) -> torch.Tensor:
     """Cut ``[top:top+height, left:left+width]`` from frames ``(..., C, H, W)`` and resize it to ``size x size``.
 
-    Antialiased bilinear, through :func:`_resize` (channels-last RGB, RGBA-packed flow).
+    Antialiased bilinear, through :func:`_resize`.
     """
     x = _resize(_plain(inpt)[..., top:top + height, left:left + width], size, size)
     return _wrap(x, inpt)
 
 
-def _deinterleave_uint8(x: torch.Tensor) -> torch.Tensor:
-    """uint8 frames ``(..., C, H, W)`` whose pixels are interleaved (channels-last memory) → standard layout.
-
-    Same values, same shape; only the memory order changes, from ``H, W, C`` (what decoders write and
-    the resize kernels return) to planar ``C, H, W``. PyTorch's generic strided copy does this at
-    about 0.5 ns per byte (0.25 ms for three 224x224 RGB frames, the largest single cost of the
-    augmentation); OpenCV's SIMD ``cv2.split`` de-interleaves one frame at a time about ten times
-    faster, straight into the planes of the output tensor. Frames in any other layout (already
-    planar, on a GPU, a view that cannot be flattened) are returned as they are.
-    """
-    if x.dtype != torch.uint8 or x.device.type != "cpu" or x.ndim < 3 or x.numel() == 0:
-        return x
-    c, h, w = x.shape[-3:]
-    if not 2 <= c <= 4 or x.stride(-3) != 1 or x.stride(-1) != c or x.stride(-2) < w * c:
-        return x
-    try:
-        frames = x.view(-1, c, h, w)
-    except RuntimeError:  # leading dims not collapsible into one: let the caller's copy handle it
-        return x
-    import cv2  # noqa: PLC0415 - a tsnlib dependency; imported here so the module stays torch-only to import
-
-    out = torch.empty(frames.shape, dtype=torch.uint8)
-    src = frames.permute(0, 2, 3, 1).numpy()  # (N, H, W, C) views of the interleaved pixels, no copy
-    dst = out.numpy()
-    for n in range(src.shape[0]):
-        planes = [dst[n, k] for k in range(c)]
-        got = cv2.split(src[n], planes)
-        for plane, res in zip(planes, got):  # cv2 writes into the given planes; copy if it ever allocated
-            if res is not plane:
-                np.copyto(plane, res)
-    return out.view(x.shape)
-
-
 def _to_float(x: torch.Tensor) -> torch.Tensor:
-    """float32 in standard (channels-first) contiguous layout: the same values, converted exactly.
-
-    uint8 frames are first de-interleaved (:func:`_deinterleave_uint8`), so that the type
-    conversion and the normalisation that follows are contiguous, vectorised passes: element-wise
-    normalisation is several times faster on this layout than on channels-last frames.
-    """
-    return _deinterleave_uint8(x).to(torch.float32, memory_format=torch.contiguous_format)
+    """float32 in the standard (channels-first) contiguous layout: the same values, converted exactly."""
+    return x.to(torch.float32, memory_format=torch.contiguous_format)
 
 
 def _invert_flow_x(x: torch.Tensor) -> torch.Tensor:
@@ -351,31 +256,13 @@ def _invert_flow_x(x: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 
 
-class _GroupTransform(v2.Transform):
-    """A v2 transform with a short path for the usual call: one tensor of frames, nothing else.
-
-    ``v2.Transform.forward`` flattens arbitrary input structures (tuples, dicts with labels, ...)
-    and decides per leaf what to transform; for a lone ``Video`` or tensor that bookkeeping costs
-    about 5 µs per transform, as much as flipping a small clip. With one tensor argument this calls
-    ``make_params`` and ``transform`` directly, which is what the generic path does for it; any
-    other input goes through ``v2.Transform.forward`` unchanged.
-    """
-
-    def forward(self, *inputs):
-        if len(inputs) == 1 and isinstance(inputs[0], torch.Tensor):
-            x = inputs[0]
-            return self.transform(x, self.make_params([x]))
-        return super().forward(*inputs)
-
-
 class ResizeShortSide(v2.Resize):
     """Resize every frame so its short side is ``size``, keeping the aspect ratio (antialiased bilinear).
 
     Input/output: frames ``(..., C, H, W)`` (a ``Video`` ``(T, C, H, W)`` or ``(V, T, C, H, W)``);
     320x240 → 341x256 for ``size=256`` (long side truncated, :func:`resized_short_side_size`).
-    A thin ``v2.Resize`` with TSN's defaults; bilinear frames take the fast route of the crops
-    (channels-last RGB, RGBA-packed flow), same values. Introduced in
-    notebooks/02_segment_sampling.ipynb.
+    A thin ``v2.Resize`` with TSN's defaults; bilinear frames are resized by :func:`_resize`, as the
+    crops are (same values). Used by :func:`test_transform` (10 crops).
     """
 
     def __init__(self, size: int = 256, interpolation=_BILINEAR):
@@ -389,7 +276,7 @@ class ResizeShortSide(v2.Resize):
         return _wrap(_resize(_plain(inpt), h, w), inpt)
 
 
-class MultiScaleCrop(_GroupTransform):
+class MultiScaleCrop(v2.Transform):
     """TSN's multi-scale corner crop, one draw for all frames, resized to ``input_size x input_size``.
 
     Introduced in notebooks/02_segment_sampling.ipynb.
@@ -468,10 +355,10 @@ class MultiScaleCrop(_GroupTransform):
         return _crop_resize(inpt, params["top"], params["left"], params["height"], params["width"], self.input_size)
 
 
-class ResizedCenterCrop(_GroupTransform):
+class ResizedCenterCrop(v2.Transform):
     """The centre ``size x size`` crop of the frame resized to short side ``scale_size``, cut before resizing.
 
-    Introduced in notebooks/02_segment_sampling.ipynb (validation and 1-crop test).
+    Used by :func:`val_transform` (validation and the 1-crop test).
 
     Equivalent to ``ResizeShortSide(scale_size)`` then ``v2.CenterCrop(size)`` (centre offset
     ``round((W' - size) / 2)`` as torchvision), computed as crop-then-resize: the box is mapped to
@@ -499,10 +386,11 @@ class ResizedCenterCrop(_GroupTransform):
         return _crop_resize(inpt, params["top"], params["left"], params["height"], params["width"], self.size)
 
 
-class RandomHorizontalFlip(_GroupTransform):
+class RandomHorizontalFlip(v2.Transform):
     """Mirror all frames with probability ``p`` (one draw per sample); for flow also invert x.
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by the presets (:func:`train_transform`, :func:`test_transform`), which
+    notebooks/02_segment_sampling.ipynb shows.
 
     Mirroring an image reverses horizontal motion, so for optical flow (``flow=True``, frames
     ``(..., 2, H, W)`` uint8 with channels (x, y)) the x component becomes ``x' = 255 - x`` (the
@@ -533,10 +421,11 @@ class RandomHorizontalFlip(_GroupTransform):
         return _wrap(out, inpt)
 
 
-class ThreeCrop(_GroupTransform):
+class ThreeCrop(v2.Transform):
     """Three ``size x size`` squares along the long side: a view dimension ``(3, T, C, size, size)``.
 
-    Introduced in notebooks/02_segment_sampling.ipynb (test protocol, MMAction2 0.x UCF101 uses it).
+    Used by :func:`test_transform` (3 crops; MMAction2 0.x UCF101's test protocol), which
+    notebooks/02_segment_sampling.ipynb shows.
 
     If the short side is not ``size``, the frames are first resized so it is (antialiased
     bilinear); the squares are then left / right / middle (top / bottom / middle for portrait
@@ -563,7 +452,7 @@ class ThreeCrop(_GroupTransform):
         return _wrap(torch.stack(views, dim=0), inpt)
 
 
-class TenCrop(_GroupTransform):
+class TenCrop(v2.Transform):
     """Ten ``size x size`` views: 4 exact corners + centre, then the same five mirrored; ``(10, T, C, size, size)``.
 
     Introduced in notebooks/02_segment_sampling.ipynb (the paper's test protocol).
@@ -587,44 +476,14 @@ class TenCrop(_GroupTransform):
             raise ValueError(f"TenCrop expects frames (T, C, H, W), got shape {tuple(inpt.shape)}")
         if self.flow:
             _check_uint8_flow(inpt, "TenCrop(flow=True)")
-        x = _deinterleave_uint8(_plain(inpt))  # planar frames: each crop row below is a contiguous run
+        x = _plain(inpt)
         h, w = x.shape[-2:]
         s = self.size
-        offsets = ten_crop_offsets(w, h, s, s)
-        # every view is written once, straight into the output (no stack, no concatenation); the mirrored
-        # views are the crops at the mirrored offsets of the mirrored frames (one small flip of the frames
-        # instead of five of the larger, overlapping views)
-        out = torch.empty((10, *x.shape[:-2], s, s), dtype=x.dtype, device=x.device)
-        mirrored = torch.empty_like(x, memory_format=torch.contiguous_format)
-        _mirror_into(x.contiguous(), mirrored)
-        for i, (ox, oy) in enumerate(offsets):
-            out[i].copy_(x[..., oy:oy + s, ox:ox + s])
-            out[5 + i].copy_(mirrored[..., oy:oy + s, w - s - ox:w - ox])
+        crops = [x[..., oy:oy + s, ox:ox + s] for ox, oy in ten_crop_offsets(w, h, s, s)]
+        out = torch.stack(crops + [crop.flip(-1) for crop in crops], dim=0)
         if self.flow:
             _invert_flow_x(out[5:])
         return _wrap(out, inpt)
-
-
-def _mirror_into(src: torch.Tensor, dst: torch.Tensor) -> None:
-    """``dst[...] = src`` mirrored left-right (last dimension reversed); same shapes, contiguous ``dst``.
-
-    On the CPU, for uint8 and float32 frames, OpenCV's SIMD ``cv2.flip`` mirrors one plane at a
-    time, a few times faster than PyTorch's ``flip`` (which also allocates the result); elsewhere
-    ``dst.copy_(src.flip(-1))``.
-    """
-    if (src.device.type == "cpu" and src.dtype in (torch.uint8, torch.float32) and src.ndim >= 2
-            and src.is_contiguous() and dst.is_contiguous() and src.numel() > 0):
-        import cv2  # noqa: PLC0415 - a tsnlib dependency; imported here so the module stays torch-only to import
-
-        h, w = src.shape[-2:]
-        a, b = src.reshape(-1, h, w).numpy(), dst.reshape(-1, h, w).numpy()
-        for i in range(a.shape[0]):
-            row = b[i]
-            got = cv2.flip(a[i], 1, row)
-            if got is not row:  # cv2 writes into the given array; copy if it ever allocated
-                np.copyto(row, got)
-        return
-    dst.copy_(src.flip(-1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -632,10 +491,11 @@ def _mirror_into(src: torch.Tensor, dst: torch.Tensor) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-class NormalizeRGB(_GroupTransform):
+class NormalizeRGB(v2.Transform):
     """ImageNet normalisation: ``(x / 255 - mean) / std`` per RGB channel, to float32.
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by the presets (:func:`train_transform`, :func:`test_transform`), which
+    notebooks/02_segment_sampling.ipynb shows.
 
     Input: RGB frames ``(..., 3, H, W)``, uint8 (0..255) or float in ``[0, 1]``. Output: float32, same
     shape and type. The statistics are torchvision's ImageNet ones (``IMAGENET_MEAN``,
@@ -666,10 +526,11 @@ class NormalizeRGB(_GroupTransform):
         return _wrap(out, inpt)
 
 
-class NormalizeFlow(_GroupTransform):
+class NormalizeFlow(v2.Transform):
     """Flow normalisation ``(q - 128) / 128`` of the quantised flow, to float32 in ``[-1, 127/128]``.
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by the presets (:func:`train_transform`, :func:`test_transform`), which
+    notebooks/02_segment_sampling.ipynb shows.
 
     ``q = 128`` (no motion) → 0.0, ``q = 255`` → 127/128, ``q = 0`` → -1.0. This is MMAction2's flow
     normalisation (mean 128, std 128). The other anchors differ only by a scale/shift the first
@@ -687,10 +548,10 @@ class NormalizeFlow(_GroupTransform):
         return _wrap(out, inpt)
 
 
-class RGBDiff(_GroupTransform):
+class RGBDiff(v2.Transform):
     """RGB difference: ``clip_len + 1`` frames per snippet → ``clip_len`` consecutive differences.
 
-    Introduced in notebooks/02_segment_sampling.ipynb (the paper's RGB-difference modality).
+    Used by the RGBDiff presets: the paper's RGB-difference stream, notebooks/05_two_stream_fusion.ipynb.
 
     Input: RGB frames ``(..., T, 3, H, W)`` with ``T = num_clips * (clip_len + 1)`` in clip-major
     order (sample them with ``clip_len + 1``), uint8 or float in ``[0, 1]``, already cropped.
@@ -723,10 +584,11 @@ class RGBDiff(_GroupTransform):
         return _wrap(out.reshape(*lead, K * nl, c, h, w), inpt)
 
 
-class FormatShape(_GroupTransform):
+class FormatShape(v2.Transform):
     """Final step: frames → network input ``(V * num_clips, clip_len * C, H, W)``, uint8 or float32.
 
-    Introduced in notebooks/02_segment_sampling.ipynb.
+    Used by the presets (:func:`train_transform`, :func:`test_transform`), which
+    notebooks/02_segment_sampling.ipynb shows.
 
     Input: ``(T, C, H, W)`` (V = 1) or ``(V, T, C, H, W)`` (views from :class:`ThreeCrop` /
     :class:`TenCrop`) with ``T = num_clips * clip_len`` frames in clip-major order. Output rows are
@@ -756,7 +618,7 @@ class FormatShape(_GroupTransform):
         if t != K * nl:
             raise ValueError(f"FormatShape(num_clips={K}, clip_len={nl}) expects {K * nl} frames, got {t} (shape {tuple(inpt.shape)})")
         if x.dtype == torch.uint8:
-            return _deinterleave_uint8(x).reshape(v * K, nl * c, h, w).contiguous()
+            return x.reshape(v * K, nl * c, h, w).contiguous()
         return x.reshape(v * K, nl * c, h, w).to(torch.float32).contiguous()
 
 
@@ -771,64 +633,6 @@ def _rgb_stats(clip_len: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         s = torch.tensor(IMAGENET_STD, dtype=torch.float32).view(3, 1, 1) * 255.0
         _VIEW_STATS[key] = (m.repeat(clip_len, 1, 1).to(device), s.repeat(clip_len, 1, 1).to(device))
     return _VIEW_STATS[key]
-
-
-def _view_lut(modality: str, clip_len: int) -> np.ndarray:
-    """Every uint8 value's normalised float32 value: ``(1, 256, 3 * clip_len)`` per channel (RGB), ``(1, 256)`` (Flow).
-
-    Computed with the very float32 operations of :func:`normalize_views`'s torch route (and of
-    :class:`NormalizeRGB` / :class:`NormalizeFlow`), so a look-up gives bit-identical values.
-    """
-    key = ("lut", modality, int(clip_len))
-    if key not in _VIEW_STATS:
-        v = torch.arange(256, dtype=torch.float32)
-        if modality == "RGB":
-            m, s = _rgb_stats(clip_len, "cpu")
-            lut = v.view(256, 1).sub(m.view(1, -1)).div_(s.view(1, -1)).numpy().reshape(1, 256, -1)
-        else:
-            lut = v.sub(128.0).mul_(1.0 / 128.0).numpy().reshape(1, 256)
-        _VIEW_STATS[key] = np.ascontiguousarray(lut)
-    return _VIEW_STATS[key]
-
-
-def _normalize_by_lut(x: torch.Tensor, lut: np.ndarray, out: torch.Tensor | None) -> torch.Tensor | None:
-    """CPU route of :func:`normalize_views` (RGB, Flow): OpenCV's ``LUT`` maps each uint8 to its float32 value.
-
-    One pass that reads a byte and writes a float, instead of a conversion, a subtraction and a
-    division over the float tensor (about twice as fast, and no temporary). Works on channels-last
-    (interleaved) views, the layout the trainer and the test protocol use, and on planar ones;
-    returns None for any other layout (the caller takes the torch route).
-    """
-    import cv2  # noqa: PLC0415 - a tsnlib dependency; imported here so the module stays torch-only to import
-
-    c, h, w = x.shape[-3:]
-    try:
-        x4 = x.view(-1, c, h, w)
-    except RuntimeError:
-        return None
-    interleaved = x4.is_contiguous(memory_format=torch.channels_last)
-    if not (interleaved or x4.is_contiguous()) or c > 512 or x4.numel() == 0:
-        return None
-    fmt = torch.channels_last if interleaved else torch.contiguous_format
-    if out is None:
-        out = torch.empty(x4.shape, dtype=torch.float32, memory_format=fmt)
-    out4 = out.view(x4.shape)
-    if not out4.is_contiguous(memory_format=fmt):
-        return None
-    n = x4.shape[0]
-    if interleaved:  # (N * H, W) pixels of C channels, a C-channel table (or one table for all)
-        pixels = (n * h, w, c)
-        pairs = [(x4.permute(0, 2, 3, 1).numpy().reshape(pixels), out4.permute(0, 2, 3, 1).numpy().reshape(pixels), lut)]
-    elif lut.ndim == 2:  # planar, one table for every channel
-        pairs = [(x4.numpy().reshape(n * c, h * w), out4.numpy().reshape(n * c, h * w), lut)]
-    else:  # planar, channel k's planes with channel k's table (rows of the view are C planes apart)
-        src, dst = x4.numpy().reshape(n, c, h * w), out4.numpy().reshape(n, c, h * w)
-        pairs = [(src[:, k], dst[:, k], np.ascontiguousarray(lut[0, :, k]).reshape(1, 256)) for k in range(c)]
-    for src, dst, table in pairs:
-        got = cv2.LUT(src, table, dst)
-        if got is not dst:  # cv2 writes into the given array; copy if it ever allocated
-            np.copyto(dst, got)
-    return out.view(x.shape) if out.shape != x.shape else out
 
 
 def normalize_views(x: torch.Tensor, modality: str = "RGB", clip_len: int = 1,
@@ -852,9 +656,8 @@ def normalize_views(x: torch.Tensor, modality: str = "RGB", clip_len: int = 1,
     The same float32 operations on the same values as those transforms, so the result is
     bit-identical to the ``normalize=True`` presets (a test checks it). RGB and Flow keep the memory
     format of ``x`` (convert the uint8 views to channels-last first, which is 4x cheaper than
-    converting the float ones). On the CPU, RGB and Flow go through a look-up table
-    (:func:`_normalize_by_lut`, the same values). ``out``: a float32 tensor of the result's shape and
-    memory format to write into (the test protocol reuses one for all its chunks of views).
+    converting the float ones). ``out``: a float32 tensor of the result's shape and memory format to
+    write into (the test protocol reuses one for all its chunks of views).
     """
     if x.dtype != torch.uint8:
         raise TypeError(f"normalize_views expects the uint8 views of a normalize=False preset, got {x.dtype}")
@@ -869,10 +672,6 @@ def normalize_views(x: torch.Tensor, modality: str = "RGB", clip_len: int = 1,
     if out is not None and (out.dtype != torch.float32 or out.device != x.device or tuple(out.shape) != result_shape):
         raise ValueError(f"out must be a float32 tensor on {x.device} of the result's shape, got {out.dtype} "
                          f"{tuple(out.shape)} on {out.device}")
-    if modality in ("RGB", "Flow") and x.device.type == "cpu" and x.ndim >= 3:
-        done = _normalize_by_lut(x, _view_lut(modality, nl), out)
-        if done is not None:
-            return done
     if modality == "RGB":
         m, s = _rgb_stats(nl, x.device)
         y = out.copy_(x) if out is not None else x.to(torch.float32)
@@ -888,106 +687,6 @@ def normalize_views(x: torch.Tensor, modality: str = "RGB", clip_len: int = 1,
 # ---------------------------------------------------------------------------------------------
 # presets
 # ---------------------------------------------------------------------------------------------
-
-
-def _planar_rgb_frames(hwc: np.ndarray, flip: bool, in_place: bool, mean255: np.ndarray | None = None,
-                       std255: np.ndarray | None = None) -> torch.Tensor:
-    """Fused flip + de-interleave (+ :class:`NormalizeRGB`) of uint8 frames ``(T, H, W, 3)`` → ``(T, 3, H, W)``.
-
-    Frame by frame, so that every intermediate (a flipped frame, its three planes, its float copy)
-    stays in the CPU cache: mirror with ``cv2.flip`` (in place when ``in_place``, i.e. the frames
-    are a scratch result of the resize), de-interleave with ``cv2.split``; with ``mean255`` and
-    ``std255`` (float32 ``(3, 1, 1)``) then convert to float32, subtract and divide with NumPy's
-    in-place operators: the same IEEE float32 operations, in the same order, on the same values as
-    the separate transforms, so the result is bit-identical (NumPy rather than torch because a few
-    NumPy calls cost less than the torch ones right after a video decode has evicted the caches).
-    Without them the planes are the uint8 output (the ``normalize=False`` presets).
-    """
-    import cv2  # noqa: PLC0415 - a tsnlib dependency; imported here so the module stays torch-only to import
-
-    t, h, w, _ = hwc.shape
-    normalize = mean255 is not None
-    out = np.empty((t, 3, h, w), np.float32 if normalize else np.uint8)
-    planes = np.empty((3, h, w), np.uint8) if normalize else None
-    mirrored = None if in_place or not flip else np.empty((h, w, 3), np.uint8)
-    for i in range(t):
-        frame = hwc[i]
-        if flip:
-            target = frame if in_place else mirrored
-            got = cv2.flip(frame, 1, target)
-            if got is not target:  # cv2 writes into the given array; copy if it ever allocated
-                np.copyto(target, got)
-            frame = target
-        dst = [planes[0], planes[1], planes[2]] if normalize else [out[i, 0], out[i, 1], out[i, 2]]
-        for plane, res in zip(dst, cv2.split(frame, dst)):
-            if res is not plane:
-                np.copyto(plane, res)
-        if normalize:
-            row = out[i]
-            row[...] = planes  # exact uint8 -> float32
-            row -= mean255
-            row /= std255
-    return torch.from_numpy(out)
-
-
-class _TSNCompose(v2.Compose):
-    """``v2.Compose`` of a preset, with one fused route for the common RGB case (same draws, same values).
-
-    For a lone uint8 RGB ``Video`` on the CPU and the steps ``MultiScaleCrop`` or
-    ``ResizedCenterCrop``, an optional ``RandomHorizontalFlip`` (RGB), an optional ``NormalizeRGB``
-    and ``FormatShape``, it draws the random parameters exactly as the steps would (crop, then flip),
-    cuts and resizes the crop, and then flips, de-interleaves (and normalises) frame by frame
-    (:func:`_planar_rgb_frames`) instead of whole-tensor passes: no mirrored copy of the
-    clip (the resized crop is mirrored in place), and every intermediate stays in the CPU cache.
-    That saves about a third of the augmentation time right after a video decode has evicted the
-    caches. Any other input or list of steps runs the steps one after the other.
-    """
-
-    def forward(self, *inputs):
-        if len(inputs) == 1:
-            plan = self._plan()
-            x = inputs[0]
-            if (plan is not None and type(x) in (torch.Tensor, tv_tensors.Video) and x.dtype == torch.uint8
-                    and x.device.type == "cpu" and x.ndim == 4 and x.shape[1] == 3 and x.numel() > 0):
-                return self._fused(x, *plan)
-        return super().forward(*inputs)
-
-    def _plan(self) -> tuple | None:
-        """``(crop, flip or None, normalize or None, format)`` when the steps are the fusable ones, else None (cached)."""
-        steps = tuple(self.transforms)
-        cached = self.__dict__.get("_plan_cache")
-        if cached is not None and cached[0] == steps:
-            return cached[1]
-        plan = None
-        if 2 <= len(steps) <= 4 and type(steps[0]) in (MultiScaleCrop, ResizedCenterCrop) \
-                and type(steps[-1]) is FormatShape:
-            middle = list(steps[1:-1])
-            norm = middle.pop() if middle and type(middle[-1]) is NormalizeRGB else None
-            flip = middle.pop() if middle and type(middle[-1]) is RandomHorizontalFlip and not middle[-1].flow else None
-            if not middle:
-                plan = (steps[0], flip, norm, steps[-1])
-        self.__dict__["_plan_cache"] = (steps, plan)
-        return plan
-
-    def _fused(self, x: torch.Tensor, crop, flip, norm, fmt) -> torch.Tensor:
-        cparams = crop.make_params([x])  # the draws, in the order the steps make them
-        fparams = flip.make_params([x]) if flip is not None else {"flip": False}
-        size = crop.input_size if isinstance(crop, MultiScaleCrop) else crop.size
-        top, left, h, w = cparams["top"], cparams["left"], cparams["height"], cparams["width"]
-        frames = _resize(_plain(x)[..., top:top + h, left:left + w], size, size)
-        resized = (h, w) != (size, size)  # then ``frames`` is our own scratch tensor, else a view of ``x``
-        c, fh, fw = frames.shape[1:]
-        if frames.stride(1) != 1 or frames.stride(3) != c or frames.stride(2) < fw * c:  # not interleaved
-            video = _wrap(frames, x)
-            if flip is not None:
-                video = flip.transform(video, fparams)
-            return fmt.transform(norm.transform(video, {}) if norm is not None else video, {})
-        hwc = frames.permute(0, 2, 3, 1).numpy()
-        stats = (norm._m255.numpy(), norm._s255.numpy()) if norm is not None else ()
-        out = _planar_rgb_frames(hwc, fparams["flip"], resized, *stats)
-        if frames.shape[0] != fmt.num_clips * fmt.clip_len:  # FormatShape's error
-            return fmt.transform(out, {})
-        return out.view(fmt.num_clips, fmt.clip_len * c, fh, fw)  # FormatShape of a contiguous planar clip
 
 
 def _check_modality(modality: str) -> None:
@@ -1051,7 +750,7 @@ def train_transform(
         raise ValueError(f"crop must be 'multiscale' or 'random_resized', got {crop!r}")
     if flip:
         steps.append(RandomHorizontalFlip(0.5, flow=modality == "Flow"))
-    return _TSNCompose(steps + _finish(modality, num_clips, clip_len, normalize))
+    return v2.Compose(steps + _finish(modality, num_clips, clip_len, normalize))
 
 
 def val_transform(
@@ -1064,13 +763,13 @@ def val_transform(
 ) -> v2.Compose:
     """Validation: resize the short side to ``scale_size``, centre crop ``input_size``, normalise.
 
-    Introduced in notebooks/02_segment_sampling.ipynb. Implemented as :class:`ResizedCenterCrop`
+    Introduced in notebooks/03_train_rgb.ipynb. Implemented as :class:`ResizedCenterCrop`
     (crop before resizing). Input: uint8 ``Video`` ``(T, C, H, W)`` as in :func:`train_transform`;
     output float32 ``(num_clips, clip_len * C, input_size, input_size)`` (uint8 with
     ``normalize=False``, as in :func:`train_transform`).
     """
     _check_modality(modality)
-    return _TSNCompose([ResizedCenterCrop(input_size, scale_size)] + _finish(modality, num_clips, clip_len, normalize))
+    return v2.Compose([ResizedCenterCrop(input_size, scale_size)] + _finish(modality, num_clips, clip_len, normalize))
 
 
 def test_transform(
@@ -1105,15 +804,10 @@ def test_transform(
         steps = [ThreeCrop(input_size)]
     elif num_crops == 10:
         steps = ([ResizeShortSide(scale_size)] if scale_size is not None else [])
-        if modality == "RGB" and normalize:
-            # normalise the frames once, then cut the ten views from the float frames: the same values
-            # (an affine map per pixel commutes with crops and mirrors) for about a sixth of the
-            # conversion work, since the views overlap; flow must invert x on uint8 first
-            return _TSNCompose(steps + [NormalizeRGB(), TenCrop(input_size), FormatShape(num_clips, clip_len)])
         steps.append(TenCrop(input_size, flow=modality == "Flow"))
     else:
         raise ValueError(f"num_crops must be 1, 3 or 10, got {num_crops}")
-    return _TSNCompose(steps + _finish(modality, num_clips, clip_len, normalize))
+    return v2.Compose(steps + _finish(modality, num_clips, clip_len, normalize))
 
 
 # ``test_transform`` is a preset, not a test: keep pytest from collecting it when a test module imports it.
