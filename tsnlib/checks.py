@@ -42,7 +42,10 @@ from tsnlib.annotations import folders as ann_folders
 from tsnlib.annotations import lists as ann_lists
 from tsnlib.annotations import official as ann_official
 from tsnlib.annotations import records as ann_records
+from tsnlib.decoding import open_video
 from tsnlib.errors import DataError, DecodeError
+from tsnlib.sampling import sample_test_indices, sample_train_indices, segment_frames
+from tsnlib.utils import progress
 
 __all__ = [
     "ERROR_KINDS",
@@ -134,7 +137,6 @@ def exact_check_indices(num_frames: int) -> list[list[int]]:
     """
     import numpy as np  # noqa: PLC0415
 
-    from tsnlib.sampling import sample_test_indices, sample_train_indices  # noqa: PLC0415
 
     test = sample_test_indices(num_frames, 25).ravel()
     train = sample_train_indices(num_frames, 3, rng=np.random.default_rng(0)).ravel()
@@ -145,7 +147,6 @@ def _inexact_frames(path: Path, backend: str, num_frames: int) -> list[tuple[str
     """``[("inexact-frames", message)]`` when sparse reads differ from a sequential decode by the same decoder."""
     import numpy as np  # noqa: PLC0415
 
-    from tsnlib.decoding import open_video  # noqa: PLC0415
 
     reads = exact_check_indices(num_frames)
     sparse = []
@@ -194,7 +195,6 @@ def check_video(path, decode: bool = True, backend: str = "auto", num_samples: i
         return [("zero-frames", "empty file (0 bytes)")]
     if not decode:
         return []
-    from tsnlib.decoding import open_video  # noqa: PLC0415 - decoders are imported only when decoding
 
     try:
         reader = open_video(path, backend=backend)
@@ -214,7 +214,6 @@ def check_video(path, decode: bool = True, backend: str = "auto", num_samples: i
             return [("truncated", f"opens with {n} frames, but frames {wanted} do not all decode: {reason}")]
         if frames.shape[0] != len(wanted) or frames.ndim != 4 or frames.shape[-1] != 3:
             return [("truncated", f"frames {wanted} of {n} decode to an array of shape {tuple(frames.shape)}")]
-        from tsnlib.sampling import segment_frames  # noqa: PLC0415
 
         outside = []
         for start, end in segments:
@@ -457,7 +456,6 @@ def _unlisted(video_dirs: Path | Sequence[Path] | None, targets: list[_Target]) 
 
 def _run(path, split: int | None = None, kind: str | None = None, decode: bool = True, workers: int = 1,
          show_progress: bool = True, exact: bool = False) -> tuple[list[Problem], int]:
-    from tsnlib.utils import progress  # noqa: PLC0415
 
     path = Path(path)
     collector = ann_records._Collector()

@@ -41,6 +41,7 @@ from tsnlib.annotations import LAYOUTS
 from tsnlib.annotations.benchmarks import ACTIVITYNET_LEVELS, HVU_CHOICES
 from tsnlib.decoding import BACKENDS
 from tsnlib.errors import ConfigError
+from tsnlib.utils import data_root
 
 __all__ = [
     "CONFIG_DIR",
@@ -464,7 +465,6 @@ def expand_vars(text: str) -> str:
 
     Used by :func:`load_config`.
     """
-    from tsnlib.utils import data_root
 
     def repl(m: re.Match) -> str:
         name = m.group(1)

@@ -31,10 +31,11 @@ import sys
 import time
 from pathlib import Path
 
+from tsnlib import synthetic
 from tsnlib.lessons import combine_seeds, format_lessons, format_seeds, measure_lessons, write_summary
 from tsnlib.paper_tables import format_scoreboard
 from tsnlib.records import load_records
-from tsnlib.utils import output_dir, repo_root
+from tsnlib.utils import data_root, output_dir, repo_root, synthetic_root
 
 
 #: The notebook of the paper's tables, which ``--paper`` runs in its full mode.
@@ -143,7 +144,6 @@ def run_course(out=None, quick: bool = False, only=None, parameters: dict | None
     and every notebook before it is unchanged too (its key, :func:`run_key`, is kept in
     ``<out>/notebooks/.<name>.key``); ``force=True`` runs everything again.
     """
-    from tsnlib.utils import data_root
 
     started = time.time() if started is None else float(started)
     seed = int(seed)
@@ -156,11 +156,9 @@ def run_course(out=None, quick: bool = False, only=None, parameters: dict | None
     if seed:
         os.environ["TSN_DATA"] = str(seed_folder(Path(data_root()).resolve(), seed))
 
-    from tsnlib.synthetic import generate_dataset
-    from tsnlib.utils import synthetic_root
 
     print(f"[course] synthetic dataset: {synthetic_root()} (generator seed {seed})")
-    generate_dataset(synthetic_root(), seed=seed)
+    synthetic.generate_dataset(synthetic_root(), seed=seed)
 
     params = {"QUICK_RUN": bool(quick), "SEED": seed}
     params.update(parameters or {})
@@ -231,7 +229,6 @@ def main(argv=None) -> int:
         run_course(out=args.out, quick=args.smoke, only=args.only, parameters=params, data=args.data, force=args.force,
                    seed=args.seed, started=args.started)
         return 0
-    from tsnlib.utils import data_root
 
     base_out, base_data = output_dir(args.out).resolve(), data_root(args.data).resolve()  # before any seed moves them
     summaries, held = [], []

@@ -27,6 +27,8 @@ import numpy as np
 
 from tsnlib import evaluation as _ev
 from tsnlib.evaluation import softmax
+from tsnlib.plotting import STREAM_COLORS
+from tsnlib.synthetic import CLASS_GROUPS, class_group
 
 __all__ = [
     "DEFAULT_WEIGHTS", "softmax", "check_compatible", "align_score_sets", "fuse_scores", "weight_sweep",
@@ -274,7 +276,6 @@ def plot_weight_sweep(
     """
     import matplotlib.pyplot as plt
 
-    from tsnlib.plotting import STREAM_COLORS
 
     if not sweep:
         raise ValueError("empty sweep")
@@ -374,7 +375,6 @@ def class_groups_of(class_names: Sequence[str]) -> dict[str, list[int]]:
 
     Introduced in notebooks/05_two_stream_fusion.ipynb.
     """
-    from tsnlib.synthetic import CLASS_GROUPS, class_group
 
     groups: dict[str, list[int]] = {g: [] for g in CLASS_GROUPS}  # the generator's order of the groups
     for i, name in enumerate(class_names):

@@ -43,8 +43,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from tsnlib.checkpoints import load_checkpoint, save_checkpoint
+from tsnlib.errors import CheckpointError, ConfigError, UsageError
+from tsnlib.evaluation import wilson_interval
+from tsnlib.models import COURSE_BACKBONES, TSN, get_param_groups, imagenet_weights_path
 from tsnlib.synthetic import plan, scene
-from tsnlib.errors import CheckpointError, UsageError
+from tsnlib.training import lr_at
+from tsnlib.utils import get_device, output_dir, progress, read_stamp, seed_everything, stamp_changes, write_stamp
 
 __all__ = [
     "IMAGESET_VERSION",
@@ -257,7 +262,6 @@ SMOKE_SETTINGS = StandInSettings(train_per_class=2, val_per_class=1, epochs=1, b
 
 def cache_paths(name: str, out=None) -> tuple[Path, Path]:
     """``(<output>/pretrained/<name>.pth, <output>/pretrained/<name>.json)``: the weights and their stamp."""
-    from tsnlib.utils import output_dir
 
     folder = output_dir(out) / "pretrained"
     return folder / f"{name}.pth", folder / f"{name}.json"
@@ -302,10 +306,6 @@ def _top1(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device, 
 
 def _train(settings: StandInSettings, device, verbose: bool) -> tuple[dict, dict]:
     """Train on the image set; returns the backbone state dict and what the stamp records of the run."""
-    from tsnlib.evaluation import wilson_interval
-    from tsnlib.models import TSN, get_param_groups
-    from tsnlib.training import lr_at
-    from tsnlib.utils import progress, seed_everything
 
     s = settings
     start = time.perf_counter()
@@ -362,7 +362,6 @@ def _train(settings: StandInSettings, device, verbose: bool) -> tuple[dict, dict
 
 def _check_cached(pth: Path, stamp: dict) -> None:
     """Raise :class:`CheckpointError` when the cached weights are not the file the stamp describes."""
-    from tsnlib.checkpoints import load_checkpoint
 
     if not pth.is_file():
         raise CheckpointError(f"the stamp '{pth.with_suffix('.json')}' describes '{pth}', which is missing: "
@@ -405,8 +404,6 @@ def pretrain_backbone(settings: StandInSettings | None = None, out=None, name: s
 
     Used by :mod:`tsnlib.paper_tables` (notebooks/08_paper_tables.ipynb, Table 1).
     """
-    from tsnlib.checkpoints import save_checkpoint
-    from tsnlib.utils import get_device, read_stamp, stamp_changes, write_stamp
 
     settings = settings or StandInSettings()
     if name is None:
@@ -459,8 +456,6 @@ def course_pretrained(backbone: str = "resnet8", out=None, settings: StandInSett
 
     Used by :mod:`tsnlib.paper_tables` (notebooks/08_paper_tables.ipynb, Table 1).
     """
-    from tsnlib.errors import ConfigError
-    from tsnlib.models import COURSE_BACKBONES, imagenet_weights_path
 
     given = weights or os.environ.get("TSN_PRETRAINED")
     if given:

@@ -34,6 +34,15 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tsnlib import training
+from tsnlib.checkpoints import CheckpointError, load_checkpoint, model_state as _model_state, save_checkpoint
+from tsnlib.config import ConfigError, get_value, load_config
+from tsnlib.errors import DataError
+from tsnlib.evaluation import ScoreSet
+from tsnlib.experiment import build_model_from_config, test_checkpoint
+from tsnlib.models import init_from_rgb
+from tsnlib.utils import seed_everything
+
 __all__ = [
     "STREAM_PRESETS",
     "COURSE_SHORT_SIDE",
@@ -121,7 +130,6 @@ def stream_config(
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    from tsnlib.config import load_config
 
     stream = str(stream).lower()
     if preset is None:
@@ -149,7 +157,6 @@ def data_root_for(preset, data_root=None, frames_root=None, overrides: Sequence[
 
     Introduced in notebooks/03_train_rgb.ipynb; :func:`stream_config` decides the same way.
     """
-    from tsnlib.config import load_config
 
     if frames_root is not None and load_config(preset, list(overrides))["data"]["source"] == "frames":
         return frames_root
@@ -158,7 +165,6 @@ def data_root_for(preset, data_root=None, frames_root=None, overrides: Sequence[
 
 def _get(cfg: Mapping, dotted: str):
     """``cfg``'s value at a dotted key, None where the key is missing (an older run's config)."""
-    from tsnlib.config import ConfigError, get_value
 
     try:
         return get_value(cfg, dotted)
@@ -182,7 +188,6 @@ def run_differences(work_dir: str | os.PathLike, cfg: Mapping, keys: Sequence[st
 
     Used by :func:`train_or_reuse`.
     """
-    from tsnlib.checkpoints import CheckpointError, load_checkpoint
 
     best = Path(work_dir) / "best.pth"
     if not best.is_file():
@@ -206,7 +211,6 @@ def _progress(work_dir: Path) -> tuple[int, int]:
 
     A run folder holding only ``best.pth`` (copied from elsewhere) counts as finished: ``(1, 1)``.
     """
-    from tsnlib.checkpoints import CheckpointError, load_checkpoint
 
     if not (work_dir / "last.pth").is_file():
         return 1, 1
@@ -219,7 +223,6 @@ def _progress(work_dir: Path) -> tuple[int, int]:
 
 def _history(work_dir: Path) -> list[dict]:
     """The epoch records kept in ``last.pth`` (for a run folder without ``metrics.jsonl``)."""
-    from tsnlib.checkpoints import CheckpointError, load_checkpoint
 
     try:
         return [dict(r) for r in load_checkpoint(work_dir / "last.pth").get("history") or []]
@@ -253,7 +256,6 @@ def train_or_reuse(
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    from tsnlib import training
 
     work_dir = Path(work_dir)
     diffs = run_differences(work_dir, cfg, keys)
@@ -294,9 +296,6 @@ def test_or_reuse(cfg: Mapping, work_dir: str | os.PathLike, device=None, reuse:
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    from tsnlib.errors import DataError
-    from tsnlib.evaluation import ScoreSet
-    from tsnlib.experiment import test_checkpoint
 
     work_dir = Path(work_dir)
     ckpt = work_dir / checkpoint
@@ -343,11 +342,6 @@ def save_stream_init(cfg: Mapping, rgb_checkpoint: str | os.PathLike, path: str 
     """
     import copy
 
-    from tsnlib.checkpoints import load_checkpoint, save_checkpoint
-    from tsnlib.checkpoints import model_state as _model_state
-    from tsnlib.experiment import build_model_from_config
-    from tsnlib.models import init_from_rgb
-    from tsnlib.utils import seed_everything
 
     if first_conv not in ("inflate", "random"):
         raise ValueError(f"first_conv must be 'inflate' or 'random', got {first_conv!r}")

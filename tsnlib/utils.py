@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tsnlib.errors import UsageError
+from tsnlib.errors import DataError, UsageError
 
 _DEVICE_PRINTED = False
 
@@ -237,7 +237,6 @@ def guard_settings(folder: str | os.PathLike, name: str, settings: dict, redo: b
 
     Used by :func:`tsnlib.frame_folders.extract_videos`.
     """
-    from tsnlib.errors import DataError
 
     path = Path(folder) / name
     old = read_stamp(path)
