@@ -132,3 +132,51 @@ def test_progress_bar_never_warns_in_a_kernel_without_ipywidgets(monkeypatch):
             warnings.simplefilter("error")
             assert utils._tqdm_class() is console_tqdm
             assert list(utils.progress(range(3), disable=True)) == [0, 1, 2]
+
+
+#: The layers of tsnlib, bottom first, as README.md draws them: a module may import its own layer and those below.
+LAYERS = {
+    "foundations": ["errors", "utils", "plotting", "sampling"],
+    "files": ["decoding", "frame_folders", "flow", "camera_motion", "annotations", "synthetic", "synthetic_tags"],
+    "config": ["config"],
+    "samples": ["datasets", "transforms", "fast_transforms"],
+    "model": ["models"],
+    "engine": ["training", "experiment", "inference", "fusion", "evaluation", "checkpoints", "distributed",
+               "precision"],
+    "course": ["course", "lessons", "paper_tables", "streams", "pretraining", "checks", "info", "records",
+               "visualization"],
+    "command line": ["cli", "commands", "__main__", "__init__"],
+}
+
+
+def _tsnlib_imports(path: Path) -> list[tuple[str, bool]]:
+    """(imported tsnlib top-level module, imported inside a function) for every tsnlib import of a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    inner = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+             for n in ast.walk(f)}
+    out = []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "tsnlib":
+            names = [node.module] if node.module != "tsnlib" else [f"tsnlib.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.split(".")[0] == "tsnlib"]
+        out += [(n.split(".")[1], id(node) in inner) for n in names if "." in n]
+    return out
+
+
+def test_the_library_is_layered_with_imports_at_the_top():
+    rank = {m: i for i, mods in enumerate(LAYERS.values()) for m in mods}
+    names = list(LAYERS)
+    files = sorted((ROOT / "tsnlib").rglob("*.py"))
+    tops = {p.relative_to(ROOT / "tsnlib").parts[0].removesuffix(".py") for p in files}
+    assert tops == set(rank), f"modules missing from LAYERS (or gone): {sorted(tops ^ set(rank))}"
+    upward, lazy = [], []
+    for path in files:
+        own = path.relative_to(ROOT / "tsnlib").parts[0].removesuffix(".py")
+        for target, in_function in _tsnlib_imports(path):
+            if rank[target] > rank[own]:
+                upward.append(f"{path.relative_to(ROOT)} ({names[rank[own]]}) imports {target} ({names[rank[target]]})")
+            if in_function and own != "info":  # tsnlib info must run with parts of the stack missing
+                lazy.append(f"{path.relative_to(ROOT)} imports {target} inside a function")
+    assert upward == [] and lazy == []
