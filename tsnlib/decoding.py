@@ -212,6 +212,17 @@ def decord_problem(probe: VideoProbe | None) -> str | None:
     return None
 
 
+def _to_rgb(frame) -> np.ndarray:
+    """A decoded PyAV frame as uint8 ``(H, W, 3)`` RGB, converted by swscale in this thread only.
+
+    PyAV converts with as many slice threads as there are cores unless told otherwise, and keeps that
+    thread pool for the next frame. A DataLoader worker forked from a process that has converted a frame
+    so inherits a pool whose threads did not survive the fork, and waits for them forever (seen in the
+    test suite: workers stuck in ``avpriv_slicethread_execute``). One thread gives the same pixels.
+    """
+    return frame.to_ndarray(format="rgb24", threads=1)
+
+
 def rotate_frame(frame: np.ndarray, rotation: int) -> np.ndarray:
     """``frame`` ``(H, W, C)`` turned ``rotation`` degrees counter-clockwise (0, 90, 180, 270), as players show it.
 
@@ -512,7 +523,7 @@ class PyAVVideoReader(VideoReader):
         return self._read_sequential(uniq)
 
     def _rgb(self, frame) -> np.ndarray:
-        return rotate_frame(frame.to_ndarray(format="rgb24"), self.rotation)
+        return rotate_frame(_to_rgb(frame), self.rotation)
 
     def iter_sequential(self) -> Iterator[np.ndarray]:
         self._open()
@@ -693,7 +704,7 @@ def iter_frames(path, backend: str = "auto") -> Iterator[np.ndarray]:
         try:
             for frame in container.decode(stream):
                 n += 1
-                yield rotate_frame(frame.to_ndarray(format="rgb24"), rotation)
+                yield rotate_frame(_to_rgb(frame), rotation)
         except av.error.FFmpegError as exc:
             raise DecodeError(f"frame {n} cannot be decoded: {_short(exc)}", path=path) from exc
     if n == 0:
