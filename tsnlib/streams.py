@@ -35,9 +35,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tsnlib import training
-from tsnlib.checkpoints import CheckpointError, load_checkpoint, model_state as _model_state, save_checkpoint
-from tsnlib.config import ConfigError, get_value, load_config
-from tsnlib.errors import DataError
+from tsnlib.checkpoints import CheckpointError, load_checkpoint, model_state, save_checkpoint
+from tsnlib.config import get_value, load_config
+from tsnlib.errors import ConfigError, DataError
 from tsnlib.evaluation import ScoreSet
 from tsnlib.experiment import build_model_from_config, test_checkpoint
 from tsnlib.models import init_from_rgb
@@ -348,7 +348,7 @@ def save_stream_init(cfg: Mapping, rgb_checkpoint: str | os.PathLike, path: str 
     if cfg["data"]["modality"] == "RGB":
         raise ValueError("save_stream_init starts a Flow or RGBDiff network; this config's modality is RGB")
     rgb = load_checkpoint(rgb_checkpoint)
-    state = _model_state(rgb)
+    state = model_state(rgb)
     names = rgb.get("class_names")
     num_classes = len(names) if names else int(state["fc.weight"].shape[0])
     c = copy.deepcopy(dict(cfg))
