@@ -50,7 +50,7 @@ import torch
 import torchvision
 from torch.utils.data import Subset
 
-from tsnlib.models import COURSE_BACKBONES
+from tsnlib.backbones import COURSE_BACKBONES
 
 
 def _sync(device):

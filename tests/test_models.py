@@ -7,13 +7,14 @@ import torch
 import torchvision
 from torch import nn
 
+import tsnlib.backbones as backbones
 import tsnlib.models as models
+from tsnlib.backbones import imagenet_weights_path
 from tsnlib.models import (
     TSN,
     SegmentConsensus,
     build_model,
     get_param_groups,
-    imagenet_weights_path,
     inflate_conv_weight,
     init_from_rgb,
 )
@@ -77,7 +78,7 @@ def test_course_resnet8_maps_and_features():
     torch.manual_seed(0)
     model = TSN(4, backbone="resnet8").eval()
     net = model.backbone
-    assert isinstance(net, models.CourseResNet) and model.feature_dim == 128 and model.fc.weight.shape == (4, 128)
+    assert isinstance(net, backbones.CourseResNet) and model.feature_dim == 128 and model.fc.weight.shape == (4, 128)
     assert (net.conv1.kernel_size, net.conv1.stride, net.conv1.out_channels) == ((3, 3), (2, 2), 32)
     assert [len(layer) for layer in (net.layer1, net.layer2, net.layer3)] == [1, 1, 1] and not hasattr(net, "layer4")
     assert isinstance(net.avgpool, nn.AdaptiveMaxPool2d) and model.first_conv_name == "conv1"
@@ -337,7 +338,7 @@ def _fake_imagenet_file(tmp_path, monkeypatch):
     def no_network(url, dst):
         raise ConnectionError(f"no network in tests ({url})")
 
-    monkeypatch.setattr(models, "_download", no_network)
+    monkeypatch.setattr(backbones, "_download", no_network)
     path = imagenet_weights_path("resnet18")
     assert path == tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
     return path

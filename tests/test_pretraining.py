@@ -188,7 +188,7 @@ def test_course_pretrained_says_which_weights(smoke_cache, tmp_path, monkeypatch
         "pretrained": str(given), "source": "file", "label": "pre-trained (my_weights.pth)", "stand_in": None}
     monkeypatch.delenv("TSN_PRETRAINED")
 
-    from tsnlib.models import imagenet_weights_path
+    from tsnlib.backbones import imagenet_weights_path
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     imagenet = imagenet_weights_path("resnet18")

@@ -140,7 +140,7 @@ LAYERS = {
     "files": ["decoding", "frame_folders", "flow", "camera_motion", "annotations", "synthetic", "synthetic_tags"],
     "config": ["config"],
     "samples": ["datasets", "transforms", "fast_transforms"],
-    "model": ["models"],
+    "model": ["backbones", "models"],
     "engine": ["training", "experiment", "inference", "fusion", "evaluation", "checkpoints", "distributed",
                "precision"],
     "course": ["course", "lessons", "paper_tables", "streams", "pretraining", "checks", "info", "records",

@@ -62,7 +62,7 @@ class CheckpointError(TsnlibError, RuntimeError):
     """A checkpoint that cannot (or must not) be loaded: missing, not plain data, wrong format, other classes.
 
     Used by :mod:`tsnlib.checkpoints`, :func:`tsnlib.experiment.load_model_from_checkpoint`,
-    :func:`tsnlib.experiment.test_checkpoint`, :func:`tsnlib.models.load_imagenet_state_dict` (also importable as
+    :func:`tsnlib.experiment.test_checkpoint`, :func:`tsnlib.backbones.load_imagenet_state_dict` (also importable as
     ``tsnlib.checkpoints.CheckpointError``).
     """
 

@@ -12,6 +12,9 @@ the segmental consensus then reduces the V scores to one video-level score ``(N,
 
 with ``g`` = average (the paper's best), max, or a learned weighted average.
 
+The backbone ``F`` comes by name from :mod:`tsnlib.backbones` (the course's ``resnet8``, torchvision,
+timm); this module adapts it: a first convolution for the modality's channels, a new classifier.
+
 What else lives here, one function per idea:
 
 * :func:`inflate_conv_weight` / :func:`init_from_rgb` — cross-modality initialisation (paper §3.2):
@@ -30,15 +33,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from urllib.parse import urlparse
 
 import torch
-import torchvision
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm, _NormBase
 
-from tsnlib.errors import CheckpointError, ConfigError
+from tsnlib.backbones import build_backbone, fixed_input_size, load_imagenet_state_dict, read_weights
 from tsnlib.transforms import MODALITIES, MODALITY_CHANNELS, normalize_views
 
 __all__ = [
@@ -50,8 +50,6 @@ __all__ = [
     "TSN",
     "inflate_conv_weight",
     "init_from_rgb",
-    "imagenet_weights_path",
-    "load_imagenet_state_dict",
     "get_param_groups",
     "build_model",
 ]
@@ -172,7 +170,7 @@ def init_from_rgb(flow_model: "TSN", rgb_state_dict: Mapping | str | os.PathLike
     """
     if not isinstance(flow_model, TSN):
         raise TypeError(f"init_from_rgb expects a tsnlib TSN model, got {type(flow_model).__name__}")
-    state, label = _read_weights(rgb_state_dict)
+    state, label = read_weights(rgb_state_dict)
     state = flow_model._backbone_keys(state)
     key = flow_model.first_conv_name + ".weight"
     if key in state and (state[key].ndim != 4 or state[key].shape[1] != 3):
@@ -184,193 +182,8 @@ def init_from_rgb(flow_model: "TSN", rgb_state_dict: Mapping | str | os.PathLike
 
 
 # --------------------------------------------------------------------------------------------
-# ImageNet weights, read from the torch hub cache
+# Backbone surgery: the first convolution's input channels
 # --------------------------------------------------------------------------------------------
-
-
-def _imagenet_weights(backbone: str):
-    try:
-        return torchvision.models.get_model_weights(backbone).DEFAULT
-    except (ValueError, KeyError) as err:
-        raise ConfigError(f"torchvision has no ImageNet weights for backbone {backbone!r}: set model.pretrained=null "
-                          "(random init) or to a .pth state dict") from err
-
-
-def imagenet_weights_path(backbone: str) -> Path:
-    """Where torch hub keeps the ImageNet weights of a torchvision backbone (the file may not exist).
-
-    Used by :func:`load_imagenet_state_dict`, :func:`tsnlib.pretraining.course_pretrained`. The folder is
-    ``<torch hub dir>/checkpoints``, i.e. ``$TORCH_HOME/hub/checkpoints`` (default
-    ``~/.cache/torch/hub/checkpoints``); the file name is the last part of the weight's URL, e.g.
-    ``resnet50-11ad3fa6.pth``.
-    """
-    url = _imagenet_weights(backbone).url
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
-
-
-def _download(url: str, dst: Path) -> None:
-    """Download ``url`` to ``dst`` (checked against the hash prefix in its name). Tests replace it."""
-    match = re.search(torch.hub.HASH_REGEX, dst.name)
-    torch.hub.download_url_to_file(url, str(dst), hash_prefix=match.group(1) if match else None, progress=True)
-
-
-def load_imagenet_state_dict(backbone: str) -> dict[str, torch.Tensor]:
-    """The ImageNet state dict of a torchvision backbone, from the torch hub cache if it is there.
-
-    Used by :class:`TSN`. The cache file (:func:`imagenet_weights_path`)
-    is read with ``torch.load(..., weights_only=True)`` without touching the network; only when
-    it is absent is a download tried. When that fails (no network) a ``RuntimeError`` says which
-    file to put in which folder. The file already in the cache is not hash-checked.
-    """
-    weights = _imagenet_weights(backbone)
-    path = imagenet_weights_path(backbone)
-    if not path.is_file():
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _download(weights.url, path)
-        except Exception as err:  # no network, proxy, disk: all end in the same instruction
-            raise CheckpointError(
-                f"ImageNet weights for backbone {backbone!r} are not in the torch hub cache and "
-                f"could not be downloaded ({type(err).__name__}: {err}). Put the file "
-                f"'{path.name}' (from {weights.url}) in the folder '{path.parent}', i.e. at "
-                f"'{path}' (the folder follows $TORCH_HOME), or pass pretrained=<path to a .pth "
-                f"state dict>."
-            ) from err
-    return _read_weights(path)[0]
-
-
-def _read_weights(weights) -> tuple[dict, str]:
-    """A state dict from a path or a mapping, plus a label for error messages."""
-    if isinstance(weights, (str, os.PathLike)):
-        path = Path(weights).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"weight file not found: '{path}'")
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise CheckpointError(f"cannot read weights from '{path}' (torch.load, weights_only=True): "
-                                  f"{type(err).__name__}: {err}") from err
-        label = f"'{path}'"
-    elif isinstance(weights, Mapping):
-        obj, label = weights, "the given state dict"
-    else:
-        raise TypeError(f"weights must be a path or a state dict, got {type(weights).__name__}")
-    # Unwrap checkpoints that hold the state dict under a key (training checkpoints).
-    for key in ("state_dict", "model", "model_state_dict", "model_state"):
-        if isinstance(obj, Mapping) and isinstance(obj.get(key), Mapping):
-            obj = obj[key]
-            break
-    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise CheckpointError(f"{label} does not hold a state dict (a mapping of names to tensors)")
-    return dict(obj), label
-
-
-# --------------------------------------------------------------------------------------------
-# The course's small backbone
-# --------------------------------------------------------------------------------------------
-
-
-class CourseResNet(nn.Module):
-    """A small ResNet for 48-px snippets on a CPU: the course's backbone (``backbone="resnet8"``).
-
-    Introduced in notebooks/03_train_rgb.ipynb.
-
-    torchvision's ResNet-18 is built for 224-px ImageNet photos: at 48 px its output map is 2 x 2
-    and one training step costs about seven times this network's. ``resnet8`` keeps ResNet's
-    parts and names (``conv1``, ``bn1``, ``layer1``-``layer3`` of torchvision ``BasicBlock`` s,
-    ``avgpool``, ``fc``) so that everything that works on a ResNet works on it (cross-modality
-    init, partial BN, Grad-CAM's ``backbone.layer3.0``), with a stride-2 3x3 stem, no max-pool,
-    one block per stage and widths ``(w, 2w, 4w)``: input ``(N, 3, 48, 48)`` (the course's crops) -> maps of
-    ``(w, 24, 24)``, ``(2w, 12, 12)``, ``(4w, 6, 6)`` -> pooled features ``(N, 4w)`` -> ``neck``
-    (a ``BatchNorm1d`` over them) -> ``fc``.
-
-    Its global pooling takes the *maximum* over the last map, not the mean: the synthetic actor
-    fills a fifth of the frame, and an average dilutes its evidence with the background's. On the
-    synthetic set, trained from scratch for the same 20 epochs, the maximum reached 0.96 on the
-    appearance classes of held-out groups where the average reached 0.8-0.9 and lost the event
-    classes (design runs on a generator seed the course never reports).
-
-    The maximum of an unnormalised map is large and grows as training sharpens the map, so the
-    pooled features are batch-normalised (``neck``) before the classifier. Without it, the first
-    epochs at the preset's learning rate of 0.05 overshot (training loss 4.1-4.6 against ln 13 =
-    2.56 for a guess) and the event classes stayed near chance; with it the loss starts at 2.5 and
-    K = 3 reached 0.79 on the event classes against 0.51 without (the same design seed).
-    Under partial BN the neck is frozen with the other BatchNorm layers but the first.
-    """
-
-    def __init__(self, width: int = 32, num_classes: int = 1000):
-        super().__init__()
-        from torchvision.models.resnet import BasicBlock
-
-        def stage(cin: int, cout: int, stride: int) -> nn.Sequential:
-            down = None
-            if stride != 1 or cin != cout:
-                down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-            return nn.Sequential(BasicBlock(cin, cout, stride, down))
-
-        w = int(width)
-        self.conv1 = nn.Conv2d(3, w, 3, stride=2, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(w)
-        self.relu = nn.ReLU(inplace=True)
-        self.layer1 = stage(w, w, 1)
-        self.layer2 = stage(w, 2 * w, 2)
-        self.layer3 = stage(2 * w, 4 * w, 2)
-        self.avgpool = nn.AdaptiveMaxPool2d(1)  # named as in ResNet; see the class docstring
-        self.neck = nn.BatchNorm1d(4 * w)
-        self.fc = nn.Linear(4 * w, num_classes)
-        for m in self.modules():  # torchvision's ResNet initialisation
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return self.fc(self.neck(torch.flatten(self.avgpool(x), 1)))
-
-
-#: backbones of the course itself, by name, beside torchvision's and timm's
-COURSE_BACKBONES = {"resnet8": lambda: CourseResNet(width=32)}
-
-
-# --------------------------------------------------------------------------------------------
-# Backbone surgery
-# --------------------------------------------------------------------------------------------
-
-
-def _replace_classifier(net: nn.Module) -> tuple[int, list[str]]:
-    """Replace the final classifier of ``net`` by ``Identity``; return (feature dim, removed names).
-
-    Looks for ``fc``, ``classifier``, ``head`` or ``heads``: a ``Linear`` is replaced; in a
-    ``Sequential`` the last ``Linear`` (and anything after it) is replaced, and so is a
-    ``Dropout`` right before it, since TSN's own dropout takes its place.
-    """
-    for attr in ("fc", "classifier", "head", "heads"):
-        mod = getattr(net, attr, None)
-        if isinstance(mod, nn.Linear):
-            setattr(net, attr, nn.Identity())
-            return mod.in_features, [attr]
-        if isinstance(mod, nn.Sequential):
-            children = list(mod.named_children())
-            linear = [i for i, (_, m) in enumerate(children) if isinstance(m, nn.Linear)]
-            if not linear:
-                continue
-            first = linear[-1]
-            feat_dim = children[first][1].in_features
-            if first > 0 and isinstance(children[first - 1][1], nn.Dropout):
-                first -= 1
-            removed = []
-            for name, _ in children[first:]:
-                setattr(mod, name, nn.Identity())
-                removed.append(f"{attr}.{name}")
-            return feat_dim, removed
-    raise ValueError(
-        f"cannot find the classifier of {type(net).__name__}: expected a Linear (or a Sequential "
-        "ending in a Linear) named fc, classifier, head or heads"
-    )
-
 
 def _first_module_name(net: nn.Module, kind) -> str | None:
     for name, module in net.named_modules():
@@ -383,20 +196,6 @@ def _set_submodule(net: nn.Module, name: str, new: nn.Module) -> None:
     parent_name, _, child = name.rpartition(".")
     parent = net.get_submodule(parent_name) if parent_name else net
     setattr(parent, child, new)
-
-
-def _fixed_input_size(net: nn.Module) -> tuple[int, int] | None:
-    """``(H, W)`` when the backbone accepts views of one size only, else None.
-
-    timm's vision transformers (Swin, ViT) cut the input into patches with a ``patch_embed`` that
-    is built for one image size and, with ``strict_img_size``, asserts it; their position tables
-    and attention windows are sized for it too. Convolutional networks pool globally and take any size.
-    """
-    embed = getattr(net, "patch_embed", None)
-    size = getattr(embed, "img_size", None)
-    if embed is None or size is None or not getattr(embed, "strict_img_size", False):
-        return None
-    return (int(size[0]), int(size[1])) if isinstance(size, (tuple, list)) else (int(size), int(size))
 
 
 def _conv_with_inputs(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
@@ -412,39 +211,6 @@ def _conv_with_inputs(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
         bias=conv.bias is not None,
         padding_mode=conv.padding_mode,
     )
-
-
-def _build_backbone(name: str, timm_pretrained: bool) -> tuple[nn.Module, int, list[str]]:
-    """(backbone with its classifier removed, feature dimension, removed classifier names)."""
-    if name.startswith("timm:"):
-        try:
-            import timm
-        except ImportError as err:
-            raise ImportError(f"backbone {name!r} needs timm: pip install timm") from err
-        try:
-            net = timm.create_model(name[len("timm:"):], pretrained=timm_pretrained, num_classes=0)
-        except Exception as err:
-            raise RuntimeError(f"timm could not create {name!r} (pretrained={timm_pretrained}): {err}") from err
-        cfg = getattr(net, "pretrained_cfg", None) or getattr(net, "default_cfg", None) or {}
-        heads = cfg.get("classifier", "head")
-        return net, int(net.num_features), list(heads) if isinstance(heads, (list, tuple)) else [heads]
-    if name in COURSE_BACKBONES:
-        net = COURSE_BACKBONES[name]()
-        feat_dim, removed = _replace_classifier(net)
-        return net, feat_dim, removed
-    kwargs = {}
-    if name in ("inception_v3", "googlenet"):
-        # No auxiliary heads, no built-in input re-normalisation, explicit init (no warning).
-        kwargs = dict(aux_logits=False, transform_input=False, init_weights=True)
-    if name not in torchvision.models.list_models(module=torchvision.models):
-        raise ConfigError(
-            f"unknown backbone {name!r} (model.backbone): use a torchvision classification model "
-            f"(torchvision.models.list_models(module=torchvision.models)), one of the course's "
-            f"({', '.join(COURSE_BACKBONES)}) or 'timm:<name>'"
-        )
-    net = torchvision.models.get_model(name, weights=None, **kwargs)
-    feat_dim, removed = _replace_classifier(net)
-    return net, feat_dim, removed
 
 
 # --------------------------------------------------------------------------------------------
@@ -534,7 +300,7 @@ class TSN(nn.Module):
       without BatchNorm (Swin: LayerNorm, which has no running statistics and normalises each
       token on its own) has nothing to freeze: partial BN is then a no-op and every LayerNorm trains.
     * ``pretrained``: ``None`` (random), ``"imagenet"`` (torchvision's default weights from the
-      torch hub cache, see :func:`load_imagenet_state_dict`), a path to a ``.pth`` file or a
+      torch hub cache, see :func:`tsnlib.backbones.load_imagenet_state_dict`), a path to a ``.pth`` file or a
       state dict: a torchvision backbone state dict or a tsnlib checkpoint (its ``backbone.*``
       keys); classifier keys are dropped, other missing or unexpected keys raise.
     * ``rgb_weights``: the state dict (or path) of an RGB network with the same backbone, to
@@ -606,14 +372,14 @@ class TSN(nn.Module):
         self.in_channels = CHANNELS_PER_FRAME[modality] * clip_len
 
         is_timm = self.backbone_name.startswith("timm:")
-        self.backbone, self.feature_dim, self._classifier_names = _build_backbone(
+        self.backbone, self.feature_dim, self._classifier_names = build_backbone(
             self.backbone_name, timm_pretrained=is_timm and pretrained == "imagenet"
         )
         self.first_conv_name = _first_module_name(self.backbone, nn.Conv2d)
         if self.first_conv_name is None:
             raise ValueError(f"backbone {backbone!r} has no nn.Conv2d to take the input")
         self.first_bn_name = _first_module_name(self.backbone, _BatchNorm)
-        self.fixed_input_size = _fixed_input_size(self.backbone)
+        self.fixed_input_size = fixed_input_size(self.backbone)
 
         rgb_state = None
         if pretrained == "imagenet":
@@ -726,7 +492,7 @@ class TSN(nn.Module):
 
         Returns ``{"source", "loaded", "inflated_first_conv", "missing", "unexpected"}``.
         """
-        state, label = _read_weights(weights)
+        state, label = read_weights(weights)
         label = _label or label
         state = self._backbone_keys(state)
         own = self.backbone.state_dict()

@@ -46,7 +46,8 @@ from torch import nn
 from tsnlib.checkpoints import load_checkpoint, save_checkpoint
 from tsnlib.errors import CheckpointError, ConfigError, UsageError
 from tsnlib.evaluation import wilson_interval
-from tsnlib.models import COURSE_BACKBONES, TSN, get_param_groups, imagenet_weights_path
+from tsnlib.backbones import COURSE_BACKBONES, imagenet_weights_path
+from tsnlib.models import TSN, get_param_groups
 from tsnlib.synthetic import plan, scene
 from tsnlib.training import lr_at
 from tsnlib.utils import get_device, output_dir, progress, read_stamp, seed_everything, stamp_changes, write_stamp
@@ -377,7 +378,7 @@ def pretrain_backbone(settings: StandInSettings | None = None, out=None, name: s
     """Pre-train the course backbone on the generated image set, or reuse the cached one; returns what it did.
 
     The network is :class:`tsnlib.models.TSN` with ``settings.backbone`` (default ``resnet8``,
-    :class:`tsnlib.models.CourseResNet`), ``num_segments=1``, no dropout and its own head of 80
+    :class:`tsnlib.backbones.CourseResNet`), ``num_segments=1``, no dropout and its own head of 80
     classes: views ``(B, 3, 48, 48)`` uint8 (random crops and flips of the 54-px images; the
     validation images' centre crops) → scores ``(B, 80)``. SGD with momentum 0.9, the TSN
     optimiser groups (:func:`tsnlib.models.get_param_groups`), a one-epoch warm-up then a cosine
@@ -444,7 +445,7 @@ def course_pretrained(backbone: str = "resnet8", out=None, settings: StandInSett
     1. ``weights`` (or the environment variable ``TSN_PRETRAINED``): a real weight file given by hand,
        e.g. an ImageNet state dict of the backbone: ``source="file"``;
     2. a torchvision backbone whose ImageNet file is already in the torch hub cache
-       (:func:`tsnlib.models.imagenet_weights_path`; never downloaded here): ``"imagenet"``,
+       (:func:`tsnlib.backbones.imagenet_weights_path`; never downloaded here): ``"imagenet"``,
        ``source="imagenet"``. The course's ``resnet8`` has no ImageNet weights, so this applies only when
        the experiment runs with a torchvision backbone (``resnet18``, ...);
     3. otherwise the stand-in, pre-trained or reused by :func:`pretrain_backbone` (``settings`` and
