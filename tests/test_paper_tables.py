@@ -78,6 +78,10 @@ def test_every_run_has_its_own_config_and_folder(tmp_path):
     assert (cfgs["rgb_k1_pretrained_pbn"]["model"]["partial_bn"], cfgs["rgb_k1_pretrained_pbn"]["model"]["dropout"]) \
         == (True, 0.8)
     assert cfgs["flow_k3_pretrained_pbn"]["model"]["dropout"] == 0.7
+    # fine-tuning from the stand-in at a tenth of the from-scratch rate (RGB preset 0.05, flow 0.02); the rest at the preset's
+    assert [cfgs[n]["optim"]["lr"] for n in ("rgb_k1_pretrained", "rgb_k3_pretrained_pbn", "flow_k1_pretrained",
+                                             "flow_k3_pretrained_pbn", "rgb_k1", "flow_k1_scratch", "flow_k3_max")] \
+        == pytest.approx([0.005, 0.005, 0.002, 0.002, 0.05, 0.02, 0.02])
     dense = paper_tables.RUNS["rgb_k3_dense"]
     assert cfgs["rgb_k3_dense"]["data"]["dense_sampling"] is True
     test_cfg = paper_tables.run_config(dense, tmp_path, tmp_path / "ucf101", crops=10)
