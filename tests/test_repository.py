@@ -139,7 +139,7 @@ LAYERS = {
     "foundations": ["errors", "utils", "plotting", "sampling"],
     "files": ["decoding", "frame_folders", "flow", "camera_motion", "annotations", "synthetic", "synthetic_tags"],
     "config": ["config"],
-    "samples": ["datasets", "transforms", "fast_transforms"],
+    "samples": ["datasets", "transforms"],
     "model": ["backbones", "models"],
     "engine": ["training", "experiment", "inference", "fusion", "evaluation", "checkpoints", "distributed",
                "precision"],

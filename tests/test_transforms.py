@@ -384,8 +384,8 @@ def test_normalize_rgb_is_the_formula_exactly_in_every_memory_layout():
 
 @pytest.mark.parametrize("num_frames", [1, 4, 5])
 def test_flow_resize_gives_torchvision_values(num_frames):
-    """Flow frames are resized two per RGBA image on AVX2 CPUs (tsnlib.fast_transforms): the values are exactly
-    torchvision's antialiased bilinear resize of the 2-channel frames, up or down, odd or even frame counts."""
+    """Flow frames resized by the transforms are exactly torchvision's antialiased bilinear resize of the 2-channel
+    frames, up or down, odd or even frame counts, as decoded (channels-last) or planar."""
     hw2 = torch.randint(0, 256, (num_frames, 30, 44, 2), dtype=torch.uint8, generator=torch.Generator().manual_seed(4))
     for flow in (hw2.permute(0, 3, 1, 2), hw2.permute(0, 3, 1, 2).contiguous()):  # as decoded, and planar
         for size in (20, 36):  # short side down, up
