@@ -176,7 +176,8 @@ def run_course(out=None, quick: bool = False, only=None, parameters: dict | None
             print(f"[course] {path.name}: unchanged since its last run, skipped (--force runs it again)")
             continue
         start = time.perf_counter()
-        print(f"[course] running {path.name} ({'smoke' if quick else 'course'} mode) ...", flush=True)
+        mode = "smoke" if quick else "full" if params.get("MODE") == "full" else "course"
+        print(f"[course] running {path.name} ({mode} mode) ...", flush=True)
         key_file.unlink(missing_ok=True)
         execute_notebook(path, out, params)
         key_file.write_text(key)
