@@ -44,8 +44,9 @@ demo-full: setup
 
 # The paper's Tables 1, 2, 3, 5 and the sampling rows, every cell measured (notebooks/08_paper_tables.ipynb with
 # MODE "full"): 16 runs more than make demo's three, the stand-in backbone and the warped-flow frames, 21 min on
-# a quiet two-core CPU after make demo (seed 1, 2026-12-07; 50 on a machine shared with make test); every run already there is reused, so a second call
-# takes seconds. make paper SEED=3 works in outputs/seed-3, as make demo does.
+# a quiet two-core CPU after make demo (seed 1, 2026-12-07; 50 on a machine shared with make test); every run
+# already there is reused, so a second call takes seconds. make paper SEED=3 works in outputs/seed-3, as make demo
+# does.
 paper: setup
 	$(PY) -m tsnlib.course --out $(OUT) --seed $(SEED) --paper
 
