@@ -74,6 +74,25 @@ def test_model_from_config(small_cfg):
     assert build_model_from_config(flow, 13).in_channels == 10
 
 
+
+def test_model_from_config_draws_the_networks_own_initialisation(small_cfg):
+    """Notebook 06's random-weights control is build_model_from_config under another seed: it must be the
+    initialisation training starts from (Kaiming normal, fan-out, for every convolution; the classifier
+    N(0, fc_init_std)), not PyTorch's per-layer reset_parameters() defaults, which draw the block convolutions
+    1.7-2.5x smaller and turn the deep map into the first layer's edges."""
+    torch.manual_seed(0)
+    a = build_model_from_config(small_cfg, 13, pretrained=False)
+    torch.manual_seed(1)
+    b = build_model_from_config(small_cfg, 13, pretrained=False)
+    convs = [(n, p) for n, p in a.named_parameters() if p.dim() == 4]
+    assert len(convs) == 9  # stem, 2 per block x 3 blocks, 2 downsampling 1x1
+    for name, w in convs:
+        fan_out = w.shape[0] * w.shape[2] * w.shape[3]
+        assert float(w.detach().std()) == pytest.approx((2 / fan_out) ** 0.5, rel=0.12), name
+    assert float(a.fc.weight.detach().std()) == pytest.approx(small_cfg["model"]["fc_init_std"], rel=0.1)
+    assert not torch.equal(a.fc.weight, b.fc.weight)  # another seed, another draw
+    assert not torch.equal(dict(a.named_parameters())[convs[-1][0]], dict(b.named_parameters())[convs[-1][0]])
+
 @pytest.mark.slow  # trains (two short runs) and tests a network
 def test_cli_train_test_predict_end_to_end(small_cfg, tiny_ucf101, tmp_path, capsys):
     from tsnlib.evaluation import ScoreSet

@@ -16,7 +16,8 @@ two streams beat one          RGB + flow late fusion 1 : 1.5, all test videos (0
 segments catch events         K = 3 against K = 1 on the event classes (03)          gap >= 0.15
 Grad-CAM finds the actor      heatmap mass in the actor's box on the appearance and  trained >= 2x
                               event classes, trained against the same network with   random
-                              random weights (mean of 3 draws) (06)
+                              random weights drawn by its own initialiser (mean of
+                              3 draws) (06)
 ============================  =====================================================  ==============
 
 Every accuracy carries its 95 % Wilson interval over the test videos it counts
