@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ from tsnlib import synthetic
 from tsnlib.commands.data import add_synth_arguments, cli_synth
 from tsnlib.errors import DataError
 from tsnlib.synthetic import CLASS_GROUPS, CLASSES
+from tsnlib.synthetic import camera as syn_camera
 from tsnlib.synthetic import dataset as syn_dataset
 from tsnlib.synthetic import plan as syn_plan
 from tsnlib.synthetic import scene as syn_scene
@@ -40,6 +42,11 @@ def tiny_specs():
 
 def _spec(tiny_specs, cls, group=1, clip=1):
     return tiny_specs[f"UCF-101/{cls}/v_{cls}_g{group:02d}_c{clip:02d}.avi"]
+
+
+def _world(spec):
+    """The clip's truth before any camera films it (the scene itself; equal to make_truth on the still clips)."""
+    return syn_truth._truth_to_python(syn_scene._scene(spec)[0])
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -237,8 +244,6 @@ def test_videos_decode_with_decord_and_pyav(ucf_root):
 
 
 def test_h264_video(tmp_path, tiny_specs):
-    import dataclasses
-
     import decord
 
     spec = dataclasses.replace(_spec(tiny_specs, "MoveRight"), codec="h264",
@@ -349,7 +354,7 @@ def test_boxes_hold_the_actor(tiny_specs, cls):
 
 def test_motion_classes_move_as_named(tiny_specs):
     for spec in tiny_specs.values():
-        truth = synthetic.make_truth(spec)
+        truth = _world(spec)  # the scene's motion; a swaying camera adds its own (tested below)
         cx, angle, scale = truth["actor"][:, 0], truth["actor"][:, 2], truth["actor"][:, 3]
         dx = np.diff(cx - truth["camera"][:, 0])  # actor motion without the camera shake
         W = spec.width
@@ -408,7 +413,7 @@ def test_motion_classes_look_alike_in_one_frame():
 
 def test_event_spans(tiny_specs):
     for spec in tiny_specs.values():
-        truth = synthetic.make_truth(spec)
+        truth = _world(spec)  # a swaying camera's zoom changes the actor's scale in the picture
         T = truth["num_frames"]
         e0, e1 = truth["event_span"]
         if spec.class_name in ("FlashRed", "FlashBlue"):
@@ -475,9 +480,13 @@ def test_truth_file_round_trip(ucf_root, tiny_specs):
 
 @pytest.mark.parametrize("cls", ["MoveLeft", "RotateCW", "ZoomIn", "FlashBlue"])
 def test_true_flow_warps_frame_back(tiny_specs, cls):
+    """MoveLeft and FlashBlue (g01 c01) are filmed by a swaying camera, RotateCW and ZoomIn by a still one."""
     import cv2
 
+    from tsnlib.camera_motion import homography_flow
+
     spec = _spec(tiny_specs, cls)
+    assert (synthetic.dataset_camera(spec) is not None) == (cls in ("MoveLeft", "FlashBlue"))
     truth = synthetic.make_truth(spec)
     frames = synthetic.render_video(spec, noise=False)
     H, W = truth["frame_size"]
@@ -497,10 +506,13 @@ def test_true_flow_warps_frame_back(tiny_specs, cls):
         back = cv2.remap(frames[t + 1], xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR)
         errors.append(np.abs(back.astype(float) - frames[t]).mean(-1)[actor].mean())
         baseline.append(np.abs(frames[t + 1].astype(float) - frames[t]).mean(-1)[actor].mean())
-        # background pixels move with the global translation
+        # background pixels move with the global translation, or with the swaying camera's homography
         bg = (labels == 0) & mask
-        np.testing.assert_allclose(flow[bg], np.broadcast_to(truth["bg_shift"][t + 1] - truth["bg_shift"][t], flow[bg].shape),
-                                   atol=1e-5)
+        if "view" in truth:
+            expected = homography_flow(synthetic.background_homography(truth, t), (H, W))[bg]
+        else:
+            expected = np.broadcast_to(truth["bg_shift"][t + 1] - truth["bg_shift"][t], flow[bg].shape)
+        np.testing.assert_allclose(flow[bg], expected, atol=1e-4)
     assert len(errors) >= 4
     assert np.mean(errors) < 2.5
     assert np.mean(errors) < 0.5 * np.mean(baseline)
@@ -553,23 +565,24 @@ def test_cli_synth(ucf_root, capsys):
 
 
 # ----------------------------------------------------------------------------------------------
-# camera motion (opt-in, single clips)
+# camera motion: the dataset's swaying cameras, and the opt-in camera of single clips
 # ----------------------------------------------------------------------------------------------
 
 #: sha256 of the truth file and of the frames of v_MoveRight_g01_c01 (tiny, seed 0), generator version 7,
-#: measured before camera motion was added: the dataset's clips must stay byte for byte what they were
+#: measured before the dataset had cameras: the clips filmed by a still camera must stay byte for byte what they were
 _TRUTH_SHA256 = "3bd1095d41b352c41bfda7a59280b1e011532cc9463e400964326f703d9eb9c6"
 _FRAMES_SHA256 = "d4fb6c8a8829abd3e91bec7898e5464304e5c8a92d92c00dde49bd74e26a85cd"
 
 
-def test_the_dataset_clips_are_unchanged_by_the_camera_option(tiny_specs, tmp_path):
+def test_the_still_clips_are_unchanged_by_the_cameras(tiny_specs, tmp_path):
     import hashlib
 
     spec = _spec(tiny_specs, "MoveRight")
-    truth, _ = syn_scene._scene(spec)
+    assert synthetic.dataset_camera(spec) is None
+    truth, _ = syn_camera._filmed(spec)
     syn_truth._write_npz_deterministic(tmp_path / "t.truth.npz", truth)  # what generate_dataset writes
     frames = synthetic.render_video(spec)
-    assert synthetic.GENERATOR_VERSION == "7"
+    assert synthetic.GENERATOR_VERSION == "8"
     assert hashlib.sha256((tmp_path / "t.truth.npz").read_bytes()).hexdigest() == _TRUTH_SHA256
     assert hashlib.sha256(frames.tobytes()).hexdigest() == _FRAMES_SHA256
     assert "view" not in synthetic.make_truth(spec) and "view" not in synthetic.make_truth(spec, camera=None)
@@ -582,6 +595,66 @@ def test_the_dataset_clips_are_unchanged_by_the_camera_option(tiny_specs, tmp_pa
     np.testing.assert_array_equal(at_rest["view"], np.broadcast_to(np.eye(3), (spec.num_frames, 3, 3)))
     diff = np.abs(synthetic.render_video(spec, camera=still).astype(int) - frames)
     assert diff.max() <= 1 and diff.mean() < 0.01
+
+
+def test_a_quarter_of_the_clips_sway_and_the_sway_is_drawn_as_documented():
+    specs = [s for seed in (0, 1, 2) for s in synthetic.plan_dataset("ucf101", "default", seed=seed)]
+    cameras = [synthetic.dataset_camera(s) for s in specs]
+    swaying = [(s, c) for s, c in zip(specs, cameras) if c is not None]
+    # 540 of 2340 (0.231; binomial standard error 0.009 around 0.25)
+    assert len(swaying) == 540 and synthetic.CAMERA_SHARE == 0.25
+    for group, names in CLASS_GROUPS.items():  # every group is filmed alike
+        share = np.mean([c is not None for s, c in zip(specs, cameras) if s.class_name in names])
+        assert abs(share - 0.23) < 0.04, (group, share)
+    for s, c in swaying:
+        assert isinstance(c, synthetic.SwayingCamera) and 0 <= c.direction < 360 and 0 <= c.phase < 2 * np.pi
+        assert 0.5 * s.width / 128 <= c.speed <= 1.0 * s.width / 128
+        assert 1.5 * s.fps <= c.period <= 3.0 * s.fps and abs(c.zoom_rate) <= 0.004
+    # drawn from the clip's own stream: the same spec, the same camera; the codec does not change it
+    s = swaying[0][0]
+    assert synthetic.dataset_camera(s) == swaying[0][1]
+    assert synthetic.dataset_camera(dataclasses.replace(s, codec="h264")) == swaying[0][1]
+
+
+def test_swaying_camera_views():
+    cam = synthetic.SwayingCamera(direction=30.0, speed=0.8, period=50.0, zoom_rate=0.003, phase=1.0)
+    T, W, H = 101, 128, 96
+    views = cam.views(T, W, H)
+    assert views.shape == (T, 3, 3) and views.dtype == np.float64
+    np.testing.assert_allclose(views[50], np.eye(3), atol=1e-12)  # the middle frame sees the world
+    c = np.array([(W - 1) / 2, (H - 1) / 2])
+    # what the frame's centre looks at, in the world: c + speed w(s) (cos 30, sin 30), and the scale exp(zoom_rate w(s))
+    s = np.arange(T) - 50.0
+    w = 50.0 / (2 * np.pi) * (np.sin(2 * np.pi * s / 50.0 + 1.0) - np.sin(1.0))
+    looked_at = np.linalg.solve(views, np.broadcast_to(np.r_[c, 1.0], (T, 3))[..., None])[..., 0]
+    u = np.array([np.cos(np.radians(30)), np.sin(np.radians(30))])
+    np.testing.assert_allclose(looked_at[:, :2], c + 0.8 * w[:, None] * u, atol=1e-9)
+    np.testing.assert_allclose(views[:, 0, 0], np.exp(0.003 * w), rtol=1e-12)
+    # the centre's speed peaks at `speed` px/frame and the sway never goes further than speed period / pi
+    step = np.linalg.norm(np.diff(looked_at[:, :2], axis=0), axis=1)
+    assert 0.79 < step.max() <= 0.8 and np.linalg.norm(looked_at[:, :2] - c, axis=1).max() <= 0.8 * 50 / np.pi
+    with pytest.raises(ValueError, match="period"):
+        synthetic.SwayingCamera(direction=0.0, speed=1.0, period=0.0).views(3, 40, 30)
+
+
+def test_a_swaying_clip_is_its_world_filmed_by_its_camera(tiny_specs, ucf_root):
+    spec = _spec(tiny_specs, "MoveLeft")
+    cam = synthetic.dataset_camera(spec)
+    assert cam is not None
+    world, truth = _world(spec), synthetic.make_truth(spec)
+    views = cam.views(spec.num_frames, spec.width, spec.height)
+    np.testing.assert_allclose(truth["view"], views, atol=1e-6)
+    # the actor's centre and the discs' centres are the world's seen through the view; sizes scale by its zoom
+    centres = np.einsum("tij,tj->ti", views, np.c_[world["actor"][:, :2], np.ones(spec.num_frames)])[:, :2]
+    np.testing.assert_allclose(truth["actor"][:, :2], centres, atol=1e-3)
+    np.testing.assert_allclose(truth["actor"][:, 3], world["actor"][:, 3] * views[:, 0, 0], rtol=1e-5)
+    np.testing.assert_allclose(truth["distractors"][..., 2], world["distractors"][..., 2] * views[:, 0, :1], rtol=1e-5)
+    for key in ("bg_shift", "camera", "tint", "event_span"):  # the world's, unchanged
+        np.testing.assert_array_equal(truth[key], world[key])
+    # the dataset writes the filmed truth
+    saved = synthetic.load_truth(ucf_root / spec.rel_path)
+    np.testing.assert_array_equal(saved["view"], truth["view"])
+    np.testing.assert_array_equal(saved["boxes"], truth["boxes"])
 
 
 def test_camera_views_pan_and_zoom_about_the_centre():
@@ -602,14 +675,18 @@ def test_camera_views_pan_and_zoom_about_the_centre():
         synthetic.CameraMotion(zoom=0.0).views(3, 40, 30)
 
 
-@pytest.mark.parametrize("cls", ["MoveRight", "PlainDisc"])
-def test_camera_clip_truth_matches_its_frames(tiny_specs, cls):
+@pytest.mark.parametrize("cls, camera", [("MoveRight", True), ("PlainDisc", True), ("MoveLeft", False),
+                                         ("MoveLeft", True)])
+def test_camera_clip_truth_matches_its_frames(tiny_specs, cls, camera):
+    """MoveRight and PlainDisc (g01 c01) have a still camera, MoveLeft a swaying one: alone
+    (``camera=False``) and filmed again by a pan and zoom (the two cameras composed)."""
     import cv2
 
     from tsnlib.camera_motion import warp_back
 
     spec = _spec(tiny_specs, cls)
-    cam = synthetic.CameraMotion(pan=(2.5, -0.5), zoom=1.01)
+    assert (synthetic.dataset_camera(spec) is not None) == (cls == "MoveLeft")
+    cam = synthetic.CameraMotion(pan=(2.5, -0.5), zoom=1.01) if camera else None
     truth = synthetic.make_truth(spec, camera=cam)
     frames = synthetic.render_video(spec, noise=False, camera=cam)
     H, W = truth["frame_size"]
@@ -638,8 +715,9 @@ def test_camera_clip_truth_matches_its_frames(tiny_specs, cls):
             q = np.linalg.inv(B) @ np.r_[p + flow[actor][0], 1.0]
             np.testing.assert_allclose(rel[actor][0], q[:2] / q[2] - p, atol=1e-3)
     # measured: 0.11 (MoveRight) and 0.07 (PlainDisc) grey levels after the warp, 1.25 and 0.68 without it
-    # (the background is a smooth texture: about 1.3 grey levels per pixel of motion)
-    assert np.mean(bg_err) < 0.5 and np.mean(bg_err) < np.mean(bg_base) / 5
+    # (the background is a smooth texture: about 1.3 grey levels per pixel of motion); the sway alone moves
+    # the background less: 0.12 after the warp (the interpolation's), 0.37 without it
+    assert np.mean(bg_err) < 0.5 and np.mean(bg_err) < np.mean(bg_base) / (5 if camera else 2.5)
     assert len(actor_err) >= 3 and np.mean(actor_err) < 2.5
 
 

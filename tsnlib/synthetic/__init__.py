@@ -59,15 +59,21 @@ Ground truth (``<video stem>.truth.npz`` beside each video, read with :func:`loa
 :func:`true_flow` turns these into the exact forward optical flow between two frames, and
 :func:`true_flow_mask` says where that flow can be checked (both ends visible, away from edges).
 
-Camera motion, opt-in and for single clips only (the dataset never has it): ``render_video(spec,
-camera=CameraMotion(pan=..., zoom=...))`` films the same clip with a camera that pans and zooms, and
-``make_truth(spec, camera=...)`` gives its truth. The clip as the dataset has it becomes the *world*;
-its truth gains ``view`` float32 ``(T, 3, 3)``, the camera's homography per frame from world pixels to
-the clip's pixels, and ``actor``, ``boxes`` and ``distractors`` are in the clip's pixels (``bg_shift``
-and ``camera`` stay the world's: the background pixel at ``p`` shows texture point
-``view[t]^-1 p - bg_shift[t]``). :func:`background_homography` is the background's motion from one
-frame to the next (what warped flow removes) and ``true_flow(truth, t, relative=True)`` the motion
-relative to it (what warped flow keeps). Introduced in notebooks/04_optical_flow_stream.ipynb.
+Camera motion. About one clip in four (:data:`CAMERA_SHARE`) is filmed by a hand-held camera that
+sways: :func:`dataset_camera` gives it a :class:`SwayingCamera` (the view goes back and forth along one
+direction at up to 0.5-1 px per frame at 128 px wide, once every 1.5-3 s, and zooms in and out by up to
+0.4 % per frame in the same rhythm), drawn from the clip's own random stream, so that the other clips
+are exactly what they were without cameras and the sway tells nothing about the class. Any clip can
+also be filmed on request with a constant pan and zoom: ``render_video(spec,
+camera=CameraMotion(pan=..., zoom=...))``, its truth ``make_truth(spec, camera=...)`` (on a swaying clip
+that camera films the swaying picture). The clip before any camera is the *world*; the truth of a
+filmed clip gains ``view`` float32 ``(T, 3, 3)``, the camera's homography per frame from world pixels
+to the clip's pixels, and ``actor``, ``boxes`` and ``distractors`` are in the clip's pixels
+(``bg_shift`` and ``camera`` stay the world's: the background pixel at ``p`` shows texture point
+``view[t]^-1 p - bg_shift[t]``); the clips without a camera have no ``view``.
+:func:`background_homography` is the background's motion from one frame to the next (what warped flow
+removes) and ``true_flow(truth, t, relative=True)`` the motion relative to it (what warped flow keeps).
+Introduced in notebooks/04_optical_flow_stream.ipynb.
 
 One module per idea:
 
@@ -78,7 +84,8 @@ module        what
               (a :class:`VideoSpec` per video, whole groups held out for test and validation)
 ``scene``     one video's scene and ground truth drawn from its seed (actor, motion, event,
               background, distractors), and the random banks shared by a seed's videos
-``camera``    :class:`CameraMotion`, the opt-in panning, zooming camera of single clips
+``camera``    :func:`dataset_camera` (a :class:`SwayingCamera` on a quarter of the clips) and
+              :class:`CameraMotion`, the opt-in panning, zooming camera of single clips
 ``render``    :func:`render_video`: the frames, layer by layer, exactly as they are encoded
 ``truth``     :func:`make_truth`, the truth files (:func:`load_truth`), and what they answer:
               :func:`true_flow`, :func:`true_flow_mask`, :func:`actor_mask`, :func:`background_mask`,
@@ -93,7 +100,7 @@ Introduced in notebooks/01_data_preparation.ipynb.
 
 from __future__ import annotations
 
-from tsnlib.synthetic.camera import CameraMotion
+from tsnlib.synthetic.camera import CAMERA_SHARE, CameraMotion, SwayingCamera, dataset_camera
 from tsnlib.synthetic.dataset import GENERATOR_VERSION, MANIFEST, generate_dataset, load_manifest
 from tsnlib.synthetic.plan import (
     CLASS_GROUPS,
@@ -132,7 +139,10 @@ __all__ = [
     "HMDB_SPECIAL_CHARS",
     "MANIFEST",
     "VideoSpec",
+    "CAMERA_SHARE",
     "CameraMotion",
+    "SwayingCamera",
+    "dataset_camera",
     "hmdb_class_name",
     "class_group",
     "class_names",

@@ -1,23 +1,47 @@
-"""Camera motion (opt-in, single clips): the dataset's clip filmed by a panning, zooming camera.
+"""Camera motion: the sway of a hand-held camera on a quarter of the dataset's clips, and the opt-in
+panning, zooming camera that films single clips.
 
-The dataset never has it; notebooks/04_optical_flow_stream.ipynb films single clips with it to show
-warped flow. :class:`CameraMotion` gives the camera's homography per frame; :func:`_with_camera`
-turns a clip's ground truth into what that camera sees.
+Warped flow (notebooks/04_optical_flow_stream.ipynb) exists to take the camera's motion out of optical
+flow, so the dataset has some: :func:`dataset_camera` gives a :class:`SwayingCamera` to about one clip
+in four (:data:`CAMERA_SHARE`), drawn from the clip's own random stream, so that the other clips stay
+what they were without it. :class:`CameraMotion` (constant pan and zoom) films any clip on request.
+Both give the camera's homography per frame (``views``); :func:`_with_camera` turns a clip's ground
+truth into what that camera sees, and :func:`_filmed` is a clip's scene as the dataset films it.
 
-Part of :mod:`tsnlib.synthetic` (:class:`CameraMotion` is introduced in notebooks/04_optical_flow_stream.ipynb).
+Part of :mod:`tsnlib.synthetic` (both cameras are introduced in notebooks/04_optical_flow_stream.ipynb).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from tsnlib.synthetic.scene import _actor_boxes
+from tsnlib.synthetic.plan import VideoSpec, _rng
+from tsnlib.synthetic.scene import _actor_boxes, _scene
 
 # ----------------------------------------------------------------------------------------------
-# Camera motion (opt-in, single clips): the dataset's clip filmed by a panning, zooming camera
+# Cameras: a homography per frame, world pixel -> clip pixel
 # ----------------------------------------------------------------------------------------------
+
+
+def _pan_zoom_views(offset: np.ndarray, log_zoom: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``view_t = T(c) S(exp(log_zoom_t)) T(-c - offset_t)``, float64 ``(T, 3, 3)``: the camera's
+    centre looks at world point ``c + offset_t`` and scales the world about it."""
+    z = np.exp(log_zoom)
+    c = np.array([(width - 1) / 2, (height - 1) / 2])
+    shift = c[None] + offset  # what the centre looks at
+    views = np.zeros((len(z), 3, 3))
+    views[:, 0, 0] = views[:, 1, 1] = z
+    views[:, :2, 2] = c[None] - z[:, None] * shift
+    views[:, 2, 2] = 1.0
+    return views
+
+
+def _frame_offsets(num_frames: int) -> np.ndarray:
+    """``s = t - (T - 1) / 2``: frame times from the middle frame, which sees the world as it is."""
+    return np.arange(num_frames, dtype=np.float64) - (num_frames - 1) / 2
 
 
 @dataclass(frozen=True)
@@ -32,7 +56,8 @@ class CameraMotion:
     ``view_t = T(c) S(zoom^s) T(-c - s pan)``, ``s = t - (T - 1) / 2``, ``c = ((W - 1) / 2, (H - 1) / 2)``,
 
     a pan and zoom only (no rotation, no perspective), so the actor stays a similarity transform of
-    its template and the distractors stay discs.
+    its template and the distractors stay discs. On a clip the dataset films with a
+    :class:`SwayingCamera`, this camera films what that one shows (the two compose).
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
@@ -44,25 +69,104 @@ class CameraMotion:
         """The camera's homography per frame, float64 ``(T, 3, 3)``: world pixel ``(x, y, 1)`` -> clip pixel."""
         if self.zoom <= 0:
             raise ValueError(f"zoom must be positive, got {self.zoom}")
-        s = np.arange(num_frames, dtype=np.float64) - (num_frames - 1) / 2
-        z = float(self.zoom) ** s
-        c = np.array([(width - 1) / 2, (height - 1) / 2])
-        shift = c[None] + s[:, None] * np.asarray(self.pan, dtype=np.float64)[None]  # what the centre looks at
-        views = np.zeros((num_frames, 3, 3))
-        views[:, 0, 0] = views[:, 1, 1] = z
-        views[:, :2, 2] = c[None] - z[:, None] * shift
-        views[:, 2, 2] = 1.0
-        return views
+        s = _frame_offsets(num_frames)
+        offset = s[:, None] * np.asarray(self.pan, dtype=np.float64)[None]
+        return _pan_zoom_views(offset, s * math.log(self.zoom), width, height)
 
 
-def _with_camera(truth: dict, camera: CameraMotion) -> dict:
-    """The truth of :func:`_scene` seen through ``camera``: actor, boxes and distractors in the clip's
-    pixels, and the ``view`` homographies; everything else (the world's background) as it was."""
+@dataclass(frozen=True)
+class SwayingCamera:
+    """A hand-held camera's sway: the view goes back and forth along one direction and breathes in
+    and out of a slight zoom, in one rhythm (what :func:`dataset_camera` gives a quarter of the clips).
+
+    ``direction``: of the sway, degrees (0 = right, 90 = down, image axes). ``speed``: its peak, in
+    pixels of the world per frame. ``period``: of one back-and-forth, in frames. ``zoom_rate``: the
+    peak change of the log-scale per frame (0.004: 0.4 % per frame; its sign says in or out first).
+    ``phase``: radians, where in its rhythm the middle frame is. With
+    ``w(s) = period / (2 pi) (sin(2 pi s / period + phase) - sin(phase))``, ``s = t - (T - 1) / 2``,
+    frame ``t`` looks at the world through
+
+    ``view_t = T(c) S(exp(zoom_rate w(s))) T(-c - speed w(s) (cos direction, sin direction))``,
+
+    so the middle frame sees the world as it is, the camera's velocity is ``speed cos(2 pi s / period
+    + phase)`` (at most ``speed``), and it never drifts further than ``speed period / pi`` pixels.
+    A pan and zoom only, like :class:`CameraMotion`.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+
+    direction: float
+    speed: float
+    period: float
+    zoom_rate: float = 0.0
+    phase: float = 0.0
+
+    def views(self, num_frames: int, width: int, height: int) -> np.ndarray:
+        """The camera's homography per frame, float64 ``(T, 3, 3)``: world pixel ``(x, y, 1)`` -> clip pixel."""
+        if self.period <= 0:
+            raise ValueError(f"period must be positive, got {self.period}")
+        s = _frame_offsets(num_frames)
+        w = self.period / (2 * math.pi) * (np.sin(2 * math.pi * s / self.period + self.phase) - math.sin(self.phase))
+        a = math.radians(self.direction)
+        offset = self.speed * w[:, None] * np.array([math.cos(a), math.sin(a)])[None]
+        return _pan_zoom_views(offset, self.zoom_rate * w, width, height)
+
+
+# ----------------------------------------------------------------------------------------------
+# The dataset's cameras
+# ----------------------------------------------------------------------------------------------
+
+#: the share of the dataset's clips filmed by a :class:`SwayingCamera` (the rest by a still camera)
+CAMERA_SHARE = 0.25
+#: the sway's peak speed, px/frame at a frame width of 128 (scaled with the width); the Move actors
+#: move 1.5-2.7 px/frame at that width
+SWAY_SPEED = (0.5, 1.0)
+#: one back-and-forth of the sway, in seconds
+SWAY_PERIOD_S = (1.5, 3.0)
+#: the zoom's peak rate, change of the log-scale per frame
+SWAY_ZOOM_RATE = 0.004
+
+
+def dataset_camera(spec: VideoSpec) -> SwayingCamera | None:
+    """The camera the dataset films a clip with: a :class:`SwayingCamera` for about one clip in four
+    (:data:`CAMERA_SHARE`), ``None`` (still; only the world's shake) for the others.
+
+    Drawn from the clip's own random stream, independent of everything else about it: the clips
+    without a sway are exactly what they were before the dataset had cameras, and a sway's direction,
+    speed, period, zoom and phase say nothing about the class.
+
+    Introduced in notebooks/04_optical_flow_stream.ipynb.
+    """
+    rng = _rng(spec.seed, 13, spec.class_index, spec.group, spec.clip)
+    if rng.random() >= CAMERA_SHARE:
+        return None
+    return SwayingCamera(
+        direction=float(rng.uniform(0.0, 360.0)),
+        speed=float(rng.uniform(*SWAY_SPEED) * spec.width / 128),
+        period=float(rng.uniform(*SWAY_PERIOD_S) * spec.fps),
+        zoom_rate=float(rng.uniform(-SWAY_ZOOM_RATE, SWAY_ZOOM_RATE)),
+        phase=float(rng.uniform(0.0, 2 * math.pi)),
+    )
+
+
+def _filmed(spec: VideoSpec) -> tuple[dict, dict]:
+    """:func:`_scene` of a clip as the dataset films it: through its :func:`dataset_camera`, if any."""
+    truth, scene = _scene(spec)
+    camera = dataset_camera(spec)
+    if camera is not None:
+        truth = _with_camera(truth, camera)
+    return truth, scene
+
+
+def _with_camera(truth: dict, camera: CameraMotion | SwayingCamera) -> dict:
+    """The truth of :func:`_scene` (or of :func:`_filmed`) seen through ``camera``: actor, boxes and
+    distractors in the clip's pixels, and the ``view`` homographies (composed with the clip's own
+    camera where it has one); everything else (the world's background) as it was."""
     H, W = (int(v) for v in truth["frame_size"])
     views = camera.views(len(truth["actor"]), W, H)
     z = views[:, 0, 0]
 
-    def to_clip(xy):  # (T, ..., 2) world pixels -> clip pixels, frame by frame
+    def to_clip(xy):  # (T, ..., 2) pixels -> clip pixels, frame by frame
         xy = xy.astype(np.float64)
         z_ = z.reshape((-1,) + (1,) * (xy.ndim - 1))
         return z_ * xy + views[:, :2, 2].reshape((-1,) + (1,) * (xy.ndim - 2) + (2,))
@@ -73,10 +177,11 @@ def _with_camera(truth: dict, camera: CameraMotion) -> dict:
     distractors = truth["distractors"].astype(np.float64)
     distractors[..., :2] = to_clip(distractors[..., :2])
     distractors[..., 2] *= z[:, None]
+    if "view" in truth:  # filmed already: this camera films that camera's picture
+        views = views @ truth["view"].astype(np.float64)
     out = dict(truth)
     out["actor"] = actor.astype(np.float32)
     out["boxes"] = _actor_boxes(truth["actor_alpha"], out["actor"], W, H)
     out["distractors"] = distractors.astype(np.float32)
     out["view"] = views.astype(np.float32)
     return out
-

@@ -34,13 +34,13 @@ from tsnlib.synthetic.plan import (
     plan_dataset,
 )
 from tsnlib.synthetic.render import _iter_frames
-from tsnlib.synthetic.scene import _scene
+from tsnlib.synthetic.camera import _filmed
 from tsnlib.synthetic.truth import _write_npz_deterministic, truth_path
 from tsnlib.utils import progress as progress_bar
 from tsnlib.utils import synthetic_root
 
 #: bump when the generator's output changes: an existing dataset with another version is regenerated
-GENERATOR_VERSION = "7"
+GENERATOR_VERSION = "8"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ def _write_video(spec: VideoSpec, root: Path) -> None:
     """Render, encode and write one video and its truth file (each to a temporary name, then renamed)."""
     path = root / spec.rel_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    truth, scene = _scene(spec)
+    truth, scene = _filmed(spec)
     _write_npz_deterministic(truth_path(path), truth)
 
     _, fmt, _, gop, tag = CODECS[spec.codec]

@@ -21,9 +21,9 @@ import numpy as np
 
 from tsnlib.camera_motion import homography_flow
 from tsnlib.errors import DataError
-from tsnlib.synthetic.camera import CameraMotion, _with_camera
+from tsnlib.synthetic.camera import CameraMotion, _filmed, _with_camera
 from tsnlib.synthetic.plan import VideoSpec
-from tsnlib.synthetic.scene import _affine, _scene
+from tsnlib.synthetic.scene import _affine
 
 def make_truth(spec: VideoSpec, camera: CameraMotion | None = None) -> dict:
     """The ground truth of one video, as :func:`load_truth` would return it once written.
@@ -34,7 +34,7 @@ def make_truth(spec: VideoSpec, camera: CameraMotion | None = None) -> dict:
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    truth, _ = _scene(spec)
+    truth, _ = _filmed(spec)
     if camera is not None:
         truth = _with_camera(truth, camera)
     return _truth_to_python(truth)
