@@ -21,8 +21,8 @@ that a small network trained from scratch on a CPU learns TSN's lessons from it 
   Sparse sampling of three segments catches the event in at least three samples in four; one
   snippet catches it in fewer than one in three.
 
-Every video has a textured, slowly drifting background in saturated colours, camera shake, two to
-four distractor discs (a tenth to a fifth of the frame's height, slow, in any colour but the
+Every video has a textured, slowly drifting background in saturated colours, camera shake (one in
+four also a hand-held camera's sway: "Camera motion" below), two to four distractor discs (a tenth to a fifth of the frame's height, slow, in any colour but the
 flashes') and per-frame noise, so that no single pixel statistic separates the classes and the actor
 is not the only salient thing in the frame: a network with random weights looks at whatever stands
 out, a trained one must learn to look at the actor (the Grad-CAM control of notebook 06; with the
