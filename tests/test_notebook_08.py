@@ -30,9 +30,22 @@ def test_08_paper_tables(run_notebook, tiny_data_root, tmp_path):
     scores = ScoreSet.load(env["out"] / "runs" / rgb["runs"][0] / "scores_test.npz")
     assert (rgb["correct"], rgb["n"]) == (group_top1(scores).correct, group_top1(scores).n)
     assert (env["out"] / "figures" / "08_paper_tables.png").is_file()
+    # the motion classes by camera: 3 of the 12 motion test videos of the tiny set sway (v_MoveLeft_g01_c01,
+    # v_RotateCW_g01_c02, v_RotateCCW_g01_c01); each count is that of the run's score file
+    assert sorted(r["motion_by_camera"]) == ["flow_k3", "warpflow_k3"]
+    for name, by_camera in r["motion_by_camera"].items():
+        scores = ScoreSet.load(env["out"] / "runs" / name / "scores_test.npz")
+        right = scores.scores.argmax(axis=1) == scores.labels
+        swaying = {"v_MoveLeft_g01_c01", "v_RotateCW_g01_c02", "v_RotateCCW_g01_c01"}
+        motion = [i for i, c in enumerate(scores.labels) if scores.class_names[c].startswith(("Move", "Rotate", "Zoom"))]
+        for camera, keep in (("swaying", [i for i in motion if scores.video_ids[i] in swaying]),
+                             ("still", [i for i in motion if scores.video_ids[i] not in swaying])):
+            assert by_camera[camera] == [int(right[keep].sum()), len(keep)], (name, camera)
+        assert by_camera["swaying"][1] == 3 and by_camera["still"][1] == 9
 
     # course mode (what make demo runs) on the same output: every run found, nothing trained, the same cells
     again = run_notebook("08_paper_tables.ipynb", env, NUM_WORKERS=0)
     assert again["mode"] == "course" and again["runs_trained"] == []
     assert again["cells_measured"] == cells and again["runs_available"] == r["runs_available"]
     assert json.loads((env["out"] / "results" / "paper_tables.json").read_text())["rows"] == board["rows"]
+    assert again["motion_by_camera"] == r["motion_by_camera"]
