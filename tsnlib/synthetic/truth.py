@@ -28,9 +28,10 @@ from tsnlib.synthetic.scene import _affine
 def make_truth(spec: VideoSpec, camera: CameraMotion | None = None) -> dict:
     """The ground truth of one video, as :func:`load_truth` would return it once written.
 
-    ``camera``: the truth of the clip filmed by that moving camera (see :class:`CameraMotion`), with
-    its ``view`` homographies; ``None`` (the dataset's clips): the clip as :func:`generate_dataset`
-    writes it.
+    ``camera``: the truth of the clip filmed by that moving camera (see :class:`CameraMotion`; on a
+    clip the dataset films with a swaying camera, this one films the swaying picture), with its
+    ``view`` homographies; ``None``: the clip as :func:`generate_dataset` writes it (with ``view``
+    where :func:`~tsnlib.synthetic.camera.dataset_camera` gives it a sway).
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
@@ -46,7 +47,7 @@ def background_homography(truth, t: int) -> np.ndarray:
     ``(x, y, 1)`` of frame ``t`` -> where it is in frame ``t + 1``.
 
     ``truth`` is a dict of :func:`load_truth` or :func:`make_truth` (or a video path). The camera's
-    ``view`` (when filmed with a :class:`CameraMotion`) composed with the world's drift and shake
+    ``view`` (a swaying or a :class:`CameraMotion` camera) composed with the world's drift and shake
     (``bg_shift``): ``B_{t+1} B_t^{-1}`` with ``B_t = view_t T(bg_shift_t)``, a translation by
     ``bg_shift[t + 1] - bg_shift[t]`` for the dataset's clips. Warped flow fits this homography to the
     flow (:func:`tsnlib.camera_motion.homography_from_flow`) and removes it.
@@ -138,8 +139,8 @@ def true_flow(truth, t: int, relative: bool = False) -> np.ndarray:
     frame ``t`` gets the motion of the layer it shows (front-most where coverage >= 0.5): the actor's
     pixels follow its similarity transform ``A_{t+1} A_t^{-1}``, a distractor's pixels its
     translation, everything else the background's motion :func:`background_homography`: the global
-    translation ``bg_shift[t+1] - bg_shift[t]`` (drift + camera shake) of the dataset's clips, a pan
-    and zoom as well for a clip filmed with a :class:`CameraMotion`.
+    translation ``bg_shift[t+1] - bg_shift[t]`` (drift + camera shake) of the still clips, a pan
+    and zoom as well for a clip filmed by a swaying camera or a :class:`CameraMotion`.
     The flow is defined everywhere, also where the point leaves the frame or gets covered at
     ``t + 1``; :func:`true_flow_mask` marks where it can be checked against the images.
 
@@ -261,7 +262,9 @@ def load_truth(video_path) -> dict:
     ``actor_alpha`` uint8 ``(S, S)``, ``bg_shift`` and ``camera`` float32 ``(T, 2)``,
     ``distractors`` float32 ``(T, D, 3)`` (``cx, cy, radius``), ``tint`` float32 ``(T,)``,
     ``tint_colour`` float32 ``(3,)``, ``frame_size`` ``(H, W)``, ``fps``, ``num_frames`` ``T``, ``class_name``, ``group``,
-    ``video_id`` and ``event_span`` ``(start, end)`` inclusive, ``(-1, -1)`` without an event.
+    ``video_id`` and ``event_span`` ``(start, end)`` inclusive, ``(-1, -1)`` without an event; on a
+    clip filmed by a swaying camera (:func:`~tsnlib.synthetic.camera.dataset_camera`, one in four)
+    also ``view`` float32 ``(T, 3, 3)``, the camera's homography per frame (world -> clip pixels).
     See the module docstring for the conventions. Raises :class:`~tsnlib.errors.DataError` naming
     the file when it is missing or unreadable.
 
