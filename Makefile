@@ -12,6 +12,7 @@ STAMP  := $(VENV)/.tsnlib-installed
 OUT    ?= outputs
 PYTEST_ARGS ?=
 SEED   ?= 0
+CAMERA_SHARE ?= 0
 
 .PHONY: demo demo-full paper test test-fast setup data bench info clean
 
@@ -34,7 +35,7 @@ data: setup
 demo:
 	@date +%s > .demo-started
 	@$(MAKE) --no-print-directory setup
-	$(PY) -m tsnlib.course --out $(OUT) --seed $(SEED) --started $$(cat .demo-started)
+	$(PY) -m tsnlib.course --out $(OUT) --seed $(SEED) --camera-share $(CAMERA_SHARE) --started $$(cat .demo-started)
 	@rm -f .demo-started
 
 # The full mode: the course over generator seeds 0, 1 and 2 (about three times make demo), then the
@@ -48,7 +49,7 @@ demo-full: setup
 # already there is reused, so a second call takes seconds. make paper SEED=3 works in outputs/seed-3, as make demo
 # does.
 paper: setup
-	$(PY) -m tsnlib.course --out $(OUT) --seed $(SEED) --paper
+	$(PY) -m tsnlib.course --out $(OUT) --seed $(SEED) --camera-share $(CAMERA_SHARE) --paper
 
 # The whole suite, every tier (a GPU test skips with its reason where there is no CUDA).
 test: setup

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from tsnlib import course
 from tsnlib.records import Recorder
 
@@ -125,7 +127,7 @@ def test_seed_moves_data_and_output_and_writes_the_summary(tmp_path, monkeypatch
     course.run_course(out=out, quick=True, seed=3)
     took = time.time() - before
     data3 = (tmp_path / "data" / "seed-3" / "synthetic" / "ucf101").resolve()
-    assert generated == [(data3, {"seed": 3})]
+    assert generated == [(data3, {"seed": 3, "camera_share": 0.0})]
     assert calls == [((out / "seed-3").resolve(), {"QUICK_RUN": True, "SEED": 3})]
     summary = json.loads((out / "seed-3" / "results" / "summary.json").read_text())
     assert list(summary) == list(SUMMARY_KEYS) and summary["seed"] == 3
@@ -134,8 +136,23 @@ def test_seed_moves_data_and_output_and_writes_the_summary(tmp_path, monkeypatch
     assert isinstance(summary["demo_seconds"], float) and 0 <= summary["demo_seconds"] <= took  # this call's time
 
     course.run_course(quick=True, seed=3)  # out from $TSN_OUTPUT, data from $TSN_DATA, both set by the first call
-    assert generated[1] == (data3, {"seed": 3}), "the data folder must not nest seed-3/seed-3"
+    assert generated[1] == (data3, {"seed": 3, "camera_share": 0.0}), "the data folder must not nest seed-3/seed-3"
     assert len(calls) == 1, "the same seed, folders and notebook: skipped"
+
+    # a swaying camera on a quarter of the clips: its own data and output folders, CAMERA_SHARE passed on
+    monkeypatch.setenv("TSN_DATA", str(tmp_path / "data"))
+    course.run_course(out=out, quick=True, seed=3, camera_share=0.25)
+    data_sway = (tmp_path / "data" / "seed-3-camera-25" / "synthetic" / "ucf101").resolve()
+    assert generated[2] == (data_sway, {"seed": 3, "camera_share": 0.25})
+    assert calls[1] == ((out / "seed-3-camera-25").resolve(), {"QUICK_RUN": True, "SEED": 3, "CAMERA_SHARE": 0.25})
+
+
+def test_seed_folder_names_the_seed_and_the_camera_share(tmp_path):
+    assert course.seed_folder(tmp_path, 0) == tmp_path
+    assert course.seed_folder(tmp_path, 2) == tmp_path / "seed-2"
+    assert course.seed_folder(tmp_path, 0, 0.25) == tmp_path / "camera-25"
+    assert course.seed_folder(tmp_path, 2, 0.25) == tmp_path / "seed-2-camera-25"
+    assert course.seed_folder(tmp_path / "seed-2-camera-25", 2, 0.25) == tmp_path / "seed-2-camera-25"
 
 
 def test_main_maps_smoke_and_seed(monkeypatch):
@@ -146,3 +163,7 @@ def test_main_maps_smoke_and_seed(monkeypatch):
     assert got[-1]["parameters"] == {"EPOCHS": 1}
     assert course.main([]) == 0
     assert got[-1]["quick"] is False and got[-1]["seed"] == 0  # course mode and seed 0 by default
+    assert got[-1]["camera_share"] == 0.0  # the course's dataset: no swaying camera
+    assert course.main(["--camera-share", "0.25"]) == 0 and got[-1]["camera_share"] == 0.25
+    with pytest.raises(SystemExit):
+        course.main(["--camera-share", "1.5"])

@@ -40,6 +40,12 @@ def tiny_specs():
     return {s.rel_path: s for s in synthetic.plan_dataset("ucf101", "tiny", seed=0)}
 
 
+@pytest.fixture(scope="module")
+def swaying_specs():
+    """The tiny plan of seed 0 with a quarter of the clips swaying (``camera_share=0.25``)."""
+    return {s.rel_path: s for s in synthetic.plan_dataset("ucf101", "tiny", seed=0, camera_share=0.25)}
+
+
 def _spec(tiny_specs, cls, group=1, clip=1):
     return tiny_specs[f"UCF-101/{cls}/v_{cls}_g{group:02d}_c{clip:02d}.avi"]
 
@@ -92,6 +98,7 @@ def test_ucf101_layout(ucf_root):
     manifest = synthetic.load_manifest(ucf_root)
     assert manifest["classes"] == names and manifest["num_videos"] == 13 * 6
     assert manifest["class_groups"] == CLASS_GROUPS
+    assert manifest["camera_share"] == 0.0 and manifest["version"] == synthetic.GENERATOR_VERSION
 
     all_videos = {str(p.relative_to(ucf_root / "UCF-101")) for p in (ucf_root / "UCF-101").rglob("*.avi")}
     assert len(all_videos) == 78
@@ -479,13 +486,14 @@ def test_truth_file_round_trip(ucf_root, tiny_specs):
 
 
 @pytest.mark.parametrize("cls", ["MoveLeft", "RotateCW", "ZoomIn", "FlashBlue"])
-def test_true_flow_warps_frame_back(tiny_specs, cls):
-    """MoveLeft and FlashBlue (g01 c01) are filmed by a swaying camera, RotateCW and ZoomIn by a still one."""
+def test_true_flow_warps_frame_back(swaying_specs, cls):
+    """At a camera share of 0.25, MoveLeft and FlashBlue (g01 c01) are filmed by a swaying camera, RotateCW and
+    ZoomIn by a still one."""
     import cv2
 
     from tsnlib.camera_motion import homography_flow
 
-    spec = _spec(tiny_specs, cls)
+    spec = _spec(swaying_specs, cls)
     assert (synthetic.dataset_camera(spec) is not None) == (cls in ("MoveLeft", "FlashBlue"))
     truth = synthetic.make_truth(spec)
     frames = synthetic.render_video(spec, noise=False)
@@ -556,7 +564,11 @@ def test_cli_synth(ucf_root, capsys):
     parser = argparse.ArgumentParser()
     add_synth_arguments(parser)
     args = parser.parse_args(["--root", str(ucf_root), "--size", "tiny", "--seed", "0"])
-    assert args.layout == "ucf101" and args.codec == "xvid" and not args.force
+    assert args.layout == "ucf101" and args.codec == "xvid" and not args.force and args.camera_share == 0.0
+    assert parser.parse_args(["--camera-share", "0.25"]).camera_share == 0.25
+    for bad in ("1.5", "-0.1", "a quarter"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--camera-share", bad])
     mtime = os.stat(ucf_root / "synthetic.json").st_mtime_ns
     assert cli_synth(args) == 0
     out = capsys.readouterr().out
@@ -574,17 +586,19 @@ _TRUTH_SHA256 = "3bd1095d41b352c41bfda7a59280b1e011532cc9463e400964326f703d9eb9c
 _FRAMES_SHA256 = "d4fb6c8a8829abd3e91bec7898e5464304e5c8a92d92c00dde49bd74e26a85cd"
 
 
-def test_the_still_clips_are_unchanged_by_the_cameras(tiny_specs, tmp_path):
+def test_the_still_clips_are_unchanged_by_the_cameras(tiny_specs, swaying_specs, tmp_path):
     import hashlib
 
+    assert not any(synthetic.dataset_camera(s) for s in tiny_specs.values())  # the course's dataset: no sway
     spec = _spec(tiny_specs, "MoveRight")
-    assert synthetic.dataset_camera(spec) is None
+    assert synthetic.dataset_camera(_spec(swaying_specs, "MoveRight")) is None  # still at a share of 0.25 too
     truth, _ = syn_camera._filmed(spec)
     syn_truth._write_npz_deterministic(tmp_path / "t.truth.npz", truth)  # what generate_dataset writes
     frames = synthetic.render_video(spec)
     assert synthetic.GENERATOR_VERSION == "8"
     assert hashlib.sha256((tmp_path / "t.truth.npz").read_bytes()).hexdigest() == _TRUTH_SHA256
     assert hashlib.sha256(frames.tobytes()).hexdigest() == _FRAMES_SHA256
+    assert np.array_equal(synthetic.render_video(_spec(swaying_specs, "MoveRight")), frames)
     assert "view" not in synthetic.make_truth(spec) and "view" not in synthetic.make_truth(spec, camera=None)
     # a camera at rest films the same clip: the same truth, the background drawn by a warp instead of a
     # shift (at most one grey level apart)
@@ -597,14 +611,20 @@ def test_the_still_clips_are_unchanged_by_the_cameras(tiny_specs, tmp_path):
     assert diff.max() <= 1 and diff.mean() < 0.01
 
 
-def test_a_quarter_of_the_clips_sway_and_the_sway_is_drawn_as_documented():
-    specs = [s for seed in (0, 1, 2) for s in synthetic.plan_dataset("ucf101", "default", seed=seed)]
-    cameras = [synthetic.dataset_camera(s) for s in specs]
-    swaying = [(s, c) for s, c in zip(specs, cameras) if c is not None]
-    # 540 of 2340 (0.231; binomial standard error 0.009 around 0.25)
-    assert len(swaying) == 540 and synthetic.CAMERA_SHARE == 0.25
+def test_a_share_of_the_clips_sway_and_the_sway_is_drawn_as_documented():
+    plan = {share: [s for seed in (0, 1, 2) for s in synthetic.plan_dataset("ucf101", "default", seed=seed,
+                                                                          camera_share=share)]
+            for share in (0.0, 0.25, 1.0)}
+    cameras = {share: [synthetic.dataset_camera(s) for s in specs] for share, specs in plan.items()}
+    specs = plan[0.25]
+    swaying = [(s, c) for s, c in zip(specs, cameras[0.25]) if c is not None]
+    # 540 of 2340 at a share of 0.25 (0.231; binomial standard error 0.009), none at 0, every clip at 1
+    assert len(swaying) == 540
+    assert not any(cameras[0.0]) and all(cameras[1.0])
+    # a clip that sways at 0.25 sways the same way at 1
+    assert all(c == c1 for c, c1 in zip(cameras[0.25], cameras[1.0]) if c is not None)
     for group, names in CLASS_GROUPS.items():  # every group is filmed alike
-        share = np.mean([c is not None for s, c in zip(specs, cameras) if s.class_name in names])
+        share = np.mean([c is not None for s, c in zip(specs, cameras[0.25]) if s.class_name in names])
         assert abs(share - 0.23) < 0.04, (group, share)
     for s, c in swaying:
         assert isinstance(c, synthetic.SwayingCamera) and 0 <= c.direction < 360 and 0 <= c.phase < 2 * np.pi
@@ -614,6 +634,8 @@ def test_a_quarter_of_the_clips_sway_and_the_sway_is_drawn_as_documented():
     s = swaying[0][0]
     assert synthetic.dataset_camera(s) == swaying[0][1]
     assert synthetic.dataset_camera(dataclasses.replace(s, codec="h264")) == swaying[0][1]
+    with pytest.raises(ValueError, match="camera_share"):
+        synthetic.plan_dataset("ucf101", "tiny", camera_share=1.5)
 
 
 def test_swaying_camera_views():
@@ -637,8 +659,8 @@ def test_swaying_camera_views():
         synthetic.SwayingCamera(direction=0.0, speed=1.0, period=0.0).views(3, 40, 30)
 
 
-def test_a_swaying_clip_is_its_world_filmed_by_its_camera(tiny_specs, ucf_root):
-    spec = _spec(tiny_specs, "MoveLeft")
+def test_a_swaying_clip_is_its_world_filmed_by_its_camera(swaying_specs, tmp_path):
+    spec = _spec(swaying_specs, "MoveLeft")
     cam = synthetic.dataset_camera(spec)
     assert cam is not None
     world, truth = _world(spec), synthetic.make_truth(spec)
@@ -652,7 +674,8 @@ def test_a_swaying_clip_is_its_world_filmed_by_its_camera(tiny_specs, ucf_root):
     for key in ("bg_shift", "camera", "tint", "event_span"):  # the world's, unchanged
         np.testing.assert_array_equal(truth[key], world[key])
     # the dataset writes the filmed truth
-    saved = synthetic.load_truth(ucf_root / spec.rel_path)
+    syn_dataset._write_video(spec, tmp_path)
+    saved = synthetic.load_truth(tmp_path / spec.rel_path)
     np.testing.assert_array_equal(saved["view"], truth["view"])
     np.testing.assert_array_equal(saved["boxes"], truth["boxes"])
 
@@ -677,14 +700,14 @@ def test_camera_views_pan_and_zoom_about_the_centre():
 
 @pytest.mark.parametrize("cls, camera", [("MoveRight", True), ("PlainDisc", True), ("MoveLeft", False),
                                          ("MoveLeft", True)])
-def test_camera_clip_truth_matches_its_frames(tiny_specs, cls, camera):
-    """MoveRight and PlainDisc (g01 c01) have a still camera, MoveLeft a swaying one: alone
-    (``camera=False``) and filmed again by a pan and zoom (the two cameras composed)."""
+def test_camera_clip_truth_matches_its_frames(swaying_specs, cls, camera):
+    """At a camera share of 0.25, MoveRight and PlainDisc (g01 c01) have a still camera, MoveLeft a swaying
+    one: alone (``camera=False``) and filmed again by a pan and zoom (the two cameras composed)."""
     import cv2
 
     from tsnlib.camera_motion import warp_back
 
-    spec = _spec(tiny_specs, cls)
+    spec = _spec(swaying_specs, cls)
     assert (synthetic.dataset_camera(spec) is not None) == (cls == "MoveLeft")
     cam = synthetic.CameraMotion(pan=(2.5, -0.5), zoom=1.01) if camera else None
     truth = synthetic.make_truth(spec, camera=cam)

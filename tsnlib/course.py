@@ -16,6 +16,9 @@ course has not made is trained, the rest reused, and the scoreboard printed (no 
 
 ``--seed N`` regenerates the synthetic set with generator seed N (under ``<data>/seed-N`` unless N is
 0) and seeds every run with it, in ``<out>/seed-N`` (unless 0): the lessons must hold for any seed.
+``--camera-share S`` films that share of the synthetic clips with a swaying hand-held camera (for warped
+flow; the course's dataset has none), under ``<data>/camera-P`` and in ``<out>/camera-P``, ``P`` the
+percentage (``seed-N-camera-P`` with a seed).
 
 Papermill parameters can be passed to every notebook, as an instructor does in class:
 ``python -m tsnlib.course -p EPOCHS 1 -p NUM_SEGMENTS 5``.
@@ -124,21 +127,26 @@ def format_results(records: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def seed_folder(base: Path, seed: int) -> Path:
-    """Where the course of generator ``seed`` keeps its data or outputs: ``base`` for seed 0, else
-    ``base/seed-N`` (``base`` itself when it already is that folder, as after an earlier call of this
-    process moved ``$TSN_OUTPUT`` / ``$TSN_DATA`` there)."""
-    if not seed or base.name == f"seed-{seed}":
+def seed_folder(base: Path, seed: int, camera_share: float = 0.0) -> Path:
+    """Where the course of generator ``seed`` (and ``camera_share``) keeps its data or outputs: ``base``
+    for seed 0 without cameras, else ``base/seed-N``, ``base/camera-P`` or ``base/seed-N-camera-P``
+    (``P``: the share in percent; ``base`` itself when it already is that folder, as after an earlier
+    call of this process moved ``$TSN_OUTPUT`` / ``$TSN_DATA`` there)."""
+    parts = ([f"seed-{seed}"] if seed else []) + ([f"camera-{round(100 * camera_share)}"] if camera_share else [])
+    name = "-".join(parts)
+    if not name or base.name == name:
         return base
-    return base / f"seed-{seed}"
+    return base / name
 
 
 def run_course(out=None, quick: bool = False, only=None, parameters: dict | None = None, data=None,
-               force: bool = False, seed: int = 0, started: float | None = None, lessons: bool = True) -> dict:
+               force: bool = False, seed: int = 0, started: float | None = None, lessons: bool = True,
+               camera_share: float = 0.0) -> dict:
     """Generate the data, execute the notebooks, render HTML; returns the recorded results.
 
     ``lessons``: measure, print and write the lesson table (``summary.json``) at the end; ``make paper``
-    (``--paper``), which runs notebook 08 alone, does not.
+    (``--paper``), which runs notebook 08 alone, does not. ``camera_share``: the synthetic set with
+    that share of swaying clips, passed to the notebooks as ``CAMERA_SHARE`` (see :func:`seed_folder`).
 
     A notebook is skipped when it already ran with the same text, parameters and library sources,
     and every notebook before it is unchanged too (its key, :func:`run_key`, is kept in
@@ -146,21 +154,23 @@ def run_course(out=None, quick: bool = False, only=None, parameters: dict | None
     """
 
     started = time.time() if started is None else float(started)
-    seed = int(seed)
-    out = seed_folder(output_dir(out).resolve(), seed)
+    seed, camera_share = int(seed), float(camera_share)
+    out = seed_folder(output_dir(out).resolve(), seed, camera_share)
     os.environ["TSN_OUTPUT"] = str(out)
     os.environ.setdefault("TSN_PROGRESS", "off")  # papermill would log every bar update
     os.environ.setdefault("MPLBACKEND", "Agg")
     if data:
         os.environ["TSN_DATA"] = str(Path(data).resolve())
-    if seed:
-        os.environ["TSN_DATA"] = str(seed_folder(Path(data_root()).resolve(), seed))
+    if seed or camera_share:
+        os.environ["TSN_DATA"] = str(seed_folder(Path(data_root()).resolve(), seed, camera_share))
 
-
-    print(f"[course] synthetic dataset: {synthetic_root()} (generator seed {seed})")
-    synthetic.generate_dataset(synthetic_root(), seed=seed)
+    cameras = f", {camera_share:.0%} of the clips swaying" if camera_share else ""
+    print(f"[course] synthetic dataset: {synthetic_root()} (generator seed {seed}{cameras})")
+    synthetic.generate_dataset(synthetic_root(), seed=seed, camera_share=camera_share)
 
     params = {"QUICK_RUN": bool(quick), "SEED": seed}
+    if camera_share:  # only then: the course's own runs keep their keys
+        params["CAMERA_SHARE"] = camera_share
     params.update(parameters or {})
     paths = notebook_paths(only=only)
     if not paths:
@@ -209,6 +219,9 @@ def main(argv=None) -> int:
     parser.add_argument("--paper", action="store_true",
                         help="the paper's tables in full (make paper): notebook 08 with MODE full, which trains "
                              "every run the course has not made, then the scoreboard")
+    parser.add_argument("--camera-share", type=float, default=0.0,
+                        help="share of the synthetic clips filmed by a swaying camera, for warped flow (default 0: "
+                             "the course's dataset; 0.25: one clip in four), in <out>/camera-P")
     parser.add_argument("--started", type=float, default=None,
                         help="Unix time the demo started (make demo passes it, so that set-up counts in the time)")
     parser.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
@@ -217,18 +230,20 @@ def main(argv=None) -> int:
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="papermill parameter for every notebook, e.g. -p EPOCHS 1")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.camera_share <= 1.0:
+        parser.error(f"--camera-share: a share of the clips, from 0 to 1; got {args.camera_share}")
     params = {name: _parse_value(value) for name, value in args.parameter}
     seeds = [0, 1, 2] if args.full else args.seeds
     if args.paper:
         run_course(out=args.out, quick=args.smoke, only=[PAPER_NOTEBOOK], parameters={**params, "MODE": "full"},
-                   data=args.data, force=args.force, seed=args.seed, lessons=False)
-        board = json.loads((seed_folder(output_dir(args.out).resolve(), args.seed) / "results" / "paper_tables.json")
-                           .read_text())
+                   data=args.data, force=args.force, seed=args.seed, lessons=False, camera_share=args.camera_share)
+        board = json.loads((seed_folder(output_dir(args.out).resolve(), args.seed, args.camera_share) / "results"
+                            / "paper_tables.json").read_text())
         print(format_scoreboard(board))
         return 0
     if not seeds:
         run_course(out=args.out, quick=args.smoke, only=args.only, parameters=params, data=args.data, force=args.force,
-                   seed=args.seed, started=args.started)
+                   seed=args.seed, started=args.started, camera_share=args.camera_share)
         return 0
 
     base_out, base_data = output_dir(args.out).resolve(), data_root(args.data).resolve()  # before any seed moves them
@@ -236,8 +251,9 @@ def main(argv=None) -> int:
     for seed in seeds:
         print(f"\n[course] ===== seed {seed} =====", flush=True)
         run_course(out=base_out, quick=args.smoke, only=args.only, parameters=params, data=base_data,
-                   force=args.force, seed=seed, started=args.started if seed == seeds[0] else None)
-        seed_out = seed_folder(base_out, seed)
+                   force=args.force, seed=seed, started=args.started if seed == seeds[0] else None,
+                   camera_share=args.camera_share)
+        seed_out = seed_folder(base_out, seed, args.camera_share)
         summary = json.loads((seed_out / "results" / "summary.json").read_text())
         summaries.append(summary)
         held.append(measure_lessons(seed_out, seed=seed)["all_hold"])

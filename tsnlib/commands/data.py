@@ -21,6 +21,17 @@ __all__ = ["add_synth_arguments", "cli_synth", "add_lists_arguments", "cli_lists
 # ----------------------------------------------------------------------------------------------
 
 
+def _share(text: str) -> float:
+    """``--camera-share``: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a share of the clips, from 0 to 1; got {text}")
+    return value
+
+
 def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``tsnlib synth [--root R] [--layout ucf101|hmdb51] [--size default|tiny] ...``."""
     parser.add_argument("--root", default=None, help="output folder (default: <data>/synthetic/<layout>)")
@@ -29,6 +40,9 @@ def add_synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--videos-per-class", type=int, default=None, help="override the preset's count (>= 3)")
     parser.add_argument("--codec", default="xvid", choices=tuple(CODECS), help="xvid (.avi, like UCF101) or h264 (.mp4)")
     parser.add_argument("--seed", type=int, default=0, help="the dataset is deterministic from this seed")
+    parser.add_argument("--camera-share", type=_share, default=0.0,
+                        help="share of the clips filmed by a swaying hand-held camera, for warped flow (default 0: "
+                             "none, the course's dataset; 0.25: one clip in four)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: one per CPU core)")
     parser.add_argument("--force", action="store_true", help="regenerate even when the dataset is complete")
 
@@ -37,7 +51,8 @@ def cli_synth(args: argparse.Namespace) -> int:
     """Run ``tsnlib synth``: generate the dataset and print a one-line summary."""
     start = time.perf_counter()
     root = generate_dataset(args.root, layout=args.layout, size=args.size, videos_per_class=args.videos_per_class,
-                            codec=args.codec, seed=args.seed, workers=args.workers, force=args.force)
+                            codec=args.codec, seed=args.seed, workers=args.workers, force=args.force,
+                            camera_share=args.camera_share)
     m = load_manifest(root)
     nbytes = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     print(f"synthetic {m['layout']} dataset at {root}: {len(m['classes'])} classes, {m['num_videos']} videos, "

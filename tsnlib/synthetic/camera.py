@@ -1,12 +1,14 @@
-"""Camera motion: the sway of a hand-held camera on a quarter of the dataset's clips, and the opt-in
-panning, zooming camera that films single clips.
+"""Camera motion: a hand-held camera's sway on a share of a dataset's clips, and the opt-in panning,
+zooming camera that films single clips.
 
 Warped flow (notebooks/04_optical_flow_stream.ipynb) exists to take the camera's motion out of optical
-flow, so the dataset has some: :func:`dataset_camera` gives a :class:`SwayingCamera` to about one clip
-in four (:data:`CAMERA_SHARE`), drawn from the clip's own random stream, so that the other clips stay
-what they were without it. :class:`CameraMotion` (constant pan and zoom) films any clip on request.
-Both give the camera's homography per frame (``views``); :func:`_with_camera` turns a clip's ground
-truth into what that camera sees, and :func:`_filmed` is a clip's scene as the dataset films it.
+flow. A dataset generated with ``camera_share > 0`` has some: :func:`dataset_camera` gives about that
+share of its clips a :class:`SwayingCamera`, drawn from the clip's own random stream, so that the other
+clips are the same whatever the share. The course's dataset has none (``camera_share=0``): at a quarter
+of the clips the sway cost the plain flow stream its lesson on some seeds (notebook 08).
+:class:`CameraMotion` (constant pan and zoom) films any clip on request. Both give the camera's
+homography per frame (``views``); :func:`_with_camera` turns a clip's ground truth into what that camera
+sees, and :func:`_filmed` is a clip's scene as the dataset films it.
 
 Part of :mod:`tsnlib.synthetic` (both cameras are introduced in notebooks/04_optical_flow_stream.ipynb).
 """
@@ -77,7 +79,7 @@ class CameraMotion:
 @dataclass(frozen=True)
 class SwayingCamera:
     """A hand-held camera's sway: the view goes back and forth along one direction and breathes in
-    and out of a slight zoom, in one rhythm (what :func:`dataset_camera` gives a quarter of the clips).
+    and out of a slight zoom, in one rhythm (what :func:`dataset_camera` gives a share of the clips).
 
     ``direction``: of the sway, degrees (0 = right, 90 = down, image axes). ``speed``: its peak, in
     pixels of the world per frame. ``period``: of one back-and-forth, in frames. ``zoom_rate``: the
@@ -113,11 +115,9 @@ class SwayingCamera:
 
 
 # ----------------------------------------------------------------------------------------------
-# The dataset's cameras
+# The dataset's cameras (a dataset generated with camera_share > 0)
 # ----------------------------------------------------------------------------------------------
 
-#: the share of the dataset's clips filmed by a :class:`SwayingCamera` (the rest by a still camera)
-CAMERA_SHARE = 0.25
 #: the sway's peak speed, px/frame at a frame width of 128 (scaled with the width); the Move actors
 #: move 1.5-2.7 px/frame at that width
 SWAY_SPEED = (0.5, 1.0)
@@ -128,17 +128,18 @@ SWAY_ZOOM_RATE = 0.004
 
 
 def dataset_camera(spec: VideoSpec) -> SwayingCamera | None:
-    """The camera the dataset films a clip with: a :class:`SwayingCamera` for about one clip in four
-    (:data:`CAMERA_SHARE`), ``None`` (still; only the world's shake) for the others.
+    """The camera the dataset films a clip with: a :class:`SwayingCamera` with chance
+    ``spec.camera_share`` (see :func:`plan_dataset`), else ``None`` (still: only the world's shake).
 
     Drawn from the clip's own random stream, independent of everything else about it: the clips
-    without a sway are exactly what they were before the dataset had cameras, and a sway's direction,
-    speed, period, zoom and phase say nothing about the class.
+    without a sway are exactly what they are in a dataset without cameras, a clip that sways at one
+    share sways the same way at any larger share, and a sway's direction, speed, period, zoom and
+    phase say nothing about the class.
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
     rng = _rng(spec.seed, 13, spec.class_index, spec.group, spec.clip)
-    if rng.random() >= CAMERA_SHARE:
+    if rng.random() >= spec.camera_share:
         return None
     return SwayingCamera(
         direction=float(rng.uniform(0.0, 360.0)),

@@ -184,7 +184,7 @@ _OWNED = {"ucf101": ("UCF-101", "ucfTrainTestlist"), "hmdb51": ("hmdb51_org", "t
 def load_manifest(root) -> dict:
     """The ``synthetic.json`` of a generated dataset: its parameters, classes, groups and videos.
 
-    Keys: ``generator``, ``version``, ``layout``, ``size``, ``seed``, ``codec``, ``videos_per_class``,
+    Keys: ``generator``, ``version``, ``layout``, ``size``, ``seed``, ``codec``, ``camera_share``, ``videos_per_class``,
     ``fps``, ``classes`` (class index order), ``class_groups`` (names as the layout spells them),
     ``num_videos``, ``videos`` (paths relative to the root), ``list_files``.
 
@@ -199,7 +199,7 @@ def load_manifest(root) -> dict:
         raise DataError(f"unreadable synthetic manifest: {exc}", path=path) from exc
 
 
-def _manifest(layout, size, seed, codec, specs, list_files) -> dict:
+def _manifest(layout, size, seed, codec, specs, list_files, camera_share=0.0) -> dict:
     rename = (lambda n: n) if layout == "ucf101" else hmdb_class_name
     return {
         "generator": "tsnlib.synthetic",
@@ -208,6 +208,7 @@ def _manifest(layout, size, seed, codec, specs, list_files) -> dict:
         "size": size,
         "seed": int(seed),
         "codec": codec,
+        "camera_share": float(camera_share),
         "videos_per_class": len(specs) // len(CLASSES),
         "fps": FPS,
         "classes": class_names(layout),
@@ -218,7 +219,7 @@ def _manifest(layout, size, seed, codec, specs, list_files) -> dict:
     }
 
 
-_MATCH_KEYS = ("generator", "version", "layout", "size", "seed", "codec", "videos_per_class", "classes",
+_MATCH_KEYS = ("generator", "version", "layout", "size", "seed", "codec", "camera_share", "videos_per_class", "classes",
                "num_videos", "videos")
 
 
@@ -232,7 +233,7 @@ def _complete(root: Path, manifest: dict) -> bool:
 
 def generate_dataset(root=None, layout: str = "ucf101", size: str = "default", videos_per_class: int | None = None,
                      codec: str = "xvid", seed: int = 0, workers: int | None = None, progress: bool = True,
-                     force: bool = False) -> Path:
+                     force: bool = False, camera_share: float = 0.0) -> Path:
     """Write the synthetic action dataset under ``root`` in the UCF101 or HMDB51 layout; returns ``root``.
 
     ``layout="ucf101"``: ``root/UCF-101/<Class>/v_<Class>_gGG_cCC.avi`` and ``root/ucfTrainTestlist/``
@@ -258,9 +259,9 @@ def generate_dataset(root=None, layout: str = "ucf101", size: str = "default", v
     Introduced in notebooks/01_data_preparation.ipynb.
     """
     root = Path(synthetic_root(root, layout=layout)).expanduser()
-    specs = plan_dataset(layout, size, videos_per_class, codec, seed)
+    specs = plan_dataset(layout, size, videos_per_class, codec, seed, camera_share)
     _encoder_name(codec)  # fail early and clearly when the encoder is missing
-    wanted = _manifest(layout, size, seed, codec, specs, [])
+    wanted = _manifest(layout, size, seed, codec, specs, [], camera_share)
     key = {k: wanted[k] for k in _MATCH_KEYS}
 
     manifest_path = root / MANIFEST
@@ -311,7 +312,7 @@ def generate_dataset(root=None, layout: str = "ucf101", size: str = "default", v
         bar.close()
 
     list_files = _write_lists(root, layout, specs)
-    manifest = _manifest(layout, size, seed, codec, specs, list_files)
+    manifest = _manifest(layout, size, seed, codec, specs, list_files, camera_share)
     tmp = manifest_path.with_name(MANIFEST + ".partial")
     tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     os.replace(tmp, manifest_path)

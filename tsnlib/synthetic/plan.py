@@ -113,6 +113,8 @@ class VideoSpec:
 
     ``rel_path`` is relative to the dataset root, e.g. ``UCF-101/MoveLeft/v_MoveLeft_g01_c02.avi``.
     ``group`` and ``clip`` are 1-based; ``class_name`` is the CamelCase canonical name.
+    ``camera_share``: the chance that the clip is filmed by a swaying camera
+    (:func:`~tsnlib.synthetic.camera.dataset_camera`); 0, the course's dataset, films none.
     """
 
     class_name: str
@@ -126,6 +128,7 @@ class VideoSpec:
     fps: int
     seed: int
     codec: str
+    camera_share: float = 0.0
 
     @property
     def video_id(self) -> str:
@@ -202,11 +205,13 @@ def _hmdb_file_name(class_index: int, group: int, clip: int, hmdb_class: str, rn
 
 
 def plan_dataset(layout: str = "ucf101", size: str = "default", videos_per_class: int | None = None,
-                 codec: str = "xvid", seed: int = 0) -> list[VideoSpec]:
+                 codec: str = "xvid", seed: int = 0, camera_share: float = 0.0) -> list[VideoSpec]:
     """The videos :func:`generate_dataset` writes, in order, without writing anything.
 
     Cheap and deterministic; :func:`render_video` and :func:`make_truth` turn one spec into
-    frames and ground truth.
+    frames and ground truth. ``camera_share`` (0 to 1): about that share of the clips is filmed by
+    a swaying hand-held camera (:func:`~tsnlib.synthetic.camera.dataset_camera`); the others are
+    the same whatever the share.
 
     Introduced in notebooks/04_optical_flow_stream.ipynb (single clips rendered with their truth).
     """
@@ -219,6 +224,8 @@ def plan_dataset(layout: str = "ucf101", size: str = "default", videos_per_class
     n = preset["videos_per_class"] if videos_per_class is None else int(videos_per_class)
     if n < 3:
         raise ValueError(f"videos_per_class must be at least 3 (3 groups, so every split has train and test), got {n}")
+    if not 0.0 <= float(camera_share) <= 1.0:
+        raise ValueError(f"camera_share must be between 0 and 1, got {camera_share}")
     ext = CODECS[codec][2]
     specs = []
     for ci, cls in enumerate(CLASSES):
@@ -236,6 +243,7 @@ def plan_dataset(layout: str = "ucf101", size: str = "default", videos_per_class
                 else:
                     hc = hmdb_class_name(cls)
                     rel = f"hmdb51_org/{hc}/{_hmdb_file_name(ci, g, c, hc, crng)}{ext}"
-                specs.append(VideoSpec(cls, ci, g, c, rel, width, height, num_frames, FPS, int(seed), codec))
+                specs.append(VideoSpec(cls, ci, g, c, rel, width, height, num_frames, FPS, int(seed), codec,
+                                       float(camera_share)))
     return specs
 
