@@ -1,6 +1,7 @@
 # The course's two commands (see README.md):
 #   make demo   set up, generate the synthetic dataset, run every notebook in course mode, print the lessons
 #               (make demo SEED=3: another generator and training seed, in outputs/seed-3)
+#               (make demo CAMERA_SHARE=0.25: a quarter of the clips filmed by a swaying camera, in outputs/camera-25)
 #   make test   set up, then run the whole test suite (make test-fast: its fast tier only)
 #   make paper  the paper's tables in full: notebook 08 trains every run of its scoreboard that make demo has not made
 # All three are idempotent: a second run skips what is done.
