@@ -263,7 +263,7 @@ def load_truth(video_path) -> dict:
     ``distractors`` float32 ``(T, D, 3)`` (``cx, cy, radius``), ``tint`` float32 ``(T,)``,
     ``tint_colour`` float32 ``(3,)``, ``frame_size`` ``(H, W)``, ``fps``, ``num_frames`` ``T``, ``class_name``, ``group``,
     ``video_id`` and ``event_span`` ``(start, end)`` inclusive, ``(-1, -1)`` without an event; on a
-    clip filmed by a swaying camera (:func:`~tsnlib.synthetic.camera.dataset_camera`, one in four)
+    clip filmed by a swaying camera (:func:`~tsnlib.synthetic.camera.dataset_camera`, ``camera_share``)
     also ``view`` float32 ``(T, 3, 3)``, the camera's homography per frame (world -> clip pixels).
     See the module docstring for the conventions. Raises :class:`~tsnlib.errors.DataError` naming
     the file when it is missing or unreadable.
