@@ -32,8 +32,8 @@ def test_08_paper_tables(run_notebook, tmp_path):
     scores = ScoreSet.load(env["out"] / "runs" / rgb["runs"][0] / "scores_test.npz")
     assert (rgb["correct"], rgb["n"]) == (group_top1(scores).correct, group_top1(scores).n)
     assert (env["out"] / "figures" / "08_paper_tables.png").is_file()
-    # the motion classes by camera: 3 of the 12 motion test videos of the tiny set (seed 0, share 0.25) sway (v_MoveLeft_g01_c01,
-    # v_RotateCW_g01_c02, v_RotateCCW_g01_c01); each count is that of the run's score file
+    # the motion classes by camera: 3 of the 12 motion test videos of the tiny set (seed 0, share 0.25) sway
+    # (v_MoveLeft_g01_c01, v_RotateCW_g01_c02, v_RotateCCW_g01_c01); each count is that of the run's score file
     assert sorted(r["motion_by_camera"]) == ["flow_k3", "warpflow_k3"]
     for name, by_camera in r["motion_by_camera"].items():
         scores = ScoreSet.load(env["out"] / "runs" / name / "scores_test.npz")

@@ -150,12 +150,13 @@ def dataset_camera(spec: VideoSpec) -> SwayingCamera | None:
     )
 
 
-def _filmed(spec: VideoSpec) -> tuple[dict, dict]:
-    """:func:`_scene` of a clip as the dataset films it: through its :func:`dataset_camera`, if any."""
+def _filmed(spec: VideoSpec, camera: CameraMotion | None = None) -> tuple[dict, dict]:
+    """:func:`_scene` of a clip as the dataset films it, through its :func:`dataset_camera` if any,
+    then (``camera``) filmed again by that camera, as :func:`render_video` and :func:`make_truth` ask."""
     truth, scene = _scene(spec)
-    camera = dataset_camera(spec)
-    if camera is not None:
-        truth = _with_camera(truth, camera)
+    for cam in (dataset_camera(spec), camera):
+        if cam is not None:
+            truth = _with_camera(truth, cam)
     return truth, scene
 
 

@@ -20,6 +20,7 @@ import av
 import cv2
 
 from tsnlib.errors import DataError
+from tsnlib.synthetic.camera import _filmed
 from tsnlib.synthetic.plan import (
     CLASS_GROUPS,
     CLASSES,
@@ -34,7 +35,6 @@ from tsnlib.synthetic.plan import (
     plan_dataset,
 )
 from tsnlib.synthetic.render import _iter_frames
-from tsnlib.synthetic.camera import _filmed
 from tsnlib.synthetic.truth import _write_npz_deterministic, truth_path
 from tsnlib.utils import progress as progress_bar
 from tsnlib.utils import synthetic_root
@@ -184,9 +184,9 @@ _OWNED = {"ucf101": ("UCF-101", "ucfTrainTestlist"), "hmdb51": ("hmdb51_org", "t
 def load_manifest(root) -> dict:
     """The ``synthetic.json`` of a generated dataset: its parameters, classes, groups and videos.
 
-    Keys: ``generator``, ``version``, ``layout``, ``size``, ``seed``, ``codec``, ``camera_share``, ``videos_per_class``,
-    ``fps``, ``classes`` (class index order), ``class_groups`` (names as the layout spells them),
-    ``num_videos``, ``videos`` (paths relative to the root), ``list_files``.
+    Keys: ``generator``, ``version``, ``layout``, ``size``, ``seed``, ``codec``, ``camera_share``,
+    ``videos_per_class``, ``fps``, ``classes`` (class index order), ``class_groups`` (names as the
+    layout spells them), ``num_videos``, ``videos`` (paths relative to the root), ``list_files``.
 
     Introduced in notebooks/01_data_preparation.ipynb.
     """

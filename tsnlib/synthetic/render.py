@@ -1,8 +1,9 @@
 """Rendering a synthetic video: its frames, layer by layer, exactly as they are encoded.
 
 Background (a window of the periodic texture, moved by drift and shake, or warped by a moving
-camera: :class:`~tsnlib.synthetic.camera.SwayingCamera`, :class:`~tsnlib.synthetic.camera.CameraMotion`), distractor discs, the actor (its template warped by
-its similarity transform, low-passed when shrunk, tinted during a flash) and sensor noise.
+camera: :class:`~tsnlib.synthetic.camera.SwayingCamera`, :class:`~tsnlib.synthetic.camera.CameraMotion`),
+distractor discs, the actor (its template warped by its similarity transform, low-passed when shrunk,
+tinted during a flash) and sensor noise.
 
 What :func:`tsnlib.synthetic.generate_dataset` encodes (notebooks/01_data_preparation.ipynb);
 :func:`render_video` is introduced in notebooks/04_optical_flow_stream.ipynb.
@@ -15,7 +16,7 @@ import math
 import cv2
 import numpy as np
 
-from tsnlib.synthetic.camera import CameraMotion, _filmed, _with_camera
+from tsnlib.synthetic.camera import CameraMotion, _filmed
 from tsnlib.synthetic.plan import VideoSpec
 from tsnlib.synthetic.scene import _NOISE_PAD, _TEXTURE, _affine, _noise_bank, _texture_bank
 
@@ -64,7 +65,7 @@ def _iter_frames(spec: VideoSpec, truth: dict, scene: dict, actor: bool = True, 
     for t in range(spec.num_frames):
         sx, sy = (float(v) for v in truth["bg_shift"][t])
         if "view" in truth:
-            # a moving camera (a sway, a CameraMotion): pixel p shows texture point view^-1 p - bg_shift, a bilinear warp
+            # a moving camera (sway, CameraMotion): pixel p shows texture point view^-1 p - bg_shift, a bilinear warp
             to_frame = truth["view"][t].astype(np.float64) @ np.array([[1, 0, tex_x + sx], [0, 1, tex_y + sy], [0, 0, 1]])
             frame = cv2.warpAffine(tex, to_frame[:2], (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         else:
@@ -130,8 +131,6 @@ def render_video(spec: VideoSpec, actor: bool = True, distractors: bool = True, 
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    truth, scene = _filmed(spec)
-    if camera is not None:
-        truth = _with_camera(truth, camera)
+    truth, scene = _filmed(spec, camera)
     return np.stack(list(_iter_frames(spec, truth, scene, actor=actor, distractors=distractors, noise=noise)))
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from tsnlib.camera_motion import homography_flow
 from tsnlib.errors import DataError
-from tsnlib.synthetic.camera import CameraMotion, _filmed, _with_camera
+from tsnlib.synthetic.camera import CameraMotion, _filmed
 from tsnlib.synthetic.plan import VideoSpec
 from tsnlib.synthetic.scene import _affine
 
@@ -35,9 +35,7 @@ def make_truth(spec: VideoSpec, camera: CameraMotion | None = None) -> dict:
 
     Introduced in notebooks/04_optical_flow_stream.ipynb.
     """
-    truth, _ = _filmed(spec)
-    if camera is not None:
-        truth = _with_camera(truth, camera)
+    truth, _ = _filmed(spec, camera)
     return _truth_to_python(truth)
 
 
